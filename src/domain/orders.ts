@@ -1,0 +1,118 @@
+import type { Decimal } from 'decimal.js';
+import { decText } from './decimal.ts';
+import type { OrderMethod, Side, SymbolRules } from './symbols.ts';
+
+export type { OrderMethod, Side } from './symbols.ts';
+
+/** States of DESIGN §2. `UNKNOWN`: the outcome of a send is ambiguous until resolved by lookup. */
+export const ORDER_STATES = [
+  'PENDING_SUBMIT',
+  'SUBMITTED',
+  'UNKNOWN',
+  'OPEN',
+  'PARTIALLY_FILLED',
+  'PENDING_CANCEL',
+  'FILLED',
+  'CANCELED',
+  'REJECTED',
+] as const;
+export type OrderState = (typeof ORDER_STATES)[number];
+
+/** What the bot asks the exchange for. Quantity is in the base asset. */
+export interface OrderRequest {
+  readonly symbol: string;
+  readonly side: Side;
+  readonly method: OrderMethod;
+  readonly quantity: Decimal;
+  readonly price?: Decimal | undefined; // limit and stop-limit
+  readonly stopPrice?: Decimal | undefined; // stop orders
+  readonly clientOrderId: string;
+}
+
+export interface RuleViolation {
+  readonly field: string;
+  readonly value: string;
+  readonly rule: string;
+}
+
+export class OrderValidationError extends Error {
+  constructor(
+    readonly symbol: string,
+    readonly violations: readonly RuleViolation[],
+  ) {
+    super(
+      `order on ${symbol} breaks the exchange rules: ` +
+        violations.map((v) => `${v.field}=${v.value}: ${v.rule}`).join('; '),
+    );
+    this.name = 'OrderValidationError';
+  }
+}
+
+export const CLIENT_ORDER_ID_MAX = 50;
+const CLIENT_ID_CHARS = /^[A-Za-z0-9_-]+$/;
+
+function decimals(value: Decimal): number {
+  return value.decimalPlaces();
+}
+
+/** Every rule an order breaks, each naming the field, its value and the rule. Empty when valid. */
+export function orderViolations(rules: SymbolRules, order: OrderRequest): RuleViolation[] {
+  const out: RuleViolation[] = [];
+  const add = (field: string, value: Decimal | string, rule: string) =>
+    out.push({ field, value: typeof value === 'string' ? value : decText(value), rule });
+
+  if (order.symbol !== rules.symbol) add('symbol', order.symbol, `rules are for ${rules.symbol}`);
+  if (rules.status !== 'TRADING') add('symbol', order.symbol, `pair status is ${rules.status}, not TRADING`);
+  if (!rules.orderMethods.includes(order.method))
+    add('method', order.method, `pair accepts ${rules.orderMethods.join(', ')}`);
+  if (order.clientOrderId.length === 0 || order.clientOrderId.length > CLIENT_ORDER_ID_MAX)
+    add('clientOrderId', order.clientOrderId, `must be 1 to ${CLIENT_ORDER_ID_MAX} characters`);
+  else if (!CLIENT_ID_CHARS.test(order.clientOrderId))
+    add('clientOrderId', order.clientOrderId, 'must use only letters, digits, "-" and "_"');
+
+  const q = order.quantity;
+  if (!q.isFinite() || q.lte(0)) add('quantity', q, 'must be greater than 0');
+  else {
+    if (decimals(q) > rules.quantityScale) add('quantity', q, `at most ${rules.quantityScale} decimals`);
+    if (rules.minQuantity && q.lt(rules.minQuantity))
+      add('quantity', q, `at least ${decText(rules.minQuantity)}`);
+    if (rules.maxQuantity && q.gt(rules.maxQuantity))
+      add('quantity', q, `at most ${decText(rules.maxQuantity)}`);
+  }
+
+  const needsPrice = order.method === 'limit' || order.method === 'stoplimit';
+  const needsStop = order.method === 'stoplimit' || order.method === 'stopmarket';
+  if (needsPrice) {
+    const p = order.price;
+    if (!p) add('price', 'missing', `required for ${order.method} orders`);
+    else if (!p.isFinite() || p.lte(0)) add('price', p, 'must be greater than 0');
+    else {
+      if (decimals(p) > rules.priceScale) add('price', p, `at most ${rules.priceScale} decimals`);
+      if (!p.mod(rules.tickSize).isZero())
+        add('price', p, `must be a multiple of the tick ${decText(rules.tickSize)}`);
+      if (rules.minPrice && p.lt(rules.minPrice)) add('price', p, `at least ${decText(rules.minPrice)}`);
+      if (rules.maxPrice && p.gt(rules.maxPrice)) add('price', p, `at most ${decText(rules.maxPrice)}`);
+      if (rules.minExchangeValue && q.isFinite() && q.gt(0)) {
+        const total = p.mul(q);
+        if (total.lt(rules.minExchangeValue))
+          add(
+            'quantity',
+            q,
+            `order value ${decText(total)} ${rules.quote} is below the minimum ${decText(rules.minExchangeValue)}`,
+          );
+      }
+    }
+  } else if (order.price) add('price', order.price, `not allowed on ${order.method} orders`);
+  if (needsStop) {
+    const s = order.stopPrice;
+    if (!s) add('stopPrice', 'missing', `required for ${order.method} orders`);
+    else if (!s.isFinite() || s.lte(0)) add('stopPrice', s, 'must be greater than 0');
+    else if (decimals(s) > rules.priceScale) add('stopPrice', s, `at most ${rules.priceScale} decimals`);
+  }
+  return out;
+}
+
+export function assertValidOrder(rules: SymbolRules, order: OrderRequest): void {
+  const violations = orderViolations(rules, order);
+  if (violations.length > 0) throw new OrderValidationError(order.symbol, violations);
+}

@@ -1,0 +1,1 @@
+export type { Random } from '../domain/random.ts';
