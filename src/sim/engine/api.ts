@@ -18,6 +18,7 @@ export interface SimOrder {
   readonly price: Decimal | null;
   readonly stopPrice: Decimal | null;
   readonly quantity: Decimal;
+  /** Same unit as quantity: base, except a market buy's quote amount spent. */
   readonly filled: Decimal;
   readonly status: SimOrderStatus;
   readonly cancelRequested: boolean; // an asynchronous cancel was accepted and has not completed
@@ -95,14 +96,19 @@ export interface PlaceOrderInput {
   readonly clientOrderId?: string | null | undefined;
 }
 
-/** A refusal exactly as BTCTurk words it: numeric code (0 when BTCTurk has none), message string, HTTP status. */
+/**
+ * A refusal exactly as BTCTurk words it: numeric code (0 when BTCTurk has none), message string, HTTP
+ * status. `detail` (optional) explains the refusal with the offending value, for logs and tests only:
+ * the wire carries venueMessage and code.
+ */
 export class SimRejection extends Error {
   constructor(
     readonly venueMessage: string,
     readonly code: number,
     readonly httpStatus: number,
+    detail?: string,
   ) {
-    super(`${venueMessage} (${code})`);
+    super(`${venueMessage} (${code})${detail === undefined ? '' : `: ${detail}`}`);
     this.name = 'SimRejection';
   }
 }
@@ -173,6 +179,10 @@ export interface SimEngine {
   completeCancel(orderId: string): SimOrder | undefined;
   order(accountId: string, orderId: string): SimOrder | undefined;
   openOrders(accountId: string, symbol?: string): SimOrder[];
+  /**
+   * With fromOrderId: orders with id >= it, oldest first (a forward cursor). Without: newest first,
+   * so page 1 always holds the latest orders. page counts from 1; limit defaults to 100, at most 1000.
+   */
   allOrders(accountId: string, filter: OrderFilter): SimOrder[];
   fills(accountId: string, filter: FillFilter): SimFill[];
   balances(accountId: string): SimBalance[];
