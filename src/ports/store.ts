@@ -1,0 +1,273 @@
+import type { Decimal } from 'decimal.js';
+import type { OrderEventType, StatusEvent } from '../domain/lifecycle.ts';
+import type { OrderMethod, OrderRequest, OrderState, Side } from '../domain/orders.ts';
+import type { FillReport, OrderStatusReport } from '../domain/reports.ts';
+
+// The durable store of the execution core. Every write that returns is durable, and every write
+// the lifecycle needs atomic is one transaction. Async so that a networked database fits the same
+// port; expected outcomes (a forbidden transition, a lost optimistic race) come back as values,
+// programming errors (an unknown order id) are thrown.
+
+/** `local`: placed by this bot; `adopted`: ours by prefix, found on the exchange only; `foreign`: not ours. */
+export type OrderOrigin = 'local' | 'adopted' | 'foreign';
+
+export type FillSource = 'stream' | 'poll' | 'reconcile';
+
+export interface NewOrder extends OrderRequest {
+  readonly intentId?: string | null | undefined;
+  readonly strategy?: string | null | undefined;
+  /** Local id of the order this one replaces. */
+  readonly replaceOf?: string | null | undefined;
+}
+
+export interface StoredOrder {
+  readonly id: string; // local id
+  readonly clientOrderId: string | null; // null only for foreign orders placed without one
+  readonly exchangeOrderId: string | null;
+  readonly symbol: string;
+  readonly side: Side;
+  readonly method: OrderMethod;
+  readonly price: Decimal | null;
+  readonly stopPrice: Decimal | null;
+  readonly quantity: Decimal;
+  readonly filledQuantity: Decimal;
+  readonly filledQuote: Decimal; // Σ price × quantity of the fills: exact, unlike the average
+  readonly averagePrice: Decimal | null; // null until something filled
+  readonly state: OrderState;
+  readonly stateReason: string | null;
+  readonly intentId: string | null;
+  readonly strategy: string | null;
+  readonly replaceOf: string | null;
+  readonly origin: OrderOrigin;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  /** Bumped by every write; pass it back as `expectedVersion` to detect a concurrent change. */
+  readonly version: number;
+}
+
+/** JSON-safe event detail; decimals are stored as their plain text. */
+export type EventPayload = Readonly<Record<string, string | number | boolean | null>>;
+
+export interface StoredOrderEvent {
+  readonly orderId: string;
+  readonly seq: number; // 1 for the creating event; equals the order's version after it
+  readonly at: number;
+  readonly type: OrderEventType | 'journaled' | 'adopted';
+  readonly fromState: OrderState | null; // null on the creating event
+  readonly toState: OrderState;
+  readonly payload: EventPayload;
+}
+
+export interface StoredFill extends FillReport {
+  readonly orderId: string | null; // null while no stored order matches it
+  readonly source: FillSource;
+  readonly recordedAt: number;
+}
+
+export type ApplyResult =
+  | {
+      readonly ok: true;
+      readonly order: StoredOrder;
+      /** null when the event taught nothing new (an observation of the state already held): not journaled. */
+      readonly event: StoredOrderEvent | null;
+    }
+  | {
+      readonly ok: false;
+      readonly reason: 'invalid-transition' | 'version-conflict';
+      readonly message: string;
+      readonly order: StoredOrder; // as it is now; nothing was written
+    };
+
+export type RecordFillResult =
+  | {
+      readonly ok: true;
+      /** false when the trade id was already recorded: nothing changed. */
+      readonly isNew: boolean;
+      readonly fill: StoredFill;
+      readonly order: StoredOrder | null;
+    }
+  | {
+      readonly ok: false;
+      /** `mismatch`: the fill's symbol, side or exchange order id contradicts the order. */
+      readonly reason: 'invalid-transition' | 'mismatch';
+      readonly message: string;
+      readonly order: StoredOrder; // nothing was written; record it unlinked (`orderId: null`) to keep it counted
+    };
+
+export interface AdoptResult {
+  readonly created: boolean; // false when an order with that exchange id was already stored
+  readonly order: StoredOrder;
+}
+
+export interface OrderQuery {
+  readonly symbol?: string | undefined;
+  readonly states?: readonly OrderState[] | undefined;
+  readonly limit?: number | undefined; // newest first
+}
+
+export interface FillQuery {
+  readonly orderId?: string | undefined;
+  readonly symbol?: string | undefined;
+  readonly since?: number | undefined; // fill timestamp ≥ since, ms
+  readonly limit?: number | undefined;
+}
+
+/** Net result of the fills of one symbol. */
+export interface Position {
+  readonly symbol: string;
+  readonly base: string;
+  readonly quote: string;
+  readonly bought: Decimal;
+  readonly sold: Decimal;
+  readonly net: Decimal; // bought − sold, in the base asset
+  readonly boughtQuote: Decimal; // Σ price × quantity of buys
+  readonly soldQuote: Decimal;
+  readonly fees: Readonly<Record<string, Decimal>>; // fee + tax, per asset
+  readonly fillCount: number;
+}
+
+export type ReplaceMode = 'safe' | 'fast';
+/** Where a cancel/replace stands; a crash resumes it from here. */
+export type ReplaceStep = 'started' | 'cancel-sent' | 'old-closed' | 'new-journaled' | 'done';
+export type ReplaceOutcome = 'replaced' | 'nothing-left' | 'aborted';
+
+export interface NewReplace {
+  readonly oldOrderId: string;
+  readonly newClientOrderId: string;
+  /** What the replacement should rest with, counted from the old order's fills at the start. */
+  readonly wantedQuantity: Decimal;
+  readonly newPrice: Decimal | null;
+  readonly newStopPrice: Decimal | null;
+  readonly mode: ReplaceMode;
+  readonly reason?: string | null | undefined; // e.g. why fast mode fell back to safe
+}
+
+export interface ReplaceTxn {
+  readonly id: string;
+  readonly oldOrderId: string;
+  readonly newClientOrderId: string;
+  readonly newOrderId: string | null;
+  readonly wantedQuantity: Decimal;
+  /** The old order's filled quantity when the replace began: fills beyond it shrink the replacement. */
+  readonly oldFilledAtStart: Decimal;
+  readonly newPrice: Decimal | null;
+  readonly newStopPrice: Decimal | null;
+  readonly mode: ReplaceMode;
+  readonly step: ReplaceStep;
+  readonly outcome: ReplaceOutcome | null; // set with step "done"
+  readonly reason: string | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly version: number;
+}
+
+export interface ReplaceChange {
+  readonly step: ReplaceStep;
+  readonly newOrderId?: string | undefined;
+  readonly mode?: ReplaceMode | undefined;
+  readonly outcome?: ReplaceOutcome | undefined; // required when step is "done"
+  readonly reason?: string | undefined;
+}
+
+export type BeginReplaceResult =
+  | { readonly ok: true; readonly txn: ReplaceTxn }
+  | {
+      readonly ok: false;
+      readonly reason: 'replace-in-progress';
+      readonly message: string;
+      readonly txn: ReplaceTxn;
+    };
+
+export type AdvanceReplaceResult =
+  | { readonly ok: true; readonly txn: ReplaceTxn }
+  | {
+      readonly ok: false;
+      readonly reason: 'version-conflict' | 'finished';
+      readonly message: string;
+      readonly txn: ReplaceTxn;
+    };
+
+/** How far the fill history of a symbol has been read. */
+export interface FillCursor {
+  readonly symbol: string;
+  readonly timestamp: number; // of the newest fill seen, ms
+  readonly tradeId: string; // of the newest fill seen
+  readonly updatedAt: number;
+}
+
+export type EscalationLevel = 'NORMAL' | 'REDUCE_ONLY' | 'HALTED';
+
+export interface KillSwitchState {
+  readonly on: boolean;
+  readonly reason: string | null;
+  readonly at: number | null; // when it last changed; null if it never did
+}
+
+export interface EscalationState {
+  readonly level: EscalationLevel;
+  readonly reason: string | null;
+  readonly at: number | null;
+}
+
+/** Everything that can be read; a read-only opener (an operator command beside a running bot) gets only this. */
+export interface StoreReader {
+  /** Where the data lives, for messages. */
+  readonly location: string;
+
+  order(id: string): Promise<StoredOrder | undefined>;
+  orderByClientId(clientOrderId: string): Promise<StoredOrder | undefined>;
+  orderByExchangeId(exchangeOrderId: string): Promise<StoredOrder | undefined>;
+  /** Orders not yet closed (see `isClosed`): what start-up reconciliation must look at. */
+  activeOrders(symbol?: string): Promise<StoredOrder[]>;
+  /** Newest first. */
+  orders(query?: OrderQuery): Promise<StoredOrder[]>;
+  orderEvents(orderId: string): Promise<StoredOrderEvent[]>;
+
+  /** Oldest first. */
+  fills(query?: FillQuery): Promise<StoredFill[]>;
+  positions(symbol?: string): Promise<Position[]>;
+
+  replace(id: string): Promise<ReplaceTxn | undefined>;
+  /** Transactions not yet done, oldest first: what a restart resumes. */
+  openReplaces(): Promise<ReplaceTxn[]>;
+
+  fillCursor(symbol: string): Promise<FillCursor | undefined>;
+  killSwitch(): Promise<KillSwitchState>;
+  escalation(): Promise<EscalationState>;
+
+  close(): Promise<void>;
+}
+
+export interface Store extends StoreReader {
+  /** Writes the PENDING_SUBMIT row and its first event in one transaction: call before sending. */
+  journalOrder(order: NewOrder): Promise<StoredOrder>;
+  /** Several orders in one transaction (one disk sync); all or none. */
+  journalOrders(orders: readonly NewOrder[]): Promise<StoredOrder[]>;
+  /**
+   * Checks the event with the state machine, appends it and updates the order in one transaction.
+   * With `expectedVersion`, refuses if the order changed since it was read.
+   */
+  applyEvent(orderId: string, event: StatusEvent, expectedVersion?: number): Promise<ApplyResult>;
+  /**
+   * Records a fill once per trade id, and in the same transaction moves its order's filled
+   * quantity, average price and state. The order is `orderId` if given (null: record unlinked), else
+   * found by exchange order id, else by client order id; a fill matching no order is kept unlinked.
+   */
+  recordFill(fill: FillReport, source: FillSource, orderId?: string | null): Promise<RecordFillResult>;
+  /**
+   * Stores an order found on the exchange but not here (ours by prefix, or foreign), linking and
+   * counting any fills already recorded unlinked for it. Idempotent by exchange order id. When one
+   * of our orders already has the report's client id, that order is returned unchanged (`created:
+   * false`): it is an unresolved submit, to be resolved with `applyEvent`, not a second order.
+   */
+  adoptOrder(report: OrderStatusReport, origin: 'adopted' | 'foreign'): Promise<AdoptResult>;
+
+  /** At most one open transaction per old order. */
+  beginReplace(replace: NewReplace): Promise<BeginReplaceResult>;
+  advanceReplace(id: string, change: ReplaceChange, expectedVersion: number): Promise<AdvanceReplaceResult>;
+
+  /** Moves the cursor forward; a cursor older than the stored one is ignored. Returns the stored cursor. */
+  advanceFillCursor(symbol: string, timestamp: number, tradeId: string): Promise<FillCursor>;
+  setKillSwitch(on: boolean, reason: string): Promise<KillSwitchState>;
+  setEscalation(level: EscalationLevel, reason: string): Promise<EscalationState>;
+}

@@ -1,0 +1,137 @@
+import { sql, type Kysely, type Migration } from 'kysely';
+
+// The store's schema, as ordered migrations applied at open and recorded in `schema_migrations`.
+// A released migration is never edited: change the schema by appending a new one. Written with the
+// portable schema builder so a PostgreSQL store applies the same list.
+
+const initial: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('orders')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('client_order_id', 'text')
+      .addColumn('exchange_order_id', 'text')
+      .addColumn('symbol', 'text', (c) => c.notNull())
+      .addColumn('side', 'text', (c) => c.notNull())
+      .addColumn('method', 'text', (c) => c.notNull())
+      .addColumn('price', 'text')
+      .addColumn('stop_price', 'text')
+      .addColumn('quantity', 'text', (c) => c.notNull())
+      .addColumn('filled_quantity', 'text', (c) => c.notNull())
+      .addColumn('filled_quote', 'text', (c) => c.notNull())
+      .addColumn('average_price', 'text')
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('state_reason', 'text')
+      .addColumn('intent_id', 'text')
+      .addColumn('strategy', 'text')
+      .addColumn('replace_of', 'text', (c) => c.references('orders.id'))
+      .addColumn('origin', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .execute();
+    // Foreign orders carry whatever client id a person typed, so only ours must be unique.
+    await db.schema
+      .createIndex('orders_client_order_id')
+      .on('orders')
+      .column('client_order_id')
+      .unique()
+      .where(sql.ref('origin'), '<>', 'foreign')
+      .execute();
+    await db.schema
+      .createIndex('orders_exchange_order_id')
+      .on('orders')
+      .column('exchange_order_id')
+      .unique()
+      .execute();
+    await db.schema.createIndex('orders_state').on('orders').columns(['state', 'symbol']).execute();
+    await db.schema.createIndex('orders_created_at').on('orders').column('created_at').execute();
+    await db.schema.createIndex('orders_intent_id').on('orders').column('intent_id').execute();
+
+    await db.schema
+      .createTable('order_events')
+      .addColumn('order_id', 'text', (c) => c.notNull().references('orders.id'))
+      .addColumn('seq', 'integer', (c) => c.notNull())
+      .addColumn('at', 'bigint', (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('from_state', 'text')
+      .addColumn('to_state', 'text', (c) => c.notNull())
+      .addColumn('payload', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('order_events_pk', ['order_id', 'seq'])
+      .execute();
+
+    await db.schema
+      .createTable('fills')
+      .addColumn('trade_id', 'text', (c) => c.primaryKey())
+      .addColumn('order_id', 'text', (c) => c.references('orders.id'))
+      .addColumn('exchange_order_id', 'text', (c) => c.notNull())
+      .addColumn('client_order_id', 'text')
+      .addColumn('symbol', 'text', (c) => c.notNull())
+      .addColumn('base', 'text', (c) => c.notNull())
+      .addColumn('quote', 'text', (c) => c.notNull())
+      .addColumn('side', 'text', (c) => c.notNull())
+      .addColumn('price', 'text', (c) => c.notNull())
+      .addColumn('quantity', 'text', (c) => c.notNull())
+      .addColumn('fee', 'text', (c) => c.notNull())
+      .addColumn('tax', 'text', (c) => c.notNull())
+      .addColumn('fee_asset', 'text', (c) => c.notNull())
+      .addColumn('timestamp', 'bigint', (c) => c.notNull())
+      .addColumn('source', 'text', (c) => c.notNull())
+      .addColumn('recorded_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('fills_order_id').on('fills').column('order_id').execute();
+    await db.schema.createIndex('fills_exchange_order_id').on('fills').column('exchange_order_id').execute();
+    await db.schema
+      .createIndex('fills_symbol_timestamp')
+      .on('fills')
+      .columns(['symbol', 'timestamp'])
+      .execute();
+
+    await db.schema
+      .createTable('replace_txns')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('old_order_id', 'text', (c) => c.notNull().references('orders.id'))
+      .addColumn('new_client_order_id', 'text', (c) => c.notNull().unique())
+      .addColumn('new_order_id', 'text', (c) => c.references('orders.id'))
+      .addColumn('wanted_quantity', 'text', (c) => c.notNull())
+      .addColumn('old_filled_at_start', 'text', (c) => c.notNull())
+      .addColumn('new_price', 'text')
+      .addColumn('new_stop_price', 'text')
+      .addColumn('mode', 'text', (c) => c.notNull())
+      .addColumn('step', 'text', (c) => c.notNull())
+      .addColumn('outcome', 'text')
+      .addColumn('reason', 'text')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .execute();
+    // One transaction in flight per old order, enforced by the database as well as by the caller.
+    await db.schema
+      .createIndex('replace_txns_open_per_order')
+      .on('replace_txns')
+      .column('old_order_id')
+      .unique()
+      .where(sql.ref('step'), '<>', 'done')
+      .execute();
+
+    await db.schema
+      .createTable('fill_cursors')
+      .addColumn('symbol', 'text', (c) => c.primaryKey())
+      .addColumn('timestamp', 'bigint', (c) => c.notNull())
+      .addColumn('trade_id', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+
+    await db.schema
+      .createTable('settings')
+      .addColumn('key', 'text', (c) => c.primaryKey())
+      .addColumn('value', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+};
+
+/** Applied in the order of their names. */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '0001_initial': initial,
+};

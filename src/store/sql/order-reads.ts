@@ -1,0 +1,135 @@
+import type { Decimal } from 'decimal.js';
+import { ZERO } from '../../domain/decimal.ts';
+import { isClosed } from '../../domain/lifecycle.ts';
+import { ORDER_STATES, type OrderState } from '../../domain/orders.ts';
+import type {
+  FillQuery,
+  OrderQuery,
+  Position,
+  StoredFill,
+  StoredOrder,
+  StoredOrderEvent,
+} from '../../ports/store.ts';
+import type { Db, StoreContext } from './context.ts';
+import { dec, toEvent, toFill, toOrder } from './rows.ts';
+
+const ACTIVE_STATES: readonly OrderState[] = ORDER_STATES.filter((s) => !isClosed(s));
+
+export async function findOrder(db: Db, id: string): Promise<StoredOrder | undefined> {
+  const row = await db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && toOrder(row);
+}
+
+export async function mustFindOrder(db: Db, ctx: StoreContext, id: string): Promise<StoredOrder> {
+  const order = await findOrder(db, id);
+  if (!order) throw new Error(`order ${id} is not in ${ctx.location}`);
+  return order;
+}
+
+/** Ours only: foreign orders carry client ids we did not choose. */
+export async function findOwnByClientId(db: Db, clientOrderId: string): Promise<StoredOrder | undefined> {
+  const row = await db
+    .selectFrom('orders')
+    .selectAll()
+    .where('client_order_id', '=', clientOrderId)
+    .where('origin', '<>', 'foreign')
+    .executeTakeFirst();
+  return row && toOrder(row);
+}
+
+export async function findByExchangeId(db: Db, exchangeOrderId: string): Promise<StoredOrder | undefined> {
+  const row = await db
+    .selectFrom('orders')
+    .selectAll()
+    .where('exchange_order_id', '=', exchangeOrderId)
+    .executeTakeFirst();
+  return row && toOrder(row);
+}
+
+export async function activeOrders(db: Db, symbol?: string): Promise<StoredOrder[]> {
+  let query = db.selectFrom('orders').selectAll().where('state', 'in', ACTIVE_STATES);
+  if (symbol !== undefined) query = query.where('symbol', '=', symbol);
+  const rows = await query.orderBy('created_at').orderBy('id').execute();
+  return rows.map(toOrder);
+}
+
+export async function listOrders(db: Db, q: OrderQuery): Promise<StoredOrder[]> {
+  if (q.states?.length === 0) return [];
+  let query = db.selectFrom('orders').selectAll();
+  if (q.symbol !== undefined) query = query.where('symbol', '=', q.symbol);
+  if (q.states !== undefined) query = query.where('state', 'in', q.states);
+  query = query.orderBy('created_at', 'desc').orderBy('id', 'desc');
+  if (q.limit !== undefined) query = query.limit(q.limit);
+  return (await query.execute()).map(toOrder);
+}
+
+export async function orderEvents(db: Db, orderId: string): Promise<StoredOrderEvent[]> {
+  const rows = await db
+    .selectFrom('order_events')
+    .selectAll()
+    .where('order_id', '=', orderId)
+    .orderBy('seq')
+    .execute();
+  return rows.map(toEvent);
+}
+
+export async function listFills(db: Db, q: FillQuery): Promise<StoredFill[]> {
+  let query = db.selectFrom('fills').selectAll();
+  if (q.orderId !== undefined) query = query.where('order_id', '=', q.orderId);
+  if (q.symbol !== undefined) query = query.where('symbol', '=', q.symbol);
+  if (q.since !== undefined) query = query.where('timestamp', '>=', q.since);
+  query = query.orderBy('timestamp').orderBy('recorded_at').orderBy('trade_id');
+  if (q.limit !== undefined) query = query.limit(q.limit);
+  return (await query.execute()).map(toFill);
+}
+
+interface Totals {
+  symbol: string;
+  base: string;
+  quote: string;
+  bought: Decimal;
+  sold: Decimal;
+  boughtQuote: Decimal;
+  soldQuote: Decimal;
+  fees: Record<string, Decimal>;
+  fillCount: number;
+}
+
+export async function positions(db: Db, symbol?: string): Promise<Position[]> {
+  let query = db
+    .selectFrom('fills')
+    .select(['symbol', 'base', 'quote', 'side', 'price', 'quantity', 'fee', 'tax', 'fee_asset']);
+  if (symbol !== undefined) query = query.where('symbol', '=', symbol);
+  // Summed here in decimals: SQL SUM over TEXT would go through binary floats.
+  const bySymbol = new Map<string, Totals>();
+  for (const f of await query.orderBy('symbol').execute()) {
+    let p = bySymbol.get(f.symbol);
+    if (!p) {
+      p = {
+        symbol: f.symbol,
+        base: f.base,
+        quote: f.quote,
+        bought: ZERO,
+        sold: ZERO,
+        boughtQuote: ZERO,
+        soldQuote: ZERO,
+        fees: {},
+        fillCount: 0,
+      };
+      bySymbol.set(f.symbol, p);
+    }
+    const quantity = dec(f.quantity, 'fills.quantity');
+    const notional = dec(f.price, 'fills.price').mul(quantity);
+    if (f.side === 'buy') {
+      p.bought = p.bought.add(quantity);
+      p.boughtQuote = p.boughtQuote.add(notional);
+    } else {
+      p.sold = p.sold.add(quantity);
+      p.soldQuote = p.soldQuote.add(notional);
+    }
+    const cost = dec(f.fee, 'fills.fee').add(dec(f.tax, 'fills.tax'));
+    p.fees[f.fee_asset] = (p.fees[f.fee_asset] ?? ZERO).add(cost);
+    p.fillCount += 1;
+  }
+  return [...bySymbol.values()].map((p) => ({ ...p, net: p.bought.sub(p.sold) }));
+}

@@ -1,0 +1,92 @@
+import { mkdirSync, realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, sql } from 'kysely';
+import { systemClock, type Clock } from '../../domain/clock.ts';
+import type { Store, StoreReader } from '../../ports/store.ts';
+import { applyMigrations, MIGRATION_TABLE } from '../sql/migrate.ts';
+import { MIGRATIONS } from '../sql/migrations.ts';
+import type { StoreSchema } from '../sql/schema.ts';
+import { SqlStore } from '../sql/sql-store.ts';
+import { sqliteDialect } from './dialect.ts';
+import { acquireInstanceLock, type LockHolder } from './instance-lock.ts';
+
+export { StoreLockedError, type LockHolder } from './instance-lock.ts';
+
+const MEMORY = ':memory:';
+
+export interface SqliteStoreOptions {
+  /** A file path (its folder is created), or ":memory:" for a throwaway store without a lock. */
+  readonly path: string;
+  readonly clock?: Clock | undefined;
+  /** Told when the lock was left behind by a process that ended without closing (it was taken over). */
+  readonly onTakeover?: ((previous: LockHolder) => void) | undefined;
+}
+
+export interface SqliteReaderOptions {
+  readonly path: string;
+  readonly clock?: Clock | undefined;
+}
+
+function canonicalPath(path: string): string {
+  const absolute = resolve(path);
+  mkdirSync(dirname(absolute), { recursive: true });
+  return join(realpathSync(dirname(absolute)), basename(absolute));
+}
+
+/**
+ * Opens the store for writing: takes the instance lock (a second writer is refused with a
+ * StoreLockedError naming the holder), then WAL with synchronous=FULL, so a write that returned
+ * survives a power cut, then applies pending migrations.
+ */
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
+  const clock = options.clock ?? systemClock;
+  const memory = options.path === MEMORY;
+  const path = memory ? MEMORY : canonicalPath(options.path);
+  const lock = memory ? null : acquireInstanceLock(path, clock);
+  if (lock?.previous) options.onTakeover?.(lock.previous);
+  let sqlite: Database.Database | undefined;
+  try {
+    sqlite = new Database(path);
+    if (!memory) {
+      const mode: unknown = sqlite.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal') throw new Error(`database ${path} refused WAL mode (it reports ${String(mode)})`);
+    }
+    sqlite.pragma('synchronous = FULL');
+    sqlite.pragma('foreign_keys = ON');
+    const db = new Kysely<StoreSchema>({ dialect: sqliteDialect(sqlite) });
+    await applyMigrations(db, path);
+    return new SqlStore(db, { location: path, clock, onClose: () => lock?.release() });
+  } catch (error) {
+    sqlite?.close();
+    lock?.release();
+    throw error;
+  }
+}
+
+/**
+ * Opens an existing store for reading beside a running writer (operator commands): no lock, no
+ * migrations, and a refusal if its schema is not the one this build knows.
+ */
+export async function openSqliteStoreReader(options: SqliteReaderOptions): Promise<StoreReader> {
+  const path = resolve(options.path);
+  const db = new Kysely<StoreSchema>({
+    dialect: sqliteDialect(new Database(path, { readonly: true, fileMustExist: true })),
+  });
+  try {
+    const { rows } = await sql<{
+      name: string;
+    }>`SELECT name FROM ${sql.table(MIGRATION_TABLE)} ORDER BY name`.execute(db);
+    const applied = rows.map((r) => r.name);
+    const known = Object.keys(MIGRATIONS).sort();
+    if (applied.join() !== known.join())
+      throw new Error(
+        `database ${path} has schema [${applied.join(', ')}] but this build reads [${known.join(', ')}]: ` +
+          'run the bot on it once to migrate it, or use the btcbot version that wrote it',
+      );
+    return new SqlStore(db, { location: path, clock: options.clock ?? systemClock });
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+}
