@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerExchangeCommands } from './commands/exchange.ts';
 
 /** Each command module adds its subcommands here; main.ts runs the result. */
 export function buildProgram(): Command {
@@ -6,5 +7,9 @@ export function buildProgram(): Command {
     .description('A trading bot for BTCTurk spot markets with an exchange-grade execution core')
     .showHelpAfterError()
     .exitOverride();
+  registerExchangeCommands(program);
+  // addCommand does not pass these settings down: every subcommand must throw rather than exit, so
+  // main.ts can turn a usage error into exit code 2.
+  for (const sub of program.commands) sub.exitOverride().showHelpAfterError();
   return program;
 }

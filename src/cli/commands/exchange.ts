@@ -1,0 +1,195 @@
+import { Command, InvalidArgumentError } from 'commander';
+import type { Exchange } from '../../ports/exchange.ts';
+import { createLogger } from '../../ops/logger.ts';
+import { createExchange, resolveSettings, withConnectionOptions } from '../connect.ts';
+import type { FlagValues } from '../config.ts';
+import { printJson, printTable } from '../output.ts';
+
+// One adapter call against the configured exchange per command (DESIGN §4).
+
+type Opts = FlagValues & { json?: boolean };
+
+async function withExchange<T>(opts: Opts, call: (exchange: Exchange) => Promise<T>): Promise<T> {
+  const settings = resolveSettings(opts);
+  const exchange = createExchange(settings, createLogger());
+  try {
+    return await call(exchange);
+  } finally {
+    await exchange.close();
+  }
+}
+
+function positiveInt(name: string, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > max)
+      throw new InvalidArgumentError(`${name} must be a whole number from 1 to ${max}`);
+    return n;
+  };
+}
+
+function timeArg(name: string) {
+  return (value: string): number => {
+    const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+    if (!Number.isFinite(n))
+      throw new InvalidArgumentError(`${name} must be ms since the epoch or an ISO date`);
+    return n;
+  };
+}
+
+function symbolArg(value: string): string {
+  const s = value.trim().toUpperCase().replace(/[_/-]/g, '');
+  if (!/^[A-Z0-9]{4,20}$/.test(s))
+    throw new InvalidArgumentError(`"${value}" is not a pair symbol such as BTCTRY`);
+  return s;
+}
+
+function command(name: string, description: string): Command {
+  return withConnectionOptions(new Command(name).description(description)).option(
+    '--json',
+    'print the parsed result as JSON',
+  );
+}
+
+function show(opts: Opts, value: unknown, rows: () => Record<string, unknown>[], columns: string[]): void {
+  if (opts.json) printJson(value);
+  else printTable(rows(), columns);
+}
+
+export function registerExchangeCommands(program: Command): void {
+  program.addCommand(
+    command('exchange-info', 'trading rules of every pair').action(async (opts: Opts) => {
+      const info = await withExchange(opts, (x) => x.exchangeInfo());
+      show(opts, info, () => info.symbols.map((s) => ({ ...s })), [
+        'symbol',
+        'status',
+        'quantityScale',
+        'priceScale',
+        'tickSize',
+        'minPrice',
+        'maxPrice',
+        'minExchangeValue',
+        'orderMethods',
+      ]);
+    }),
+  );
+
+  program.addCommand(
+    command('orderbook', 'the order book of one pair')
+      .argument('<symbol>', 'pair such as BTCTRY', symbolArg)
+      .option('--limit <n>', 'levels per side (max 1000)', positiveInt('--limit', 1000), 20)
+      .action(async (symbol: string, opts: Opts & { limit: number }) => {
+        const book = await withExchange(opts, (x) => x.orderBook(symbol, opts.limit));
+        const depth = Math.max(book.bids.length, book.asks.length);
+        show(
+          opts,
+          book,
+          () =>
+            Array.from({ length: depth }, (_, i) => ({
+              bidQty: book.bids[i]?.quantity,
+              bid: book.bids[i]?.price,
+              ask: book.asks[i]?.price,
+              askQty: book.asks[i]?.quantity,
+            })),
+          ['bidQty', 'bid', 'ask', 'askQty'],
+        );
+      }),
+  );
+
+  program.addCommand(
+    command('balances', 'account balances (private)').action(async (opts: Opts) => {
+      const balances = await withExchange(opts, (x) => x.balances());
+      show(opts, balances, () => balances.filter((b) => !b.total.isZero()).map((b) => ({ ...b })), [
+        'asset',
+        'total',
+        'free',
+        'locked',
+      ]);
+    }),
+  );
+
+  const orderColumns = [
+    'exchangeOrderId',
+    'clientOrderId',
+    'symbol',
+    'side',
+    'method',
+    'price',
+    'quantity',
+    'leftQuantity',
+    'status',
+  ];
+
+  program.addCommand(
+    command('open-orders', 'resting orders on the exchange (private)')
+      .option('--symbol <pair>', 'only this pair', symbolArg)
+      .action(async (opts: Opts & { symbol?: string }) => {
+        const orders = await withExchange(opts, (x) => x.openOrders(opts.symbol));
+        show(opts, orders, () => orders.map((o) => ({ ...o })), orderColumns);
+      }),
+  );
+
+  program.addCommand(
+    command('order-history', "the exchange's order history of one pair (private)")
+      .requiredOption('--symbol <pair>', 'pair such as BTCTRY', symbolArg)
+      .option('--from-id <id>', 'orders with id at or above this')
+      .option('--start <time>', 'from this time (ms or ISO date)', timeArg('--start'))
+      .option('--end <time>', 'until this time (ms or ISO date)', timeArg('--end'))
+      .option('--page <n>', 'page number', positiveInt('--page', 1_000_000))
+      .option('--limit <n>', 'rows per page (max 1000)', positiveInt('--limit', 1000))
+      .action(
+        async (
+          opts: Opts & {
+            symbol: string;
+            fromId?: string;
+            start?: number;
+            end?: number;
+            page?: number;
+            limit?: number;
+          },
+        ) => {
+          const orders = await withExchange(opts, (x) =>
+            x.orderHistory({
+              symbol: opts.symbol,
+              fromOrderId: opts.fromId,
+              startTime: opts.start,
+              endTime: opts.end,
+              page: opts.page,
+              limit: opts.limit,
+            }),
+          );
+          show(opts, orders, () => orders.map((o) => ({ ...o })), orderColumns);
+        },
+      ),
+  );
+
+  program.addCommand(
+    command('fills', "the account's trades as the exchange reports them (private)")
+      .option('--symbol <pair>', 'only this pair', symbolArg)
+      .option('--order-id <id>', 'only this exchange order')
+      .option('--start <time>', 'from this time (ms or ISO date)', timeArg('--start'))
+      .option('--end <time>', 'until this time (ms or ISO date)', timeArg('--end'))
+      .action(async (opts: Opts & { symbol?: string; orderId?: string; start?: number; end?: number }) => {
+        const fills = await withExchange(opts, (x) =>
+          x.fills({
+            symbol: opts.symbol,
+            exchangeOrderId: opts.orderId,
+            startTime: opts.start,
+            endTime: opts.end,
+          }),
+        );
+        show(opts, fills, () => fills.map((f) => ({ ...f, time: new Date(f.timestamp).toISOString() })), [
+          'tradeId',
+          'exchangeOrderId',
+          'symbol',
+          'side',
+          'price',
+          'quantity',
+          'fee',
+          'tax',
+          'feeAsset',
+          'time',
+        ]);
+      }),
+  );
+}
