@@ -1,0 +1,300 @@
+import { pino, type Logger } from 'pino';
+import { Agent, buildConnector, request } from 'undici';
+import type { Clock } from '../../domain/clock.ts';
+import { ConfigError, ExchangeError } from '../../domain/errors.ts';
+import type { Random } from '../../domain/random.ts';
+import { ENDPOINTS, RATE_LIMIT_FALLBACK_MS, operationName, type EndpointSpec } from '../common/constants.ts';
+import type { BtcturkCredentials } from '../common/credentials.ts';
+import {
+  authStoppedError,
+  classifyReply,
+  transportFailure,
+  unreadableReply,
+  type CallContext,
+} from '../common/errors.ts';
+import type { RateLimiter } from '../common/rate-limiter.ts';
+import { redact } from '../common/redact.ts';
+import { fullJitterDelay, isRetryable, type BackoffPolicy } from '../common/retry.ts';
+import { StampSource, clockOffset } from '../common/stamps.ts';
+import { ClockSync } from './clock-sync.ts';
+import { parseExchangeInfo, parseServerTime } from './models.ts';
+
+export interface BtcturkHttpClientOptions {
+  readonly baseUrl: string;
+  readonly credentials: BtcturkCredentials | undefined;
+  readonly requestTimeoutMs: number; // per attempt
+  readonly deadlineMs: number; // per call, retries included
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly limiter: RateLimiter;
+  readonly logger: Logger | undefined;
+  readonly clockSyncIntervalMs: number;
+  readonly maxConsecutiveAuthFailures: number;
+  readonly backoff: BackoffPolicy;
+}
+
+export type QueryValue = string | number | readonly string[] | undefined;
+
+export interface CallSpec {
+  readonly endpoint: EndpointSpec;
+  readonly pathParams?: Readonly<Record<string, string>>;
+  readonly query?: Readonly<Record<string, QueryValue>>;
+  readonly body?: Readonly<Record<string, string>>;
+  readonly deadlineMs?: number;
+}
+
+interface Timed<T> {
+  readonly value: T;
+  readonly sentAt: number; // local monotonic clock, just before sending
+  readonly receivedAt: number; // local monotonic clock, when the reply's head arrived
+}
+
+function normalBaseUrl(baseUrl: string): string {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new ConfigError('BTCTURK_BASE_URL', `"${baseUrl}" is not a URL; use e.g. https://api.btcturk.com`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ConfigError('BTCTURK_BASE_URL', `"${baseUrl}" must start with https:// or http://`);
+  return url.href.replace(/\/+$/, '');
+}
+
+function describeThrown(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The one HTTP client of the adapter. Every call goes: rate limiter → fresh stamp and signature →
+ * undici with a per-attempt deadline → classification into an ExchangeError kind → retry only
+ * where repeating cannot act twice.
+ */
+export class BtcturkHttpClient {
+  readonly #baseUrl: string;
+  readonly #credentials: BtcturkCredentials | undefined;
+  readonly #requestTimeoutMs: number;
+  readonly #deadlineMs: number;
+  readonly #clock: Clock;
+  readonly #random: Random;
+  readonly #limiter: RateLimiter;
+  readonly #log: Logger;
+  readonly #maxAuthFailures: number;
+  readonly #backoff: BackoffPolicy;
+  readonly #stamps: StampSource;
+  readonly #clockSync: ClockSync;
+  readonly #agent: Agent;
+  // Errors the connector raised: such a request never had a byte written.
+  readonly #connectErrors = new WeakSet<object>();
+  #authFailures = 0;
+
+  constructor(options: BtcturkHttpClientOptions) {
+    this.#baseUrl = normalBaseUrl(options.baseUrl);
+    this.#credentials = options.credentials;
+    this.#requestTimeoutMs = options.requestTimeoutMs;
+    this.#deadlineMs = options.deadlineMs;
+    this.#clock = options.clock;
+    this.#random = options.random;
+    this.#limiter = options.limiter;
+    this.#log = (options.logger ?? pino({ enabled: false })).child({ component: 'btcturk-rest' });
+    this.#maxAuthFailures = options.maxConsecutiveAuthFailures;
+    this.#backoff = options.backoff;
+    this.#stamps = new StampSource(options.clock);
+    this.#clockSync = new ClockSync({
+      measure: (deadlineAt) => this.#measureOffset(deadlineAt),
+      stamps: this.#stamps,
+      clock: options.clock,
+      intervalMs: options.clockSyncIntervalMs,
+      log: this.#log,
+    });
+    const connect = buildConnector({ timeout: options.requestTimeoutMs });
+    this.#agent = new Agent({
+      connect: (connectOptions, callback) => {
+        connect(connectOptions, (...args) => {
+          if (args[0]) this.#connectErrors.add(args[0]);
+          callback(...args);
+        });
+      },
+    });
+  }
+
+  /** Sends one call (with the retries its kind allows) and parses its data with `parse`. */
+  async call<T>(spec: CallSpec, parse: (data: unknown) => T): Promise<T> {
+    return (await this.#execute(spec, parse)).value;
+  }
+
+  /** Measures the server's clock offset now; fails with the server-time endpoint's error. */
+  syncClock(): Promise<void> {
+    return this.#clockSync.syncNow(this.#clock.now() + this.#requestTimeoutMs);
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+
+  // Bounded by the deadline of the call that needs the stamp, and by one request timeout.
+  async #measureOffset(deadlineAt: number): Promise<number> {
+    const budget = () => Math.min(this.#requestTimeoutMs, deadlineAt - this.#clock.now());
+    try {
+      const t = await this.#execute(
+        { endpoint: ENDPOINTS.serverTime, deadlineMs: budget() },
+        parseServerTime,
+      );
+      return clockOffset(t.value, t.sentAt, t.receivedAt);
+    } catch (error) {
+      // exchangeinfo carries serverTime too: a venue (or simulator) without /server/time still syncs.
+      const t = await this.#execute(
+        { endpoint: ENDPOINTS.exchangeInfo, deadlineMs: budget() },
+        (data) => parseExchangeInfo(data).info.serverTime,
+      ).catch(() => null);
+      if (t === null || t.value === null) throw error;
+      return clockOffset(t.value, t.sentAt, t.receivedAt);
+    }
+  }
+
+  async #execute<T>(spec: CallSpec, parse: (data: unknown) => T): Promise<Timed<T>> {
+    const { endpoint } = spec;
+    const operation = operationName(endpoint);
+    const deadlineAt = this.#clock.now() + (spec.deadlineMs ?? this.#deadlineMs);
+    const isPrivate = endpoint.access === 'private';
+    if (isPrivate && !this.#credentials)
+      throw new ConfigError('BTCTURK_API_KEY', `required for ${operation}`);
+    let attempt = 0;
+    let resynced = false;
+    for (;;) {
+      if (isPrivate) {
+        if (this.#authFailures >= this.#maxAuthFailures)
+          throw authStoppedError(operation, this.#authFailures);
+        await this.#clockSync.ensureFresh(deadlineAt);
+      }
+      await this.#limiter.acquire(endpoint.group, { deadlineAt, operation });
+      try {
+        const result = await this.#attempt(spec, parse, deadlineAt, attempt);
+        if (isPrivate) this.#authFailures = 0;
+        return result;
+      } catch (error) {
+        if (!(error instanceof ExchangeError)) throw error;
+        if (error.kind === 'rate-limited')
+          await this.#limiter.block(endpoint.group, this.#clock.now() + (error.retryAfterMs ?? 0));
+        if (error.kind === 'auth' && isPrivate) {
+          this.#authFailures += 1;
+          if (this.#authFailures >= this.#maxAuthFailures) {
+            this.#log.error(
+              { operation, failures: this.#authFailures },
+              'private requests stopped after repeated 401s',
+            );
+            throw authStoppedError(operation, this.#authFailures);
+          }
+          // A 401 means the request was not processed; the usual cause is a stamp outside ±5 s.
+          if (!resynced) {
+            resynced = true;
+            await this.#clockSync.syncNow(deadlineAt).catch((syncError: unknown) => {
+              this.#log.warn({ err: describeThrown(syncError) }, 'clock re-sync after a 401 failed');
+            });
+            continue;
+          }
+          throw error;
+        }
+        if (!isRetryable(error, endpoint.effect)) throw error;
+        const delayMs = fullJitterDelay(attempt, this.#backoff, this.#random);
+        if (this.#clock.now() + Math.max(delayMs, error.retryAfterMs ?? 0) >= deadlineAt) throw error;
+        this.#log.debug({ operation, kind: error.kind, attempt, delayMs: Math.round(delayMs) }, 'retrying');
+        await this.#clock.sleep(delayMs);
+        attempt += 1;
+      }
+    }
+  }
+
+  async #attempt<T>(
+    spec: CallSpec,
+    parse: (data: unknown) => T,
+    deadlineAt: number,
+    attempt: number,
+  ): Promise<Timed<T>> {
+    const { endpoint } = spec;
+    const operation = operationName(endpoint);
+    const remaining = deadlineAt - this.#clock.now();
+    if (remaining <= 0)
+      throw new ExchangeError('not-sent', `${operation} not sent: its deadline passed before it could go`, {
+        operation,
+      });
+    const timeoutMs = Math.min(this.#requestTimeoutMs, remaining);
+
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const secrets = [...(this.#credentials?.secrets ?? [])];
+    if (endpoint.access === 'private' && this.#credentials) {
+      // Every attempt signs a fresh stamp: BTCTurk may refuse a stamp it has seen.
+      const auth = this.#credentials.headers(this.#stamps.next());
+      Object.assign(headers, auth);
+      secrets.push(auth['X-Stamp'], auth['X-Signature']);
+    }
+    if (spec.body) headers['content-type'] = 'application/json';
+    const call: CallContext = { operation, effect: endpoint.effect, secrets };
+    const path = this.#path(spec);
+
+    const sentAt = this.#clock.monotonic();
+    let status: number;
+    let retryAfter: string | undefined;
+    let text: string;
+    let receivedAt: number;
+    try {
+      const response = await request(`${this.#baseUrl}${path}`, {
+        dispatcher: this.#agent,
+        method: endpoint.method,
+        headers,
+        body: spec.body ? JSON.stringify(spec.body) : null,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      receivedAt = this.#clock.monotonic();
+      status = response.statusCode;
+      const header = response.headers['retry-after'];
+      retryAfter = Array.isArray(header) ? header[0] : header;
+      text = await response.body.text();
+    } catch (error) {
+      const failure = transportFailure(error, call, {
+        beforeSending: typeof error === 'object' && error !== null && this.#connectErrors.has(error),
+        timeoutMs,
+      });
+      this.#log.debug(
+        { method: endpoint.method, path, attempt, kind: failure.kind, latencyMs: this.#since(sentAt) },
+        'request failed',
+      );
+      throw failure;
+    }
+    this.#log.debug(
+      { method: endpoint.method, path, status, attempt, latencyMs: this.#since(sentAt) },
+      'request',
+    );
+
+    const classified = classifyReply({ status, retryAfter, text }, call, {
+      serverNow: this.#stamps.serverNow(),
+      fallbackMs: RATE_LIMIT_FALLBACK_MS,
+    });
+    if (!classified.ok) throw classified.error;
+    try {
+      return { value: parse(classified.data), sentAt, receivedAt };
+    } catch (error) {
+      throw unreadableReply(call, status, redact(describeThrown(error), secrets)).error;
+    }
+  }
+
+  #path(spec: CallSpec): string {
+    const path = spec.endpoint.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+      const value = spec.pathParams?.[name];
+      if (value === undefined) throw new Error(`path parameter "${name}" missing for ${spec.endpoint.path}`);
+      return encodeURIComponent(value);
+    });
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(spec.query ?? {})) {
+      if (value === undefined) continue;
+      if (typeof value === 'object') for (const item of value) query.append(key, item);
+      else query.append(key, String(value));
+    }
+    const search = query.toString();
+    return search === '' ? path : `${path}?${search}`;
+  }
+
+  #since(started: number): number {
+    return Math.round(this.#clock.monotonic() - started);
+  }
+}

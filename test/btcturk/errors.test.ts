@@ -1,0 +1,327 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { after, describe, it } from 'node:test';
+import {
+  ConfigError,
+  ExchangeError,
+  isExchangeError,
+  type ExchangeErrorKind,
+} from '../../src/domain/errors.ts';
+import {
+  LIMIT_BUY,
+  TEST_KEY,
+  TEST_SECRET,
+  UNAUTHORIZED,
+  exchangeFor,
+  fakeVenue,
+  ok,
+  privateRequests,
+  raw,
+  withServerTime,
+  type Answer,
+  type FakeVenue,
+  type SeenRequest,
+} from './helpers.ts';
+
+const venues: FakeVenue[] = [];
+after(async () => {
+  await Promise.all(venues.map((v) => v.close()));
+});
+
+async function venue(answer: (r: SeenRequest) => Answer): Promise<FakeVenue> {
+  const v = await fakeVenue(withServerTime(() => Date.now(), answer));
+  venues.push(v);
+  return v;
+}
+
+function expectKind(kind: ExchangeErrorKind, check: (error: ExchangeError) => void = () => undefined) {
+  return (error: unknown) => {
+    assert.ok(isExchangeError(error), `expected an ExchangeError, got ${String(error)}`);
+    assert.equal(error.kind, kind, error.message);
+    check(error);
+    return true;
+  };
+}
+
+const posts = (v: FakeVenue) => v.seen.filter((r) => r.method === 'POST');
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  assert.ok(address && typeof address === 'object');
+  await new Promise<void>((resolve) =>
+    server.close(() => {
+      resolve();
+    }),
+  );
+  return address.port;
+}
+
+describe('error taxonomy', () => {
+  it('not-sent: connection refused; a provably unsent write is retried until the deadline', async () => {
+    const port = await closedPort();
+    const exchange = exchangeFor(`http://127.0.0.1:${port}`, { deadlineMs: 300 });
+    await assert.rejects(
+      exchange.orderBook('BTCTRY'),
+      expectKind('not-sent', (e) => {
+        assert.match(e.message, /ECONNREFUSED/);
+      }),
+    );
+    await exchange.close();
+  });
+
+  it('not-sent: a TLS handshake that fails before the request is written', async () => {
+    const v = await venue(() => ok(null));
+    const exchange = exchangeFor(v.url.replace('http:', 'https:'), {
+      deadlineMs: 300,
+      clockSyncIntervalMs: 1e9,
+    });
+    await assert.rejects(
+      exchange.submitOrder(LIMIT_BUY),
+      expectKind('not-sent', (e) => {
+        assert.equal(e.unprocessed, true);
+      }),
+    );
+    assert.equal(v.seen.length, 0, 'no HTTP request may have reached the server');
+    await exchange.close();
+  });
+
+  it('ambiguous: a POST /order that times out is never sent again', async () => {
+    const v = await venue((r) => (r.method === 'POST' ? 'hang' : ok(null)));
+    const exchange = exchangeFor(v.url, { requestTimeoutMs: 200, deadlineMs: 5_000 });
+    await assert.rejects(
+      exchange.submitOrder(LIMIT_BUY),
+      expectKind('ambiguous', (e) => {
+        assert.match(e.message, /no complete reply within 200 ms/);
+      }),
+    );
+    assert.equal(posts(v).length, 1);
+    await exchange.close();
+  });
+
+  it('ambiguous: a 5xx on POST /order is never sent again', async () => {
+    const v = await venue((r) =>
+      r.method === 'POST'
+        ? { status: 500, body: '{"success":false,"message":"Internal error","code":500}' }
+        : ok(null),
+    );
+    const exchange = exchangeFor(v.url);
+    await assert.rejects(
+      exchange.submitOrder(LIMIT_BUY),
+      expectKind('ambiguous', (e) => {
+        assert.equal(e.httpStatus, 500);
+      }),
+    );
+    assert.equal(posts(v).length, 1);
+    await exchange.close();
+  });
+
+  it('ambiguous: an unreadable 200 reply to POST /order', async () => {
+    const v = await venue((r) =>
+      r.method === 'POST' ? { status: 200, body: '<html>gateway</html>' } : ok(null),
+    );
+    const exchange = exchangeFor(v.url);
+    await assert.rejects(
+      exchange.submitOrder(LIMIT_BUY),
+      expectKind('ambiguous', (e) => {
+        assert.match(e.message, /unreadable/);
+      }),
+    );
+    assert.equal(posts(v).length, 1);
+    await exchange.close();
+  });
+
+  it('ambiguous: a DELETE /order whose reply is lost is not repeated', async () => {
+    const v = await venue((r) => (r.method === 'DELETE' ? 'drop' : ok(null)));
+    const exchange = exchangeFor(v.url);
+    await assert.rejects(exchange.cancelOrder('21469236282'), expectKind('ambiguous'));
+    assert.equal(v.seen.filter((r) => r.method === 'DELETE').length, 1);
+    await exchange.close();
+  });
+
+  it('server: a 503 on a read, retried until the deadline', async () => {
+    const v = await venue(() => ({ status: 503, body: 'Service Unavailable' }));
+    const exchange = exchangeFor(v.url, { deadlineMs: 400 });
+    await assert.rejects(
+      exchange.orderBook('BTCTRY'),
+      expectKind('server', (e) => {
+        assert.equal(e.httpStatus, 503);
+        assert.equal(e.venueMessage, 'Service Unavailable');
+      }),
+    );
+    assert.ok(v.seen.length > 1, 'a read is retried');
+    await exchange.close();
+  });
+
+  it('rate-limited: a 429 with the body of §7', async () => {
+    const v = await venue(() => raw('error-rate-limit', 429, { 'retry-after': '60' }));
+    const exchange = exchangeFor(v.url);
+    await assert.rejects(
+      exchange.balances(),
+      expectKind('rate-limited', (e) => {
+        assert.equal(e.retryAfterMs, 60_000);
+        assert.equal(e.code, 429);
+        assert.match(e.venueMessage ?? '', /Quota exceeded/);
+      }),
+    );
+    assert.equal(privateRequests(v).length, 1, 'a Retry-After beyond the deadline is not waited for');
+    await exchange.close();
+  });
+
+  it('auth: a 401 that persists after re-syncing the clock', async () => {
+    const v = await venue((r) => (r.path.startsWith('/api/v1/') ? UNAUTHORIZED : ok(null)));
+    const exchange = exchangeFor(v.url, { maxConsecutiveAuthFailures: 50 });
+    await assert.rejects(
+      exchange.balances(),
+      expectKind('auth', (e) => {
+        assert.match(e.message, /BTCTURK_API_SECRET/);
+      }),
+    );
+    assert.equal(privateRequests(v).length, 2, 'one retry with a fresh stamp after the re-sync');
+    await exchange.close();
+  });
+
+  it('rejected: HTTP 400 with code 1123 FAILED_MIN_TOTAL_AMOUNT, not retried', async () => {
+    const v = await venue((r) => (r.method === 'POST' ? raw('error-min-total', 400) : ok(null)));
+    const exchange = exchangeFor(v.url);
+    await assert.rejects(
+      exchange.submitOrder(LIMIT_BUY),
+      expectKind('rejected', (e) => {
+        assert.equal(e.code, 1123);
+        assert.equal(e.venueMessage, 'FAILED_MIN_TOTAL_AMOUNT');
+        assert.equal(e.httpStatus, 400);
+      }),
+    );
+    assert.equal(posts(v).length, 1);
+    await exchange.close();
+  });
+
+  it('rejected: code 1152 "Order not found" on GET /order/{id}', async () => {
+    const v = await venue(() => raw('error-order-not-found', 400));
+    const exchange = exchangeFor(v.url);
+    await assert.rejects(
+      exchange.order('123'),
+      expectKind('rejected', (e) => {
+        assert.equal(e.code, 1152);
+        assert.equal(e.venueMessage, 'Order not found');
+      }),
+    );
+    await exchange.close();
+  });
+
+  it('exchange-failure: HTTP 200 with success:false, not retried', async () => {
+    const v = await venue((r) => (r.method === 'POST' ? raw('error-limit-order-200') : ok(null)));
+    const exchange = exchangeFor(v.url);
+    await assert.rejects(
+      exchange.submitOrder(LIMIT_BUY),
+      expectKind('exchange-failure', (e) => {
+        assert.equal(e.code, 1120);
+        assert.equal(e.venueMessage, 'FAILED_LIMIT_ORDER');
+      }),
+    );
+    assert.equal(posts(v).length, 1);
+    await exchange.close();
+  });
+
+  it('parse: a read whose data has the wrong shape', async () => {
+    const v = await venue(() => ok([{ asset: 'TRY', balance: 'lots' }]));
+    const exchange = exchangeFor(v.url);
+    await assert.rejects(
+      exchange.balances(),
+      expectKind('parse', (e) => {
+        assert.match(e.message, /0\.balance/);
+      }),
+    );
+    assert.equal(privateRequests(v).length, 1);
+    await exchange.close();
+  });
+});
+
+describe('secrets in errors', () => {
+  it('scrubs a key and secret echoed by the server from every error field', async () => {
+    const v = await venue(() => ({
+      status: 400,
+      body: JSON.stringify({ success: false, code: 1, message: `bad pair ${TEST_KEY}/${TEST_SECRET}` }),
+    }));
+    const exchange = exchangeFor(v.url);
+    const error = await exchange.balances().catch((e: unknown) => e);
+    assert.ok(isExchangeError(error, 'rejected'));
+    const request = privateRequests(v)[0];
+    const stamp = String(request?.headers['x-stamp']);
+    const signature = String(request?.headers['x-signature']);
+    const shown = [
+      error.message,
+      error.venueMessage,
+      JSON.stringify(error),
+      String(error.stack),
+      ...Object.values(error as unknown as Record<string, unknown>),
+    ]
+      .map(String)
+      .join('\n');
+    for (const secret of [TEST_KEY, TEST_SECRET, stamp, signature]) assert.ok(!shown.includes(secret), shown);
+    assert.match(error.venueMessage ?? '', /bad pair \[redacted\]\/\[redacted\]/);
+    await exchange.close();
+  });
+
+  it('scrubs a stamp and signature echoed in a 200 reply that fails to parse', async () => {
+    const v = await venue((r) =>
+      r.path.startsWith('/api/v1/')
+        ? ok([{ asset: String(r.headers['x-signature']), balance: {} }])
+        : ok(null),
+    );
+    const exchange = exchangeFor(v.url);
+    const error = await exchange.balances().catch((e: unknown) => e);
+    assert.ok(isExchangeError(error, 'parse'));
+    const signature = String(privateRequests(v)[0]?.headers['x-signature']);
+    assert.ok(!error.message.includes(signature));
+    await exchange.close();
+  });
+});
+
+describe('attempts', () => {
+  it('signs every attempt afresh: new stamp, new signature', async () => {
+    let calls = 0;
+    const v = await venue((r) => {
+      if (!r.path.startsWith('/api/v1/')) return ok(null);
+      calls += 1;
+      return calls <= 2 ? { status: 503, body: 'busy' } : raw('balances');
+    });
+    const exchange = exchangeFor(v.url);
+    const balances = await exchange.balances();
+    assert.equal(balances.length, 3);
+    const attempts = privateRequests(v);
+    assert.equal(attempts.length, 3);
+    const stamps = attempts.map((r) => Number(r.headers['x-stamp']));
+    const signatures = new Set(attempts.map((r) => r.headers['x-signature']));
+    assert.ok(
+      stamps.every((s, i) => i === 0 || s > (stamps[i - 1] ?? 0)),
+      `stamps ${stamps.join(',')}`,
+    );
+    assert.equal(signatures.size, 3);
+    await exchange.close();
+  });
+
+  it('refuses private calls without credentials, naming the setting', async () => {
+    const v = await venue(() => raw('balances'));
+    const exchange = exchangeFor(v.url, { credentials: undefined });
+    await assert.rejects(exchange.balances(), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.setting, 'BTCTURK_API_KEY');
+      assert.equal(error.message, 'BTCTURK_API_KEY: required for GET /api/v1/users/balances');
+      return true;
+    });
+    assert.equal(v.seen.length, 0);
+    await exchange.close();
+  });
+
+  it('refuses a malformed secret when the exchange is built', () => {
+    assert.throws(
+      () => exchangeFor('http://127.0.0.1:1', { credentials: { apiKey: TEST_KEY, apiSecret: 'x' } }),
+      {
+        name: 'ConfigError',
+        setting: 'BTCTURK_API_SECRET',
+      },
+    );
+  });
+});
