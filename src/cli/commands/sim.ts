@@ -1,0 +1,106 @@
+import { Command } from 'commander';
+import { ConfigError } from '../../domain/errors.ts';
+import { startSimulator } from '../../sim/index.ts';
+import { FAULT_NAMES, parseFaultArg } from '../../sim/server/faults.ts';
+
+// `btcbot sim`: the simulator as a server for other processes (DESIGN §4). It prints one JSON line
+// when ready — the URLs and the key pair to use — and runs until SIGINT or SIGTERM.
+
+interface SimFlags {
+  port: string;
+  seed?: string;
+  symbols?: string;
+  apiKey?: string;
+  apiSecret?: string;
+  balances?: string;
+  fault: string[];
+  speed?: string;
+}
+
+function wholeNumber(setting: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^-?\d+$/.test(text.trim()) || value < min || value > max)
+    throw new ConfigError(
+      setting,
+      `expected a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`,
+    );
+  return value;
+}
+
+/** `TRY=1000000,BTC=2` → { TRY: "1000000", BTC: "2" }; amounts are checked by the simulator. */
+export function parseBalancesArg(text: string): Record<string, string> {
+  const balances: Record<string, string> = {};
+  for (const part of text.split(',')) {
+    const match = /^\s*([A-Za-z0-9]+)\s*=\s*(\S+)\s*$/.exec(part);
+    if (!match?.[1] || !match[2])
+      throw new ConfigError(
+        '--balances',
+        `expected ASSET=AMOUNT[,ASSET=AMOUNT…] such as TRY=1000000,BTC=2, got ${JSON.stringify(part)}`,
+      );
+    balances[match[1].toUpperCase()] = match[2];
+  }
+  return balances;
+}
+
+function waitForStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+async function runSim(flags: SimFlags): Promise<void> {
+  const faults = Object.fromEntries(flags.fault.map(parseFaultArg));
+  const speed = flags.speed === undefined ? undefined : Number(flags.speed);
+  if (speed !== undefined && !(Number.isFinite(speed) && speed > 0))
+    throw new ConfigError('--speed', `expected a number above 0, got ${JSON.stringify(flags.speed)}`);
+  const sim = await startSimulator({
+    port: wholeNumber('--port', flags.port, 0, 65535),
+    seed: flags.seed === undefined ? undefined : wholeNumber('--seed', flags.seed, -(2 ** 31), 2 ** 31 - 1),
+    symbols: flags.symbols?.split(',').map((symbol) => symbol.trim()),
+    apiKey: flags.apiKey,
+    apiSecret: flags.apiSecret,
+    balances: flags.balances === undefined ? undefined : parseBalancesArg(flags.balances),
+    faults,
+    speed,
+  });
+  const stopSignal = waitForStopSignal();
+  process.stdout.write(
+    `${JSON.stringify({
+      event: 'listening',
+      rest: sim.restUrl,
+      ws: sim.wsUrl,
+      apiKey: sim.apiKey,
+      apiSecret: sim.apiSecret,
+      seed: sim.seed,
+    })}\n`,
+  );
+  await stopSignal;
+  await sim.stop();
+}
+
+export function registerSimCommand(program: Command): void {
+  program.addCommand(
+    new Command('sim')
+      .description('run the BTCTurk simulator (REST and WebSocket on one loopback port) until SIGINT/SIGTERM')
+      .option('--port <port>', 'port to listen on; 0 picks a free one', '0')
+      .option('--seed <n>', 'seed of the synthetic market and of the fault decisions (default: random)')
+      .option('--symbols <list>', 'pairs to list, comma-separated (default BTCTRY,ETHTRY)')
+      .option('--api-key <key>', 'API key of the account (default: generated)')
+      .option('--api-secret <secret>', 'API secret of the account, standard base64 (default: generated)')
+      .option('--balances <list>', 'starting balances such as TRY=1000000,BTC=2')
+      .option(
+        '--fault <NAME=VALUE>',
+        `switch a fault on, e.g. error-5xx=0.2 or ws-drop-every=30s (repeatable); faults: ${FAULT_NAMES.join(', ')}`,
+        (value: string, previous: string[]) => [...previous, value],
+        [] as string[],
+      )
+      .option('--speed <factor>', 'synthetic market speed; 2 steps twice as often (default 1)')
+      .action((flags: SimFlags) => runSim(flags)),
+  );
+}

@@ -1,0 +1,155 @@
+import type { Decimal } from 'decimal.js';
+import { systemClock, type Clock } from '../domain/clock.ts';
+import { toDec } from '../domain/decimal.ts';
+import { ConfigError } from '../domain/errors.ts';
+import { processRandom, seededRandom } from '../domain/random.ts';
+import type { SimEngine, SimGroundTruth } from './engine/api.ts';
+import { createSimEngine, DEFAULT_FEES } from './engine/index.ts';
+import { Accounts, generateKeyPair } from './server/auth.ts';
+import { Faults, type FaultInput } from './server/faults.ts';
+import { currenciesOf, DEFAULT_SIM_SYMBOLS, defaultBalances, simPairs } from './server/markets.ts';
+import { startSimServer } from './server/server.ts';
+
+// The simulator in-process: a BTCTurk-compatible exchange on a loopback port, used by tests, paper
+// trading, chaos runs and benchmarks, and by `btcbot sim`.
+
+export interface SimulatorOptions {
+  readonly port?: number; // 0 (default): any free port
+  readonly seed?: number; // market and fault decisions replay from it; random when absent
+  readonly symbols?: readonly string[];
+  readonly apiKey?: string;
+  readonly apiSecret?: string; // standard base64
+  readonly balances?: Readonly<Record<string, string>>;
+  readonly faults?: Readonly<Record<string, FaultInput>>;
+  readonly marketIntervalMs?: number; // one synthetic market step per interval (default 250)
+  readonly speed?: number; // divides the interval (default 1)
+  readonly autoMarket?: boolean; // default true; false: the market moves only on POST /sim/step
+  /** Base clock (default the system's); the simulator's clock adds clock-skew-ms to it. */
+  readonly clock?: Clock;
+}
+
+export interface OpenedAccount {
+  readonly accountId: string;
+  readonly apiKey: string;
+  readonly apiSecret: string;
+}
+
+export interface RunningSimulator {
+  readonly restUrl: string;
+  readonly wsUrl: string;
+  readonly apiKey: string;
+  readonly apiSecret: string;
+  readonly accountId: string;
+  readonly seed: number;
+  readonly engine: SimEngine;
+  setFault(name: string, value: FaultInput | null): void;
+  openAccount(input?: {
+    apiKey?: string;
+    apiSecret?: string;
+    balances?: Readonly<Record<string, string>>;
+  }): OpenedAccount;
+  groundTruth(): SimGroundTruth;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_MARKET_INTERVAL_MS = 250;
+
+function positive(setting: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0)
+    throw new ConfigError(setting, `must be a number above 0, got ${value}`);
+  return value;
+}
+
+function parseBalances(balances: Readonly<Record<string, string>>): Record<string, Decimal> {
+  const out: Record<string, Decimal> = {};
+  for (const [asset, amount] of Object.entries(balances)) {
+    let value: Decimal;
+    try {
+      value = toDec(amount, asset);
+    } catch {
+      throw new ConfigError('balances', `${asset}: expected a decimal amount, got ${JSON.stringify(amount)}`);
+    }
+    if (value.isNegative())
+      throw new ConfigError('balances', `${asset}: must not be negative, got ${amount}`);
+    out[asset.trim().toUpperCase()] = value;
+  }
+  return out;
+}
+
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<RunningSimulator> {
+  const port = opts.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError('port', `expected a port from 0 to 65535, got ${port}`);
+  const seed = opts.seed ?? processRandom().seed;
+  if (!Number.isSafeInteger(seed)) throw new ConfigError('seed', `expected a whole number, got ${seed}`);
+  const interval = positive('marketIntervalMs', opts.marketIntervalMs, DEFAULT_MARKET_INTERVAL_MS);
+  const speed = positive('speed', opts.speed, 1);
+  const pairs = simPairs(opts.symbols ?? DEFAULT_SIM_SYMBOLS);
+  const faults = new Faults(seed, opts.faults);
+  const base = opts.clock ?? systemClock;
+  const clock: Clock = { ...base, now: () => base.now() + faults.value('clock-skew-ms') };
+
+  const engine = createSimEngine({
+    clock,
+    random: seededRandom(seed),
+    markets: pairs.map((pair) => pair.config),
+    ...DEFAULT_FEES,
+  });
+
+  const accounts = new Accounts();
+  const openAccount: RunningSimulator['openAccount'] = (input = {}) => {
+    const generated = generateKeyPair();
+    const accountId = `account-${accounts.size + 1}`;
+    const balances = input.balances ? parseBalances(input.balances) : defaultBalances(pairs);
+    const account = accounts.add({
+      accountId,
+      apiKey: input.apiKey ?? generated.apiKey,
+      apiSecret: input.apiSecret ?? generated.apiSecret,
+    });
+    engine.createAccount(accountId, balances);
+    return account;
+  };
+  // One step before listening, so the first client already finds a quoted book.
+  engine.stepMarket();
+  const main = openAccount({ apiKey: opts.apiKey, apiSecret: opts.apiSecret, balances: opts.balances });
+
+  const server = await startSimServer({
+    port,
+    engine,
+    accounts,
+    faults,
+    clock,
+    pairs,
+    currencies: currenciesOf(pairs),
+    openAccount,
+  });
+  const market =
+    opts.autoMarket === false
+      ? undefined
+      : setInterval(
+          () => {
+            engine.stepMarket();
+          },
+          Math.max(1, interval / speed),
+        );
+
+  return {
+    restUrl: `http://127.0.0.1:${server.port}`,
+    wsUrl: `ws://127.0.0.1:${server.port}/ws`,
+    apiKey: main.apiKey,
+    apiSecret: main.apiSecret,
+    accountId: main.accountId,
+    seed,
+    engine,
+    setFault: (name, value) => {
+      faults.set(name, value);
+    },
+    openAccount,
+    groundTruth: () => engine.groundTruth(),
+    stop: async () => {
+      clearInterval(market);
+      await server.close();
+    },
+  };
+}
