@@ -1,0 +1,138 @@
+import type { Decimal } from 'decimal.js';
+import { z } from 'zod';
+import { Dec, ZERO } from '../domain/decimal.ts';
+import type { Side } from '../domain/orders.ts';
+import type { SymbolRules } from '../domain/symbols.ts';
+import { decimalParam, numberParam, parameterDocs, parseParams } from './params.ts';
+import { fitQuantity, midPrice, passivePrice, placeable, shiftBps } from './pricing.ts';
+import type { MarketView, Strategy, StrategyDefinition, StrategySnapshot, WantedOrder } from './types.ts';
+
+// Quotes a ladder of bids and asks around the mid of every symbol with fresh data. Holding more
+// than `targetBase` moves both quotes down (sell sooner, buy later), holding less moves them up.
+
+export const marketMakerSchema = z
+  .strictObject({
+    spreadBps: numberParam({ above: 0, max: 5000 })
+      .prefault(50)
+      .describe('full distance between the level-0 bid and ask, in basis points of the mid'),
+    levels: numberParam({ int: true, min: 1, max: 10 }).prefault(1).describe('quotes per side'),
+    levelStepBps: numberParam({ min: 0, max: 1000 })
+      .prefault(10)
+      .describe('each further level sits this many basis points further from the mid'),
+    size: decimalParam({ above: 0 })
+      .optional()
+      .describe('base quantity per level; when given it takes precedence over sizeQuote'),
+    sizeQuote: decimalParam({ above: 0 })
+      .prefault('500')
+      .describe('value per level in the quote currency (TRY), used when size is not given'),
+    targetBase: decimalParam({ min: 0 })
+      .prefault('0')
+      .describe('base quantity the maker aims to hold; inventory skew is measured from it'),
+    inventorySkewBps: numberParam({ min: 0, max: 1000 })
+      .prefault(0)
+      .describe('basis points both quotes move against each base unit held away from targetBase'),
+    maxInventoryBase: decimalParam({ min: 0 })
+      .optional()
+      .describe(
+        'no bid may take the base position above this; unset: only the risk limits bound the position',
+      ),
+    requoteThresholdBps: numberParam({ min: 0 })
+      .prefault(5)
+      .describe('a resting quote within this many basis points of the wanted price is kept, not replaced'),
+    quantityTolerancePct: numberParam({ min: 0, max: 100 })
+      .prefault(20)
+      .describe('a resting quote whose quantity left is within this percent of the wanted size is kept'),
+  })
+  .superRefine((p, ctx) => {
+    if (p.requoteThresholdBps >= p.spreadBps / 2)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['requoteThresholdBps'],
+        message: `must be below half the spread (${p.spreadBps} / 2 = ${p.spreadBps / 2} bps), or a kept quote could sit at the mid`,
+      });
+    if (p.maxInventoryBase && p.targetBase.gt(p.maxInventoryBase))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['targetBase'],
+        message: `must not exceed maxInventoryBase (${p.maxInventoryBase.toFixed()})`,
+      });
+  });
+
+export type MarketMakerParams = z.output<typeof marketMakerSchema>;
+
+export function marketMakerTag(symbol: string, side: Side, level: number): string {
+  return `mm:${symbol}:${side === 'buy' ? 'bid' : 'ask'}:${level}`;
+}
+
+function quoteSide(
+  p: MarketMakerParams,
+  rules: SymbolRules,
+  market: MarketView,
+  side: Side,
+  rawPrices: readonly Decimal[],
+  room: Decimal,
+): WantedOrder[] {
+  const out: WantedOrder[] = [];
+  let left = room;
+  rawPrices.forEach((raw, level) => {
+    const price = passivePrice(rules, side, raw, market);
+    if (price === null || left.lte(0)) return;
+    const quantity = fitQuantity(rules, Dec.min(p.size ?? p.sizeQuote.div(price), left));
+    const order = {
+      symbol: rules.symbol,
+      side,
+      price,
+      quantity,
+      tag: marketMakerTag(rules.symbol, side, level),
+    };
+    if (!placeable(rules, order)) return;
+    out.push(order);
+    left = left.sub(quantity);
+  });
+  return out;
+}
+
+function quotesFor(
+  p: MarketMakerParams,
+  rules: SymbolRules,
+  market: MarketView,
+  held: Decimal,
+): WantedOrder[] {
+  if (market.status === 'stale') return [];
+  const mid = midPrice(market);
+  if (mid === null) return [];
+  const skewBps = held.sub(p.targetBase).mul(p.inventorySkewBps);
+  const offsets = Array.from({ length: p.levels }, (_, level) =>
+    new Dec(p.spreadBps).div(2).add(new Dec(p.levelStepBps).mul(level)),
+  );
+  const bids = offsets.map((offset) => shiftBps(mid, offset.neg().sub(skewBps)));
+  const asks = offsets.map((offset) => shiftBps(mid, offset.sub(skewBps)));
+  // Bids never take the position past its cap; asks never sell more than is held (spot).
+  const bidRoom = p.maxInventoryBase ? Dec.max(ZERO, p.maxInventoryBase.sub(held)) : new Dec(Infinity);
+  const askRoom = Dec.max(ZERO, held);
+  return [
+    ...quoteSide(p, rules, market, 'buy', bids, bidRoom),
+    ...quoteSide(p, rules, market, 'sell', asks, askRoom),
+  ];
+}
+
+export function marketMaker(p: MarketMakerParams): Strategy {
+  return {
+    name: 'market-maker',
+    tolerance: { requoteThresholdBps: p.requoteThresholdBps, quantityTolerancePct: p.quantityTolerancePct },
+    want(snapshot: StrategySnapshot): WantedOrder[] {
+      return [...snapshot.markets].flatMap(([symbol, market]) => {
+        const rules = snapshot.rules.get(symbol);
+        if (!rules) return [];
+        return quotesFor(p, rules, market, snapshot.positions.get(symbol)?.base ?? ZERO);
+      });
+    },
+  };
+}
+
+export const marketMakerDefinition: StrategyDefinition = {
+  name: 'market-maker',
+  summary: 'quotes bid and ask ladders around the mid, skewed against inventory',
+  create: (params) => marketMaker(parseParams('strategy "market-maker"', marketMakerSchema, params)),
+  parameters: () => parameterDocs(marketMakerSchema),
+};
