@@ -1,0 +1,426 @@
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import { WebSocket, type RawData } from 'ws';
+import { systemClock, type Clock } from '../../domain/clock.ts';
+import { ConfigError } from '../../domain/errors.ts';
+import { processRandom, randomInt, type Random } from '../../domain/random.ts';
+import type { WsCredentials } from './auth.ts';
+import { parseFrame, WS_TYPE, type WsMessage } from './messages.ts';
+import { backoffDelay, ConnectBudget, DEFAULT_BACKOFF, type BackoffOptions } from './reconnect.ts';
+
+// One BTCTurk WebSocket connection, kept alive: connect, log in when keys are given, keep the
+// subscriptions it was asked for, and hand every parsed frame to listeners synchronously. A lost,
+// refused or silent connection is replaced, paced by a connect budget that stays under BTCTurk's
+// 15 connects a minute; each replacement re-subscribes everything and announces `reconnected`.
+
+export const DEFAULT_WS_URL = 'wss://ws-feed-pro.btcturk.com';
+
+export interface WsClientOptions {
+  readonly url?: string;
+  /** The WebSocket key pair; without it only public channels are used. */
+  readonly credentials?: WsCredentials | undefined;
+  readonly clock?: Clock;
+  /** Jitter source; by default seeded per process from the OS (src/domain/random.ts). */
+  readonly random?: Random;
+  /** No frame and no pong for this long: the connection is treated as dead. */
+  readonly silenceMs?: number;
+  /** Ping interval, so a quiet but healthy connection proves itself with pongs. */
+  readonly pingEveryMs?: number;
+  /** A subscription or login without an answer for this long: the connection is replaced. */
+  readonly answerTimeoutMs?: number;
+  readonly handshakeTimeoutMs?: number;
+  readonly backoff?: BackoffOptions;
+  /** Share one budget between clients that connect from the same IP. */
+  readonly budget?: ConnectBudget;
+  /** A 429 on the upgrade blocks connects at least this long (BTCTurk: 60 s), longer if Retry-After says so. */
+  readonly rateLimitPauseMs?: number;
+  /** A connection that lived this long resets the backoff. */
+  readonly stableAfterMs?: number;
+}
+
+export type WsProblemKind =
+  | 'connect-failed'
+  | 'rate-limited'
+  | 'silence'
+  | 'login-refused'
+  | 'subscription-refused'
+  | 'unanswered'
+  | 'unreadable-frame'
+  | 'listener-failed';
+
+export interface WsProblem {
+  readonly kind: WsProblemKind;
+  readonly message: string;
+  /** For an unreadable book frame: the pair, so its book can be resynced. */
+  readonly symbol?: string | null | undefined;
+  readonly frameType?: number | null | undefined;
+}
+
+export interface WsClientEvents {
+  /** Every parsed frame, with the monotonic time it arrived. */
+  message: [message: WsMessage, receivedAt: number];
+  /** A socket is open and its subscriptions were requested. */
+  connected: [];
+  /** Like `connected`, after a lost connection: consumers resync books and reconcile orders. */
+  reconnected: [];
+  disconnected: [reason: string];
+  problem: [problem: WsProblem];
+}
+
+export interface WsClientStats {
+  readonly connects: number; // connect attempts
+  readonly opened: number; // connections that opened
+  readonly reconnects: number; // connections opened after the first
+  readonly disconnects: number;
+  readonly silences: number;
+  readonly rateLimited: number;
+  readonly frames: number;
+  readonly unreadableFrames: number;
+  readonly refusedSubscriptions: number;
+}
+
+interface Subscription {
+  readonly channel: string;
+  readonly event: string;
+}
+
+interface Pending {
+  readonly what: string; // "join|obdiff:BTCTRY", "login"
+  readonly since: number;
+}
+
+const keyOf = (channel: string, event: string): string => `${channel}:${event}`;
+
+function retryAfterMs(response: IncomingMessage, now: number): number | undefined {
+  const header = response.headers['retry-after'];
+  if (typeof header !== 'string') return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+function rawText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
+
+export class BtcturkWsClient extends EventEmitter<WsClientEvents> {
+  readonly url: string;
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly budget: ConnectBudget;
+  private readonly silenceMs: number;
+  private readonly pingEveryMs: number;
+  private readonly answerTimeoutMs: number;
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly pending: Pending[] = [];
+  private socket: WebSocket | null = null;
+  private lastActivity = 0;
+  private running: Promise<void> | null = null;
+  private stopper = new AbortController();
+  private everOpened = false;
+  private counts = {
+    connects: 0,
+    opened: 0,
+    reconnects: 0,
+    disconnects: 0,
+    silences: 0,
+    rateLimited: 0,
+    frames: 0,
+    unreadableFrames: 0,
+    refusedSubscriptions: 0,
+  };
+
+  constructor(private readonly options: WsClientOptions = {}) {
+    super();
+    this.url = options.url ?? DEFAULT_WS_URL;
+    if (!/^wss?:\/\/[^\s/]+/.test(this.url))
+      throw new ConfigError(
+        'BTCTURK_WS_URL',
+        `expected a ws:// or wss:// URL, got ${JSON.stringify(this.url)}`,
+      );
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? processRandom();
+    this.budget = options.budget ?? new ConnectBudget();
+    this.silenceMs = options.silenceMs ?? 15_000;
+    this.pingEveryMs = options.pingEveryMs ?? Math.max(1, Math.floor(this.silenceMs / 3));
+    this.answerTimeoutMs = options.answerTimeoutMs ?? 10_000;
+  }
+
+  /** True while a socket is open. */
+  get connected(): boolean {
+    return this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  stats(): WsClientStats {
+    return { ...this.counts };
+  }
+
+  /** Starts connecting (and reconnecting until `stop`). */
+  start(): void {
+    if (this.running) return;
+    this.stopper = new AbortController();
+    this.running = this.run().finally(() => {
+      this.running = null;
+    });
+  }
+
+  /** Closes the connection and stops reconnecting. */
+  async stop(): Promise<void> {
+    this.stopper.abort();
+    this.socket?.terminate();
+    await this.running;
+  }
+
+  private stopped(): boolean {
+    return this.stopper.signal.aborted;
+  }
+
+  /** Keeps `channel`/`event` subscribed, now and after every reconnect. */
+  subscribe(channel: string, event: string): void {
+    const key = keyOf(channel, event);
+    if (this.subscriptions.has(key)) return;
+    this.subscriptions.set(key, { channel, event });
+    this.sendJoin(channel, event, true);
+  }
+
+  unsubscribe(channel: string, event: string): void {
+    if (!this.subscriptions.delete(keyOf(channel, event))) return;
+    this.sendJoin(channel, event, false);
+  }
+
+  /** Leaves and re-joins a subscription: BTCTurk answers a join with a fresh snapshot. */
+  resubscribe(channel: string, event: string): void {
+    if (!this.subscriptions.has(keyOf(channel, event))) return;
+    this.sendJoin(channel, event, false);
+    this.sendJoin(channel, event, true);
+  }
+
+  private sendJoin(channel: string, event: string, join: boolean): void {
+    const socket = this.socket;
+    if (socket?.readyState !== WebSocket.OPEN) return; // sent on (re)connect
+    socket.send(JSON.stringify([WS_TYPE.subscribe, { type: WS_TYPE.subscribe, channel, event, join }]));
+    // Only joins must be answered: how BTCTurk answers a leave is not documented.
+    if (join) this.pending.push({ what: `join|${keyOf(channel, event)}`, since: this.clock.monotonic() });
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.stopper.signal;
+    let attempt = 0;
+    let first = true;
+    while (!signal.aborted) {
+      let wait = first ? 0 : backoffDelay(attempt, this.random, this.options.backoff ?? DEFAULT_BACKOFF);
+      // The budget may be shared: ask again after every wait until it says go.
+      for (;;) {
+        wait = Math.max(wait, this.budget.waitMs(this.clock.monotonic()));
+        if (wait <= 0 || this.stopped()) break;
+        try {
+          await this.clock.sleep(wait, signal);
+        } catch {
+          return; // stopped while waiting
+        }
+        wait = 0;
+      }
+      if (this.stopped()) return;
+      first = false;
+      this.budget.record(this.clock.monotonic());
+      this.counts.connects++;
+      const livedMs = await this.connectOnce();
+      attempt = livedMs >= (this.options.stableAfterMs ?? 10_000) ? 0 : attempt + 1;
+    }
+  }
+
+  /** One connection from attempt to close; resolves with how long it was open (0 if never). */
+  private connectOnce(): Promise<number> {
+    return new Promise((resolve) => {
+      const socket = new WebSocket(this.url, { handshakeTimeout: this.options.handshakeTimeoutMs ?? 10_000 });
+      this.socket = socket;
+      let openedAt: number | null = null;
+      // Set from callbacks; a holder object keeps the type checker from narrowing it to null.
+      const outcome: { failure: string | null } = { failure: null };
+      const watchdog = new AbortController();
+
+      socket.on('unexpected-response', (_request, response) => {
+        const status = response.statusCode ?? 0;
+        if (status === 429) {
+          const now = this.clock.monotonic();
+          // BTCTurk blocks new connects for 60 s after the limit; a longer Retry-After wins.
+          const pause = Math.max(
+            retryAfterMs(response, this.clock.now()) ?? 0,
+            this.options.rateLimitPauseMs ?? 60_000,
+          );
+          this.budget.block(now, pause);
+          this.counts.rateLimited++;
+          this.report({
+            kind: 'rate-limited',
+            message: `${this.url} refused the connect with 429; no connect for ${Math.round(pause / 1000)} s`,
+          });
+        }
+        outcome.failure = `the upgrade was answered with HTTP ${status}`;
+        socket.terminate();
+      });
+      socket.on('error', (error) => {
+        outcome.failure ??= error.message;
+      });
+      socket.on('open', () => {
+        openedAt = this.clock.monotonic();
+        this.lastActivity = openedAt;
+        this.pending.length = 0;
+        this.counts.opened++;
+        const again = this.everOpened;
+        this.everOpened = true;
+        if (again) this.counts.reconnects++;
+        this.login(socket);
+        for (const { channel, event } of this.subscriptions.values()) this.sendJoin(channel, event, true);
+        void this.watch(socket, watchdog.signal);
+        this.emitSafely('connected');
+        if (again) this.emitSafely('reconnected');
+      });
+      socket.on('message', (data: RawData) => {
+        this.onFrame(rawText(data));
+      });
+      socket.on('pong', () => {
+        this.lastActivity = this.clock.monotonic();
+      });
+      socket.on('close', (code, reason) => {
+        watchdog.abort();
+        if (this.socket === socket) this.socket = null;
+        const lived = openedAt === null ? 0 : this.clock.monotonic() - openedAt;
+        const why =
+          outcome.failure ??
+          `closed with code ${code}${reason.length > 0 ? ` (${reason.toString('utf8')})` : ''}`;
+        if (openedAt === null) {
+          if (!this.stopped())
+            this.report({ kind: 'connect-failed', message: `connect to ${this.url} failed: ${why}` });
+        } else {
+          this.counts.disconnects++;
+          this.emitSafely('disconnected', why);
+        }
+        resolve(lived);
+      });
+    });
+  }
+
+  private login(socket: WebSocket): void {
+    const credentials = this.options.credentials;
+    if (!credentials) return;
+    // A fresh nonce per login: the signature covers it, so a captured login frame is not a reusable token.
+    const nonce = randomInt(this.random, 1, 2 ** 31 - 1);
+    socket.send(credentials.loginFrame(nonce, this.clock.now()));
+    this.pending.push({ what: 'login', since: this.clock.monotonic() });
+  }
+
+  /** Pings, and replaces a connection that is silent or leaves a request unanswered. */
+  private async watch(socket: WebSocket, signal: AbortSignal): Promise<void> {
+    const step = Math.max(1, Math.min(this.pingEveryMs, Math.floor(this.silenceMs / 4)));
+    let sincePing = 0;
+    while (!signal.aborted) {
+      try {
+        await this.clock.sleep(step, signal);
+      } catch {
+        return;
+      }
+      if (socket.readyState !== WebSocket.OPEN) return;
+      const now = this.clock.monotonic();
+      if (now - this.lastActivity > this.silenceMs) {
+        this.counts.silences++;
+        this.report({
+          kind: 'silence',
+          message: `no frame and no pong for ${now - this.lastActivity} ms; reconnecting`,
+        });
+        socket.terminate();
+        return;
+      }
+      const late = this.pending.find((p) => now - p.since > this.answerTimeoutMs);
+      if (late) {
+        this.report({
+          kind: 'unanswered',
+          message: `no answer to ${late.what} within ${this.answerTimeoutMs} ms; reconnecting`,
+        });
+        socket.terminate();
+        return;
+      }
+      sincePing += step;
+      if (sincePing >= this.pingEveryMs) {
+        sincePing = 0;
+        socket.ping();
+      }
+    }
+  }
+
+  private onFrame(text: string): void {
+    const receivedAt = this.clock.monotonic();
+    this.lastActivity = receivedAt;
+    this.counts.frames++;
+    const parsed = parseFrame(text, this.clock.now());
+    if (!parsed.ok) {
+      this.counts.unreadableFrames++;
+      this.report({
+        kind: 'unreadable-frame',
+        message: `frame type ${parsed.type ?? '?'} could not be read: ${parsed.reason}`,
+        symbol: parsed.symbol,
+        frameType: parsed.type,
+      });
+      // The book this frame was about can no longer be trusted: tell its consumers, not only the log.
+      if (parsed.symbol !== null)
+        this.emitSafely(
+          'message',
+          { kind: 'book-unreadable', symbol: parsed.symbol, reason: parsed.reason },
+          receivedAt,
+        );
+      return;
+    }
+    for (const message of parsed.messages) {
+      if (message.kind === 'subscription-result') this.onResult(message.ok, message.message);
+      else if (message.kind === 'login-result') this.onLoginResult(message.ok, message.message);
+      this.emitSafely('message', message, receivedAt);
+    }
+  }
+
+  private onResult(ok: boolean, message: string): void {
+    if (ok && message.startsWith('leave|')) return; // leaves are not tracked
+    // The answer names the subscription ("join|obdiff:BTCTRY"); a refusal may not, and then it
+    // answers the oldest request, as the server answers in order.
+    let index = this.pending.findIndex((p) => p.what === message);
+    if (index < 0)
+      index = this.pending.findIndex(
+        (p) => p.what !== 'login' && message.includes(p.what.slice(p.what.indexOf('|') + 1)),
+      );
+    if (index < 0) index = this.pending.findIndex((p) => p.what !== 'login');
+    const request = index >= 0 ? this.pending.splice(index, 1)[0] : undefined;
+    if (ok) return;
+    this.counts.refusedSubscriptions++;
+    this.report({
+      kind: 'subscription-refused',
+      message: `the server refused ${request?.what ?? 'a subscription'}: ${message || 'no reason given'}`,
+    });
+  }
+
+  private onLoginResult(ok: boolean, message: string): void {
+    const index = this.pending.findIndex((p) => p.what === 'login');
+    if (index >= 0) this.pending.splice(index, 1);
+    if (!ok)
+      this.report({
+        kind: 'login-refused',
+        message: `the WebSocket login was refused: ${message || 'no reason given'}; check BTCTURK_WS_PUBLIC_KEY and BTCTURK_WS_PRIVATE_KEY`,
+      });
+  }
+
+  private report(problem: WsProblem): void {
+    this.emitSafely('problem', problem);
+  }
+
+  /** A throwing listener must not take the connection down with it; it is reported instead. */
+  private emitSafely<K extends keyof WsClientEvents>(event: K, ...args: WsClientEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: WsClientEvents[K]) => boolean)(event, ...args);
+    } catch (error) {
+      if (event === 'problem') return;
+      this.report({
+        kind: 'listener-failed',
+        message: `a "${event}" listener threw: ${error instanceof Error ? error.message : String(error)}`,
+      });
+    }
+  }
+}
