@@ -12,3 +12,8 @@ export {
   type LimiterStore,
   type RateWindow,
 } from './common/rate-limiter.ts';
+export {
+  RedisLimiterStore,
+  connectRedisLimiterStore,
+  limiterNamespace,
+} from './common/redis-limiter-store.ts';

@@ -32,8 +32,8 @@ import * as replaces from './replaces.ts';
 import type { StoreSchema } from './schema.ts';
 
 export interface SqlStoreOptions extends StoreContext {
-  /** Runs after the database is closed (releases the instance lock). */
-  readonly onClose?: (() => void) | undefined;
+  /** Runs after the database is closed (releases the instance lock); awaited, as a networked lock is. */
+  readonly onClose?: (() => void | Promise<void>) | undefined;
 }
 
 /**
@@ -44,7 +44,7 @@ export class SqlStore implements Store {
   readonly location: string;
   readonly #db: Kysely<StoreSchema>;
   readonly #ctx: StoreContext;
-  readonly #onClose: (() => void) | undefined;
+  readonly #onClose: (() => void | Promise<void>) | undefined;
   #closed = false;
 
   constructor(db: Kysely<StoreSchema>, options: SqlStoreOptions) {
@@ -164,7 +164,7 @@ export class SqlStore implements Store {
     try {
       await this.#db.destroy();
     } finally {
-      this.#onClose?.();
+      await this.#onClose?.();
     }
   }
 }

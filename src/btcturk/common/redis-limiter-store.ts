@@ -1,0 +1,199 @@
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Clock } from '../../domain/clock.ts';
+import { systemClock } from '../../domain/clock.ts';
+import { ConfigError } from '../../domain/errors.ts';
+import type { AcquireResult, LimiterStore, RateWindow } from './rate-limiter.ts';
+
+// The limiter's counters in Redis, so that every process trading on one API key draws from one
+// budget, as BTCTurk counts it. Each operation is one Lua script: Redis runs a script alone, so the
+// check of every window of every key and the record that follows are one atomic step across all
+// processes — two processes can never both take the last slot.
+//
+// Time comes from Redis (TIME), not from the caller: entries written by several processes are
+// compared on one timeline. With callers' clocks, a process whose clock runs ahead would see the
+// others' entries as already expired and overspend the window by as much as the skew.
+
+export const DEFAULT_LIMITER_PREFIX = 'btcbot:ratelimit';
+
+// Logs are sorted sets scored by Redis time in ms; members are made unique by a counter, since two
+// grants may fall in the same millisecond. An entry at t occupies its window until t + period.
+// KEYS: the counter, then per limiter key its block key followed by one log key per window.
+// ARGV: the number of windows, then limit and period of each window.
+const ACQUIRE_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local windows = tonumber(ARGV[1])
+local stride = windows + 1
+local wait = 0
+for base = 2, #KEYS, stride do
+  local blocked = tonumber(redis.call('GET', KEYS[base]) or '0')
+  if blocked > now then wait = math.max(wait, blocked - now) end
+  for w = 1, windows do
+    local limit = tonumber(ARGV[2 * w])
+    local period = tonumber(ARGV[2 * w + 1])
+    local log = KEYS[base + w]
+    redis.call('ZREMRANGEBYSCORE', log, '-inf', now - period)
+    local count = redis.call('ZCARD', log)
+    if count >= limit then
+      -- the entry whose expiry frees a slot: the limit-th most recent one
+      local freeing = redis.call('ZRANGE', log, count - limit, count - limit, 'WITHSCORES')
+      local at = tonumber(freeing[2] or now)
+      wait = math.max(wait, at + period - now)
+    end
+  end
+end
+if wait > 0 then return wait end
+local member = now .. ':' .. redis.call('INCR', KEYS[1])
+for base = 2, #KEYS, stride do
+  for w = 1, windows do
+    local period = tonumber(ARGV[2 * w + 1])
+    redis.call('ZADD', KEYS[base + w], now, member)
+    redis.call('PEXPIRE', KEYS[base + w], period)
+  end
+end
+return 0
+`;
+
+// KEYS[1]: the block key. ARGV[1]: how long to block, in ms. Never shortens a block in place.
+const BLOCK_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ms = tonumber(ARGV[1])
+local untilMs = now + ms
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if untilMs > current then redis.call('SET', KEYS[1], untilMs, 'PX', ms) end
+return 0
+`;
+
+interface LimiterCommands {
+  btcbotLimiterAcquire(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
+  btcbotLimiterBlock(block: string, ms: number): Promise<number>;
+}
+
+/**
+ * The key prefix of one account: the API key enters only as a hash, so two accounts never share a
+ * budget and the key itself never reaches Redis. The hash sits in braces, a Redis Cluster hash tag:
+ * all keys of one account live in one slot, as one script must see them.
+ */
+export function limiterNamespace(apiKey: string, prefix = DEFAULT_LIMITER_PREFIX): string {
+  if (apiKey.length === 0)
+    throw new ConfigError('BTCTURK_API_KEY', 'is empty; the shared rate limit is counted per API key');
+  if (prefix.length === 0 || /[{}\s]/.test(prefix))
+    throw new ConfigError(
+      'rate-limit key prefix',
+      `${JSON.stringify(prefix)} must be non-empty without braces or whitespace (braces would break the hash tag)`,
+    );
+  const account = createHash('sha256').update(apiKey).digest('hex').slice(0, 16);
+  return `${prefix}:{${account}}:`;
+}
+
+export interface RedisLimiterStoreOptions {
+  /** Every key this store writes begins with it; see `limiterNamespace`. */
+  readonly namespace: string;
+  /** Turns a block's absolute end (on the limiter's clock) into a duration. */
+  readonly clock?: Clock | undefined;
+}
+
+/** A LimiterStore shared by every process that uses the same Redis and namespace. */
+export class RedisLimiterStore implements LimiterStore {
+  readonly #redis: Redis & LimiterCommands;
+  readonly #namespace: string;
+  readonly #clock: Clock;
+
+  /** Takes over `redis`: `close` ends that connection. */
+  constructor(redis: Redis, options: RedisLimiterStoreOptions) {
+    redis.defineCommand('btcbotLimiterAcquire', { lua: ACQUIRE_SCRIPT });
+    redis.defineCommand('btcbotLimiterBlock', { lua: BLOCK_SCRIPT, numberOfKeys: 1 });
+    this.#redis = redis as Redis & LimiterCommands;
+    this.#namespace = options.namespace;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /** `now` is not used: the script reads Redis's clock, the one all processes share. */
+  async tryAcquire(
+    keys: readonly string[],
+    windows: readonly RateWindow[],
+    _now: number,
+  ): Promise<AcquireResult> {
+    if (keys.length === 0) return { ok: true };
+    const redisKeys = [`${this.#namespace}seq`];
+    for (const key of keys)
+      redisKeys.push(
+        this.#blockKey(key),
+        ...windows.map((w) => `${this.#namespace}log:${key}:${w.periodMs}`),
+      );
+    const args = [windows.length, ...windows.flatMap((w) => [w.limit, w.periodMs])];
+    const waitMs = await this.#redis.btcbotLimiterAcquire(redisKeys.length, ...redisKeys, ...args);
+    return waitMs > 0 ? { ok: false, waitMs } : { ok: true };
+  }
+
+  async block(key: string, untilMs: number): Promise<void> {
+    const ms = Math.ceil(untilMs - this.#clock.now());
+    if (ms <= 0) return;
+    await this.#redis.btcbotLimiterBlock(this.#blockKey(key), ms);
+  }
+
+  async close(): Promise<void> {
+    if (this.#redis.status === 'end') return;
+    await this.#redis.quit();
+  }
+
+  #blockKey(key: string): string {
+    return `${this.#namespace}block:${key}`;
+  }
+}
+
+export interface RedisLimiterConnectOptions {
+  /** `redis://[user:password@]host:port[/db]`. */
+  readonly url: string;
+  /** The REST API key whose budget is shared; only its hash is used. */
+  readonly apiKey: string;
+  readonly prefix?: string | undefined;
+  readonly clock?: Clock | undefined;
+  /** A Redis call slower than this fails the waiting requests as not sent. Default 2 s. */
+  readonly commandTimeoutMs?: number | undefined;
+}
+
+function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(an unparseable URL)';
+  }
+}
+
+/**
+ * Connects to Redis and answers the shared store, or fails naming the server. Fails closed: when
+ * Redis cannot answer within the command timeout, the limiter refuses its waiters as not sent
+ * rather than sending requests nobody has counted.
+ */
+export async function connectRedisLimiterStore(
+  options: RedisLimiterConnectOptions,
+): Promise<RedisLimiterStore> {
+  const namespace = limiterNamespace(options.apiKey, options.prefix);
+  const where = withoutPassword(options.url);
+  const redis = new Redis(options.url, {
+    lazyConnect: true,
+    connectTimeout: 5_000,
+    commandTimeout: options.commandTimeoutMs ?? 2_000,
+    maxRetriesPerRequest: 1,
+  });
+  // Without a listener ioredis reports every reconnect failure on stderr; the calls that fail say it.
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    redis.disconnect();
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `could not connect to Redis at ${where} for the shared rate limit: ${detail}. ` +
+        'Start Redis there, or correct its URL.',
+      { cause: error },
+    );
+  }
+  return new RedisLimiterStore(redis, { namespace, clock: options.clock });
+}

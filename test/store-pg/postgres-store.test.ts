@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { describe, it, type TestContext } from 'node:test';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Clock } from '../../src/domain/clock.ts';
+import { Dec } from '../../src/domain/decimal.ts';
+import { ConfigError } from '../../src/domain/errors.ts';
+import type { Store } from '../../src/ports/store.ts';
+import { openPostgresStore } from '../../src/store/postgres/open.ts';
+import type { StoreSchema } from '../../src/store/sql/schema.ts';
+import { fillReport, manualClock, newOrder } from '../store/helpers.ts';
+import { storeBehaviourSuite } from '../store/suite.ts';
+import { dropSchema, findPostgres, runSql, schemaName } from './helpers.ts';
+
+const target = await findPostgres();
+const { url } = target;
+
+/** A store on a fresh schema; the store is closed and the schema dropped after the test. */
+async function freshStore(
+  t: TestContext,
+  clock: Clock = manualClock(),
+): Promise<{ store: Store; schema: string }> {
+  const schema = schemaName();
+  const store = await openPostgresStore({ url, schema, clock }).catch(async (error: unknown) => {
+    await dropSchema(url, schema);
+    throw error;
+  });
+  t.after(async () => {
+    await store.close();
+    await dropSchema(url, schema);
+  });
+  return { store, schema };
+}
+
+function backdoorOn(t: TestContext, schema: string): Kysely<StoreSchema> {
+  const pool = new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${schema}` });
+  const db = new Kysely<StoreSchema>({ dialect: new PostgresDialect({ pool }) });
+  t.after(() => db.destroy());
+  return db;
+}
+
+describe('postgres store', { skip: target.skip }, () => {
+  storeBehaviourSuite({
+    name: 'postgres',
+    async open(t, clock) {
+      return (await freshStore(t, clock)).store;
+    },
+    async openWithBackdoor(t, clock) {
+      const { store, schema } = await freshStore(t, clock);
+      return { store, backdoor: backdoorOn(t, schema) };
+    },
+  });
+
+  describe('postgres store: schema, migrations and decimals', () => {
+    it('applies migrations to a fresh schema, once, and keeps everything across reopen', async (t) => {
+      const schema = schemaName();
+      t.after(() => dropSchema(url, schema));
+      const first = await openPostgresStore({ url, schema, clock: manualClock() });
+      const order = await first.journalOrder(newOrder());
+      await first.setKillSwitch(true, 'halted before restart');
+      await first.close();
+
+      const migrations = async () =>
+        (await runSql(url, `SELECT name FROM "${schema}".schema_migrations ORDER BY name`)).rows.map(
+          (r: { name: string }) => r.name,
+        );
+      assert.deepEqual(await migrations(), ['0001_initial']);
+
+      const second = await openPostgresStore({ url, schema, clock: manualClock() });
+      t.after(() => second.close());
+      assert.deepEqual(await migrations(), ['0001_initial']);
+      assert.deepEqual(await second.order(order.id), order);
+      assert.equal((await second.killSwitch()).on, true);
+    });
+
+    it('round-trips decimals exactly, stored as TEXT, and times as BIGINT read back as numbers', async (t) => {
+      const { store, schema } = await freshStore(t);
+      const values = ['0.00000001', '123456789012.12345678', '0.1', '99999999999999999999.99999999'];
+      for (const [i, v] of values.entries()) {
+        const order = await store.journalOrder(
+          newOrder({ quantity: new Dec(v), price: new Dec(v), stopPrice: new Dec(v), method: 'stoplimit' }),
+        );
+        const stored = await store.order(order.id);
+        assert.deepEqual(
+          [stored?.quantity.toFixed(), stored?.price?.toFixed(), stored?.stopPrice?.toFixed()],
+          [v, v, v],
+        );
+        assert.equal(typeof stored?.createdAt, 'number');
+        await store.recordFill(
+          fillReport({ tradeId: `d${i}`, exchangeOrderId: `x${i}`, price: new Dec(v), quantity: new Dec(v) }),
+          'poll',
+        );
+        const [fill] = (await store.fills()).filter((f) => f.tradeId === `d${i}`);
+        assert.deepEqual([fill?.price.toFixed(), fill?.quantity.toFixed()], [v, v]);
+      }
+      const { rows } = await runSql(
+        url,
+        `SELECT column_name, data_type FROM information_schema.columns
+          WHERE table_schema = $1 AND table_name = 'orders' AND column_name IN ('quantity', 'price', 'created_at')
+          ORDER BY column_name`,
+        [schema],
+      );
+      assert.deepEqual(
+        rows.map((r: { column_name: string; data_type: string }) => [r.column_name, r.data_type]),
+        [
+          ['created_at', 'bigint'],
+          ['price', 'text'],
+          ['quantity', 'text'],
+        ],
+      );
+    });
+
+    it('keeps stores in two schemas of one database apart, both open for writing', async (t) => {
+      const a = await freshStore(t);
+      const b = await freshStore(t);
+      const order = await a.store.journalOrder(newOrder({ clientOrderId: 'same-id' }));
+      const other = await b.store.journalOrder(newOrder({ clientOrderId: 'same-id' }));
+      assert.notEqual(order.id, other.id);
+      assert.equal(await b.store.order(order.id), undefined);
+      assert.deepEqual(
+        (await a.store.orders()).map((o) => o.id),
+        [order.id],
+      );
+    });
+
+    it('refuses a schema holding a migration this build does not know', async (t) => {
+      const schema = schemaName();
+      t.after(() => dropSchema(url, schema));
+      const first = await openPostgresStore({ url, schema });
+      await first.close();
+      await runSql(
+        url,
+        `INSERT INTO "${schema}".schema_migrations (name, timestamp) VALUES ('0002_future', 'x')`,
+      );
+      await assert.rejects(openPostgresStore({ url, schema }), /could not migrate database .*0002_future/);
+    });
+
+    it('refuses a schema name that is not a plain identifier, naming the setting', async () => {
+      await assert.rejects(openPostgresStore({ url, schema: 'bot"; DROP TABLE x' }), (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.equal(error.setting, 'PostgreSQL schema');
+        return true;
+      });
+    });
+
+    it('names the server it could not reach, and never the password', async () => {
+      const secret = 'hunter2-sekret';
+      await assert.rejects(
+        openPostgresStore({ url: `postgres://postgres:${secret}@127.0.0.1:1/test`, schema: 'x' }),
+        (error: unknown) => {
+          assert.ok(error instanceof Error);
+          assert.match(
+            error.message,
+            /could not connect to PostgreSQL store postgres:\/\/postgres@127\.0\.0\.1:1\/test/,
+          );
+          assert.ok(!error.message.includes(secret), error.message);
+          return true;
+        },
+      );
+    });
+  });
+});
