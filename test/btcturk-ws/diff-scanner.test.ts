@@ -120,6 +120,32 @@ describe('obdiff fast reader', () => {
     );
   });
 
+  it('reads the layout BTCTurk sends at its edges exactly as JSON.parse does', () => {
+    const head = '[432,{"CS":7,"PS":"BTCTRY","AO":';
+    const tail = ',"channel":"obdiff","event":"BTCTRY","type":432}]';
+    const frames = [
+      `${head}[{"A":"0","P":"5","CP":2},{"A":"1","P":"6","CP":20},{"A":"1","P":"7","CP":-2}],"BO":[]${tail}`,
+      `${head}[{"A":".5","P":"5.","CP":0}],"BO":[{"A":"-0.5","P":"0.25","CP":1}]${tail}`,
+      `${head}[],"BO":[{"A":"1","P":"4","CP":1}],"CS":9}]`, // a second CS after the book: the last one counts
+      `${head}[],"BO":[],"x":-1.5e3,"":"","long":"a b"}]`,
+      `[432,{"CS":123456789012345,"PS":"X","AO":[],"BO":[]}]`,
+    ];
+    for (const text of frames) {
+      const fast = scanBookDiff(text);
+      const ref = reference(text);
+      assert.ok(fast !== undefined && ref !== undefined, text);
+      assert.deepEqual(fast, ref, text);
+    }
+    const refused = [
+      `${head}[{"A":"1","P":"-5","CP":1}],"BO":[]${tail}`, // a negative price
+      `${head}[{"A":"1","P":"5","CP":02}],"BO":[]${tail}`, // not JSON
+      `${head}[{"A":"1.2.3","P":"5","CP":1}],"BO":[]${tail}`,
+      `${head}[{"A":".","P":"5","CP":1}],"BO":[]${tail}`,
+      `${head}[],"BO":[]${tail}x`, // text after the frame
+    ];
+    for (const text of refused) assert.equal(scanBookDiff(text), undefined, text);
+  });
+
   it('gives up on what it does not read with certainty, leaving the decision to the zod path', () => {
     const cases = [
       '[432,{"CS":5,"PS":"BTC\\u0054RY","AO":[],"BO":[]}]', // an escape in a string
