@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerExchangeCommands } from './commands/exchange.ts';
+import { registerOmsCommands } from './commands/oms.ts';
 import { registerSimCommand } from './commands/sim.ts';
 
 /** Each command module adds its subcommands here; main.ts runs the result. */
@@ -9,6 +10,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerExchangeCommands(program);
+  registerOmsCommands(program);
   registerSimCommand(program);
   // addCommand does not pass these settings down: every subcommand must throw rather than exit, so
   // main.ts can turn a usage error into exit code 2.

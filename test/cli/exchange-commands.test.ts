@@ -61,7 +61,7 @@ describe('btcbot exchange commands over HTTP', () => {
   });
 
   it('fills keeps trade ids above 2^53 exact and reports sells with positive amounts', async () => {
-    const res = await runCli(['fills', '--json', '--symbol', 'btc_try'], env(server));
+    const res = await runCli(['fills', '--exchange', '--json', '--symbol', 'btc_try'], env(server));
     assert.equal(res.code, 0, res.stderr);
     const fills = JSON.parse(res.stdout) as {
       tradeId: string;

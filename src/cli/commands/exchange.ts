@@ -19,7 +19,7 @@ async function withExchange<T>(opts: Opts, call: (exchange: Exchange) => Promise
   }
 }
 
-function positiveInt(name: string, max: number) {
+export function positiveInt(name: string, max: number) {
   return (value: string): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1 || n > max)
@@ -28,7 +28,7 @@ function positiveInt(name: string, max: number) {
   };
 }
 
-function timeArg(name: string) {
+export function timeArg(name: string) {
   return (value: string): number => {
     const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
     if (!Number.isFinite(n))
@@ -37,7 +37,7 @@ function timeArg(name: string) {
   };
 }
 
-function symbolArg(value: string): string {
+export function symbolArg(value: string): string {
   const s = value.trim().toUpperCase().replace(/[_/-]/g, '');
   if (!/^[A-Z0-9]{4,20}$/.test(s))
     throw new InvalidArgumentError(`"${value}" is not a pair symbol such as BTCTRY`);
@@ -162,34 +162,37 @@ export function registerExchangeCommands(program: Command): void {
         },
       ),
   );
+}
 
-  program.addCommand(
-    command('fills', "the account's trades as the exchange reports them (private)")
-      .option('--symbol <pair>', 'only this pair', symbolArg)
-      .option('--order-id <id>', 'only this exchange order')
-      .option('--start <time>', 'from this time (ms or ISO date)', timeArg('--start'))
-      .option('--end <time>', 'until this time (ms or ISO date)', timeArg('--end'))
-      .action(async (opts: Opts & { symbol?: string; orderId?: string; start?: number; end?: number }) => {
-        const fills = await withExchange(opts, (x) =>
-          x.fills({
-            symbol: opts.symbol,
-            exchangeOrderId: opts.orderId,
-            startTime: opts.start,
-            endTime: opts.end,
-          }),
-        );
-        show(opts, fills, () => fills.map((f) => ({ ...f, time: new Date(f.timestamp).toISOString() })), [
-          'tradeId',
-          'exchangeOrderId',
-          'symbol',
-          'side',
-          'price',
-          'quantity',
-          'fee',
-          'tax',
-          'feeAsset',
-          'time',
-        ]);
-      }),
+export const FILL_COLUMNS = [
+  'tradeId',
+  'exchangeOrderId',
+  'symbol',
+  'side',
+  'price',
+  'quantity',
+  'fee',
+  'tax',
+  'feeAsset',
+  'time',
+];
+
+/** `btcbot fills --exchange`: the account's trades as the exchange reports them (private). */
+export async function exchangeFills(
+  opts: Opts & { symbol?: string; orderId?: string; start?: number; end?: number },
+): Promise<void> {
+  const fills = await withExchange(opts, (x) =>
+    x.fills({
+      symbol: opts.symbol,
+      exchangeOrderId: opts.orderId,
+      startTime: opts.start,
+      endTime: opts.end,
+    }),
+  );
+  show(
+    opts,
+    fills,
+    () => fills.map((f) => ({ ...f, time: new Date(f.timestamp).toISOString() })),
+    FILL_COLUMNS,
   );
 }

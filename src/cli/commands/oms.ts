@@ -1,0 +1,302 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { validateClientIdPrefix } from '../../domain/client-ids.ts';
+import { ConfigError } from '../../domain/errors.ts';
+import { ORDER_STATES, type OrderState } from '../../domain/orders.ts';
+import {
+  clearKillSwitch,
+  Oms,
+  OrderRefusedError,
+  UnknownOrderError,
+  type CancelResult,
+} from '../../oms/index.ts';
+import { createLogger } from '../../ops/logger.ts';
+import type { Store, StoreReader } from '../../ports/store.ts';
+import { openSqliteStore, openSqliteStoreReader, StoreLockedError } from '../../store/sqlite/open.ts';
+import type { FlagValues } from '../config.ts';
+import { createExchange, resolveSettings, withConnectionOptions } from '../connect.ts';
+import { printJson, printTable } from '../output.ts';
+import { exchangeFills, FILL_COLUMNS, positiveInt, symbolArg, timeArg } from './exchange.ts';
+
+// Operator commands on the execution core's store (DESIGN §4). Reads open the database read-only,
+// so they work beside a running bot; writes take the store's single-writer lock and are refused
+// with its message while a bot holds it.
+
+export const DEFAULT_DB = './data/btcbot.db';
+const DEFAULT_PREFIX = 'bb';
+
+type StoreFlags = { db: string; json?: boolean };
+type OmsFlags = FlagValues & StoreFlags & { prefix?: string; symbols?: string[] };
+
+class MissingDatabaseError extends Error {
+  constructor(path: string) {
+    super(`no database at ${path}: give the bot's database with --db, or run btcbot reconcile to create one`);
+    this.name = 'MissingDatabaseError';
+  }
+}
+
+/** A problem the operator can act on: one clear line on stderr and exit code 1, no stack trace. */
+const OPERATOR_ERRORS = [StoreLockedError, UnknownOrderError, OrderRefusedError, MissingDatabaseError];
+
+function action<A extends unknown[]>(run: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await run(...args);
+    } catch (error) {
+      if (!OPERATOR_ERRORS.some((kind) => error instanceof kind)) throw error;
+      process.stderr.write(`btcbot: ${(error as Error).message}\n`);
+      process.exitCode = 1;
+    }
+  };
+}
+
+async function withReader(flags: StoreFlags, read: (store: StoreReader) => Promise<void>): Promise<void> {
+  const path = resolve(flags.db);
+  if (!existsSync(path)) throw new MissingDatabaseError(path);
+  const store = await openSqliteStoreReader({ path });
+  try {
+    await read(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function withStore(flags: StoreFlags, write: (store: Store) => Promise<void>): Promise<void> {
+  const store = await openSqliteStore({ path: flags.db });
+  try {
+    await write(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * The OMS on the configured exchange and store, for one operator action. It reconciles the pairs
+ * given, else every pair the store has held an order on (where an order it forgot may be).
+ */
+async function withOms(flags: OmsFlags, work: (oms: Oms, store: Store) => Promise<void>): Promise<void> {
+  const prefix = validateClientIdPrefix(
+    flags.prefix ?? process.env.BTCBOT_CLIENT_ID_PREFIX ?? DEFAULT_PREFIX,
+  );
+  const logger = createLogger();
+  const exchange = createExchange(resolveSettings(flags), logger);
+  try {
+    await withStore(flags, async (store) => {
+      const symbols = flags.symbols ?? [...new Set((await store.orders()).map((o) => o.symbol))];
+      await work(new Oms({ store, exchange, prefix, logger, symbols }), store);
+    });
+  } finally {
+    await exchange.close();
+  }
+}
+
+function storeCommand(name: string, description: string): Command {
+  return new Command(name)
+    .description(description)
+    .option('--db <path>', 'the bot database', DEFAULT_DB)
+    .option('--json', 'print the result as JSON');
+}
+
+function omsCommand(name: string, description: string): Command {
+  return withConnectionOptions(storeCommand(name, description))
+    .option(
+      '--prefix <prefix>',
+      `client order id prefix of this bot (also BTCBOT_CLIENT_ID_PREFIX; default ${DEFAULT_PREFIX})`,
+    )
+    .option(
+      '--symbols <pairs>',
+      'pairs to reconcile, comma separated (default: every pair the store has held)',
+      (v) => v.split(',').map(symbolArg),
+    );
+}
+
+function statesArg(value: string): OrderState[] {
+  const states = value.split(',').map((s) => s.trim().toUpperCase());
+  for (const state of states)
+    if (!(ORDER_STATES as readonly string[]).includes(state))
+      throw new InvalidArgumentError(`"${state}" is not an order state; states: ${ORDER_STATES.join(', ')}`);
+  return states as OrderState[];
+}
+
+const ORDER_COLUMNS = [
+  'id',
+  'clientOrderId',
+  'exchangeOrderId',
+  'symbol',
+  'side',
+  'price',
+  'quantity',
+  'filledQuantity',
+  'state',
+  'origin',
+  'updated',
+];
+
+function printCancels(flags: StoreFlags, results: readonly CancelResult[]): void {
+  if (flags.json) printJson(results);
+  else
+    printTable(
+      results.map((r) => ({ ...r.order, outcome: r.outcome, reason: r.order.stateReason })),
+      ['id', 'exchangeOrderId', 'symbol', 'state', 'outcome', 'reason'],
+    );
+  if (results.some((r) => r.outcome === 'pending' || r.outcome === 'refused')) process.exitCode = 1;
+}
+
+export function registerOmsCommands(program: Command): void {
+  program.addCommand(
+    storeCommand('orders', 'orders as the store knows them (newest first)')
+      .option('--symbol <pair>', 'only this pair', symbolArg)
+      .option('--state <states>', 'only these states, comma separated', statesArg)
+      .option('--limit <n>', 'at most this many', positiveInt('--limit', 1_000_000), 100)
+      .action(
+        action(async (flags: StoreFlags & { symbol?: string; state?: OrderState[]; limit: number }) => {
+          await withReader(flags, async (store) => {
+            const orders = await store.orders({
+              symbol: flags.symbol,
+              states: flags.state,
+              limit: flags.limit,
+            });
+            if (flags.json) printJson(orders);
+            else
+              printTable(
+                orders.map((o) => ({ ...o, updated: new Date(o.updatedAt).toISOString() })),
+                ORDER_COLUMNS,
+              );
+          });
+        }),
+      ),
+  );
+
+  program.addCommand(
+    withConnectionOptions(
+      storeCommand('fills', 'fills as the store counted them; --exchange asks the exchange'),
+    )
+      .addOption(new Option('--exchange', "the exchange's trade history instead of the store"))
+      .option('--symbol <pair>', 'only this pair', symbolArg)
+      .option('--order-id <id>', 'only this exchange order')
+      .option('--start <time>', 'from this time (ms or ISO date)', timeArg('--start'))
+      .option('--end <time>', 'until this time (ms or ISO date)', timeArg('--end'))
+      .action(
+        action(
+          async (
+            flags: OmsFlags & {
+              exchange?: boolean;
+              symbol?: string;
+              orderId?: string;
+              start?: number;
+              end?: number;
+            },
+          ) => {
+            if (flags.exchange) {
+              await exchangeFills(flags);
+              return;
+            }
+            await withReader(flags, async (store) => {
+              const fills = (await store.fills({ symbol: flags.symbol, since: flags.start })).filter(
+                (f) =>
+                  (flags.orderId === undefined || f.exchangeOrderId === flags.orderId) &&
+                  (flags.end === undefined || f.timestamp <= flags.end),
+              );
+              if (flags.json) printJson(fills);
+              else
+                printTable(
+                  fills.map((f) => ({ ...f, time: new Date(f.timestamp).toISOString() })),
+                  [...FILL_COLUMNS, 'source'],
+                );
+            });
+          },
+        ),
+      ),
+  );
+
+  program.addCommand(
+    omsCommand('reconcile', 'compare the store with the exchange and repair it (exit 1 unless clean)').action(
+      action(async (flags: OmsFlags) => {
+        await withOms(flags, async (oms) => {
+          const report = await oms.start();
+          if (flags.json) printJson(report);
+          else {
+            process.stdout.write(
+              `${report.clean ? 'clean' : 'NOT CLEAN'}: symbols ${report.symbols.join(', ') || '-'}; ` +
+                `repairs ${JSON.stringify(report.actions)}; escalation ${report.escalation.level}\n`,
+            );
+            for (const line of [...report.failures, ...report.divergences])
+              process.stdout.write(`  ${line}\n`);
+          }
+          if (!report.clean) process.exitCode = 1;
+        });
+      }),
+    ),
+  );
+
+  program.addCommand(
+    omsCommand('cancel', 'cancel one order, by local or exchange id, or by client id')
+      .argument('[id]', 'local order id or exchange order id')
+      .option('--client-id <cid>', 'the order with this client order id')
+      .action(
+        action(async (id: string | undefined, flags: OmsFlags & { clientId?: string }) => {
+          if ((id === undefined) === (flags.clientId === undefined))
+            throw new ConfigError('cancel', 'give an order id or --client-id, not both and not neither');
+          const ref =
+            flags.clientId !== undefined ? { clientOrderId: flags.clientId } : { orderId: id ?? '' };
+          await withOms(flags, async (oms) => {
+            // An order the store does not know yet (placed before a restore) is adopted first.
+            const result = await oms.cancel(ref).catch(async (error: unknown) => {
+              if (!(error instanceof UnknownOrderError)) throw error;
+              await oms.reconcile();
+              return oms.cancel(ref);
+            });
+            printCancels(flags, [result]);
+          });
+        }),
+      ),
+  );
+
+  program.addCommand(
+    omsCommand('cancel-all', 'cancel every resting order of this bot (hand-placed orders are left alone)')
+      .option('--symbol <pair>', 'only this pair', symbolArg)
+      .action(
+        action(async (flags: OmsFlags & { symbol?: string }) => {
+          const symbols = flags.symbols ?? (flags.symbol === undefined ? undefined : [flags.symbol]);
+          await withOms({ ...flags, symbols }, async (oms) => {
+            await oms.reconcile();
+            printCancels(flags, await oms.cancelAll(flags.symbol));
+          });
+        }),
+      ),
+  );
+
+  program.addCommand(
+    storeCommand('kill-switch', 'turn the kill switch on (no new orders; cancels still go), off, or show it')
+      .argument('<action>', 'on, off or status', (value: string) => {
+        if (!['on', 'off', 'status'].includes(value))
+          throw new InvalidArgumentError('must be on, off or status');
+        return value;
+      })
+      .option('--reason <text>', 'why (recorded with the switch)')
+      .action(
+        action(async (what: string, flags: StoreFlags & { reason?: string }) => {
+          const show = async (store: StoreReader) => {
+            const [killSwitch, escalation] = await Promise.all([store.killSwitch(), store.escalation()]);
+            if (flags.json) printJson({ killSwitch, escalation });
+            else
+              process.stdout.write(
+                `kill switch ${killSwitch.on ? 'ON' : 'off'}${killSwitch.reason ? ` (${killSwitch.reason})` : ''}; ` +
+                  `escalation ${escalation.level}${escalation.reason ? ` (${escalation.reason})` : ''}\n`,
+              );
+          };
+          if (what === 'status') {
+            await withReader(flags, show);
+            return;
+          }
+          const reason = flags.reason ?? `operator, from the command line`;
+          await withStore(flags, async (store) => {
+            if (what === 'on') await store.setKillSwitch(true, reason);
+            else await clearKillSwitch(store, reason);
+            await show(store);
+          });
+        }),
+      ),
+  );
+}

@@ -1,0 +1,337 @@
+import { ExchangeError, isExchangeError } from '../domain/errors.ts';
+import { isClosed, isUnresolved, type StatusEvent } from '../domain/lifecycle.ts';
+import type { OrderRequest } from '../domain/orders.ts';
+import type { FillReport, OrderStatusReport } from '../domain/reports.ts';
+import type { FillSource, RecordFillResult, StoredOrder } from '../ports/store.ts';
+import type { OmsContext } from './context.ts';
+import { crashPoint, crashWhenWritten, type CrashPoint } from './crash-points.ts';
+import { executedQuantity } from './reconcile-diff.ts';
+import { fetchOrderReport, findOnExchange, orderFills, type Sighting } from './lookup.ts';
+
+// The steps every OMS flow is made of: send a journaled order, resolve an ambiguous one by lookup,
+// cancel and confirm, and record what the exchange reports. Each step writes its event before or
+// right after the exchange call it stands for, so a crash between any two leaves a state a restart
+// can finish from.
+
+export interface SendPoints {
+  readonly sentMark?: CrashPoint | undefined;
+  readonly written: CrashPoint;
+  readonly replied: CrashPoint;
+}
+
+export interface CancelPoints {
+  readonly requested: CrashPoint;
+  readonly replied?: CrashPoint | undefined;
+}
+
+export interface SendResult {
+  readonly order: StoredOrder;
+  /** Refused without being processed for a passing reason (429, not sent): the intent may go again. */
+  readonly retryable: boolean;
+  /** How long the exchange (or the rate limiter) asked to wait before that. */
+  readonly retryAfterMs?: number | undefined;
+}
+
+export type CancelOutcome = 'canceled' | 'filled' | 'pending' | 'refused' | 'already-closed';
+
+export interface CancelResult {
+  readonly order: StoredOrder;
+  readonly outcome: CancelOutcome;
+}
+
+/** What a cancel request came back with. */
+type CancelReply = 'accepted' | 'maybe' | 'gone' | 'unprocessed' | 'blocked';
+
+const GONE_MESSAGES = ['NO_ORDER_MATCHES_YOUR_REQUEST', 'ORDER_COULD_NOT_BE_CANCELED'];
+
+function requestOf(order: StoredOrder): OrderRequest {
+  if (order.clientOrderId === null)
+    throw new Error(`order ${order.id} has no client order id: it cannot be sent`);
+  return {
+    symbol: order.symbol,
+    side: order.side,
+    method: order.method,
+    quantity: order.quantity,
+    price: order.price ?? undefined,
+    stopPrice: order.stopPrice ?? undefined,
+    clientOrderId: order.clientOrderId,
+  };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class Execution {
+  readonly #ctx: OmsContext;
+
+  constructor(ctx: OmsContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Applies an event; a refusal is a divergence: logged and counted, and the order returned as it is. */
+  async apply(order: StoredOrder, event: StatusEvent): Promise<StoredOrder> {
+    const result = await this.#ctx.store.applyEvent(order.id, event);
+    if (result.ok) return result.order;
+    this.#ctx.stats.divergences += 1;
+    this.#ctx.log.error(
+      { orderId: order.id, event: event.type, problem: result.message },
+      'order event refused',
+    );
+    return result.order;
+  }
+
+  /** Records a fill once by trade id; one that contradicts its order is kept unlinked, never dropped. */
+  async recordFill(fill: FillReport, source: FillSource, orderId?: string): Promise<RecordFillResult> {
+    const { store, stats, log } = this.#ctx;
+    const result = await store.recordFill(fill, source, orderId);
+    if (result.ok) {
+      if (!result.isNew) stats.fillsDuplicate += 1;
+      else {
+        stats.fillsNew += 1;
+        if (result.order === null) stats.fillsUnlinked += 1;
+      }
+      return result;
+    }
+    stats.divergences += 1;
+    log.error(
+      { tradeId: fill.tradeId, problem: result.message },
+      'fill contradicts its order: kept unlinked',
+    );
+    const kept = await store.recordFill(fill, source, null);
+    if (kept.ok && kept.isNew) {
+      stats.fillsNew += 1;
+      stats.fillsUnlinked += 1;
+    }
+    return kept;
+  }
+
+  /** Records every fill the exchange holds for the order; returns the order as it is afterwards. */
+  async recordOrderFills(order: StoredOrder, exchangeOrderId: string): Promise<StoredOrder> {
+    for (const fill of await orderFills(this.#ctx, order, exchangeOrderId))
+      await this.recordFill(fill, 'reconcile', order.id);
+    return this.#reload(order);
+  }
+
+  /** Teaches the order what the exchange shows, fills included. */
+  async applyReport(order: StoredOrder, report: OrderStatusReport): Promise<StoredOrder> {
+    const updated = await this.apply(order, {
+      type: 'venue-status',
+      status: report.status,
+      exchangeOrderId: report.exchangeOrderId,
+    });
+    // The fills endpoint has the tightest budget (120/min): asked only when fills are missing.
+    const executed = executedQuantity(report);
+    const missing = executed === null ? report.status !== 'open' : executed.gt(updated.filledQuantity);
+    return missing ? this.recordOrderFills(updated, report.exchangeOrderId) : updated;
+  }
+
+  async applySighting(order: StoredOrder, sighting: Sighting): Promise<StoredOrder> {
+    if (sighting.report) return this.applyReport(order, sighting.report);
+    // Seen only in the trade history: it was placed; its fills move it on.
+    const acked = await this.apply(order, { type: 'acked', exchangeOrderId: sighting.exchangeOrderId });
+    return this.recordOrderFills(acked, sighting.exchangeOrderId);
+  }
+
+  /** Marks the journaled order sent, sends it once, and records the answer. Never re-sends. */
+  async send(order: StoredOrder, points: SendPoints): Promise<SendResult> {
+    const { exchange, stats, log } = this.#ctx;
+    const marked = await this.apply(order, { type: 'sent' });
+    if (marked.state !== 'SUBMITTED')
+      throw new Error(`order ${order.id} could not be marked sent (it is ${marked.state}): not sending it`);
+    if (points.sentMark) crashPoint(points.sentMark);
+    stats.submits += 1;
+    const disarm = crashWhenWritten(points.written, 'POST', '/api/v1/order');
+    let exchangeOrderId: string;
+    try {
+      exchangeOrderId = (await exchange.submitOrder(requestOf(marked))).exchangeOrderId;
+    } catch (error) {
+      if (error instanceof ExchangeError && error.unprocessed) {
+        stats.rejected += 1;
+        const rejected = await this.apply(marked, { type: 'rejected', reason: error.message });
+        return {
+          order: rejected,
+          retryable: error.kind === 'rate-limited' || error.kind === 'not-sent',
+          retryAfterMs: error.retryAfterMs,
+        };
+      }
+      // Anything else may have placed the order: it stays in flight until a lookup says. A failure
+      // that is not the exchange's (a bug in between) is logged as the error it is.
+      stats.ambiguous += 1;
+      const fields = { orderId: order.id, clientOrderId: order.clientOrderId, err: describe(error) };
+      if (isExchangeError(error)) log.warn(fields, 'submit outcome unknown');
+      else log.error(fields, 'submit failed outside the exchange: outcome unknown');
+      return {
+        order: await this.apply(marked, { type: 'send-ambiguous', reason: describe(error) }),
+        retryable: false,
+      };
+    } finally {
+      disarm();
+    }
+    crashPoint(points.replied);
+    stats.acked += 1;
+    return { order: await this.apply(marked, { type: 'acked', exchangeOrderId }), retryable: false };
+  }
+
+  /**
+   * Looks for an unresolved order until it is found, proven never placed (unseen past the
+   * visibility horizon), or the escalation bound runs out (then it is returned still unresolved:
+   * nothing is guessed).
+   */
+  async resolve(order: StoredOrder): Promise<StoredOrder> {
+    const { clock, timings, escalation, stats, log } = this.#ctx;
+    let current = order;
+    if (current.state === 'SUBMITTED')
+      current = await this.apply(current, {
+        type: 'send-ambiguous',
+        reason: 'sent, but its reply was never recorded',
+      });
+    let attempt = 0;
+    while (isUnresolved(current.state)) {
+      try {
+        const unseenFor = clock.now() - current.updatedAt;
+        const pastHorizon = unseenFor >= timings.notFoundAfterMs;
+        const sighting = await findOnExchange(this.#ctx, current, pastHorizon);
+        if (sighting) {
+          stats.resolvedFound += 1;
+          return await this.applySighting(current, sighting);
+        }
+        if (pastHorizon) {
+          stats.resolvedNotFound += 1;
+          return await this.apply(current, {
+            type: 'resolved-not-found',
+            reason: `not in open orders, order history or fills ${unseenFor} ms after it was sent: never placed`,
+          });
+        }
+      } catch (error) {
+        if (!isExchangeError(error)) throw error;
+        stats.lookupFailures += 1;
+        log.warn({ orderId: current.id, err: error.message }, 'lookup of an unresolved order failed');
+      }
+      if (clock.now() - current.updatedAt >= escalation.unresolvedReduceMs) return current;
+      await clock.sleep(this.#backoff(attempt));
+      attempt += 1;
+      current = await this.#reload(current);
+    }
+    return current;
+  }
+
+  /**
+   * Cancels a resting order and waits, bounded, for the exchange to show it gone. BTCTurk cancels
+   * asynchronously: the order stays PENDING_CANCEL until a lookup shows it canceled or filled.
+   */
+  async cancel(order: StoredOrder, points?: CancelPoints): Promise<CancelResult> {
+    const { timings, stats } = this.#ctx;
+    if (isClosed(order.state)) return { order, outcome: 'already-closed' };
+    const exchangeOrderId = order.exchangeOrderId;
+    if (exchangeOrderId === null)
+      throw new Error(
+        `order ${order.id} is ${order.state} with no exchange id: resolve it before cancelling`,
+      );
+    stats.cancels += 1;
+    let current =
+      order.state === 'PENDING_CANCEL' ? order : await this.apply(order, { type: 'cancel-requested' });
+    let reached = false; // whether any request may have reached the exchange
+    let lastReason = 'no cancel request was processed';
+    for (let attempt = 0; attempt < timings.cancelAttempts; attempt += 1) {
+      const reply = await this.#requestCancel(exchangeOrderId, points);
+      if (reply.kind !== 'unprocessed' && reply.kind !== 'blocked') reached = true;
+      lastReason = reply.reason;
+      const settled = await this.confirmGone(current, exchangeOrderId);
+      current = settled.order;
+      if (settled.gone) return this.#cancelResult(current);
+      if (reply.kind === 'blocked') break;
+    }
+    if (!reached) {
+      stats.cancelsRefused += 1;
+      current = await this.apply(current, { type: 'cancel-refused', reason: lastReason });
+      return { order: current, outcome: 'refused' };
+    }
+    stats.cancelsPending += 1;
+    return { order: current, outcome: 'pending' };
+  }
+
+  /**
+   * Asks once more for a cancel the exchange still shows resting (reconciliation does, once per
+   * pass). Returns the divergence it leaves when the exchange will neither cancel nor close it.
+   */
+  async resendCancel(order: StoredOrder): Promise<string | null> {
+    if (order.exchangeOrderId === null || order.state !== 'PENDING_CANCEL') return null;
+    const reply = await this.#requestCancel(order.exchangeOrderId, undefined);
+    if (reply.kind === 'blocked') {
+      this.#ctx.stats.cancelsRefused += 1;
+      await this.apply(order, { type: 'cancel-refused', reason: reply.reason });
+      return null;
+    }
+    return reply.kind === 'gone'
+      ? `the exchange shows it resting, yet refuses to cancel it: ${reply.reason}`
+      : null;
+  }
+
+  /** Polls the order until the exchange shows it closed or the confirmation window passes. */
+  async confirmGone(
+    order: StoredOrder,
+    exchangeOrderId: string,
+  ): Promise<{ order: StoredOrder; gone: boolean }> {
+    const { clock, timings, stats, log } = this.#ctx;
+    const until = clock.now() + timings.cancelConfirmMs;
+    let current = order;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const report = await fetchOrderReport(this.#ctx, exchangeOrderId);
+        if (report && (report.status === 'canceled' || report.status === 'filled')) {
+          current = await this.applyReport(current, report);
+          return { order: current, gone: true };
+        }
+        if (report) current = await this.applyReport(current, report);
+      } catch (error) {
+        if (!isExchangeError(error)) throw error;
+        stats.lookupFailures += 1;
+        log.warn({ orderId: order.id, err: error.message }, 'cancel confirmation lookup failed');
+      }
+      const wait = Math.min(this.#backoff(attempt), until - clock.now());
+      if (wait <= 0) return { order: current, gone: false };
+      await clock.sleep(wait);
+    }
+  }
+
+  #cancelResult(order: StoredOrder): CancelResult {
+    this.#ctx.stats.cancelsConfirmed += 1;
+    return { order, outcome: order.state === 'FILLED' ? 'filled' : 'canceled' };
+  }
+
+  async #requestCancel(
+    exchangeOrderId: string,
+    points: CancelPoints | undefined,
+  ): Promise<{ kind: CancelReply; reason: string }> {
+    const disarm = points ? crashWhenWritten(points.requested, 'DELETE', '/api/v1/order') : () => undefined;
+    try {
+      await this.#ctx.exchange.cancelOrder(exchangeOrderId);
+      if (points?.replied) crashPoint(points.replied);
+      return { kind: 'accepted', reason: 'cancel accepted' };
+    } catch (error) {
+      if (!(error instanceof ExchangeError)) throw error;
+      // Already gone, or a cancel already under way: a lookup settles which.
+      if (GONE_MESSAGES.some((m) => error.venueMessage?.includes(m) === true))
+        return { kind: 'gone', reason: error.message };
+      if (error.kind === 'rejected' || error.kind === 'exchange-failure')
+        return { kind: 'blocked', reason: error.message };
+      return { kind: error.unprocessed ? 'unprocessed' : 'maybe', reason: error.message };
+    } finally {
+      disarm();
+    }
+  }
+
+  #backoff(attempt: number): number {
+    const { timings, random } = this.#ctx;
+    const ceiling = Math.min(timings.lookupCapMs, timings.lookupBaseMs * 2 ** attempt);
+    // Half fixed, half jitter: lookups keep a floor, and several processes do not fall into step.
+    return ceiling / 2 + (random.next() * ceiling) / 2;
+  }
+
+  async #reload(order: StoredOrder): Promise<StoredOrder> {
+    const fresh = await this.#ctx.store.order(order.id);
+    if (!fresh) throw new Error(`order ${order.id} vanished from ${this.#ctx.store.location}`);
+    return fresh;
+  }
+}

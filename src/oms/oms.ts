@@ -1,0 +1,406 @@
+import type { Decimal } from 'decimal.js';
+import { pino, type Logger } from 'pino';
+import { isOwnClientOrderId, newClientOrderId, validateClientIdPrefix } from '../domain/client-ids.ts';
+import { systemClock, type Clock } from '../domain/clock.ts';
+import { ZERO } from '../domain/decimal.ts';
+import { isExchangeError } from '../domain/errors.ts';
+import { isUnresolved } from '../domain/lifecycle.ts';
+import type { OrderMethod, Side } from '../domain/orders.ts';
+import { processRandom, type Random } from '../domain/random.ts';
+import type { FillReport, OrderStatusReport } from '../domain/reports.ts';
+import type { Exchange } from '../ports/exchange.ts';
+import type { EscalationState, FillSource, Store, StoredOrder } from '../ports/store.ts';
+import {
+  DEFAULT_TIMINGS,
+  emptyStats,
+  OrderRefusedError,
+  UnknownOrderError,
+  type OmsContext,
+  type OmsStats,
+  type OmsTimings,
+} from './context.ts';
+import { crashPoint } from './crash-points.ts';
+import { DEFAULT_ESCALATION_POLICY, type EscalationPolicy } from './escalation.ts';
+import { Execution, type CancelResult, type SendResult } from './execution.ts';
+import { refusalReason } from './gates.ts';
+import { HealthMonitor, type Alert } from './health.ts';
+import { KeyedQueue } from './keyed-queue.ts';
+import { Reconciler, type ActionCounts } from './reconciler.ts';
+import { Replacer, type ReplaceRequest, type ReplaceResult, type RiskBudget } from './replace.ts';
+
+// The execution core's face: submit, cancel, replace, reconcile, and the inputs the private stream
+// will call. Work on one symbol runs one piece at a time, in call order.
+
+export interface OmsOptions {
+  readonly store: Store;
+  readonly exchange: Exchange;
+  /** Instance prefix of our client order ids (BTCBOT_CLIENT_ID_PREFIX). */
+  readonly prefix: string;
+  /** Symbols reconciled even while no order of ours is active on them. */
+  readonly symbols?: readonly string[] | undefined;
+  readonly clock?: Clock | undefined;
+  readonly random?: Random | undefined;
+  readonly logger?: Logger | undefined;
+  readonly timings?: Partial<OmsTimings> | undefined;
+  readonly escalation?: Partial<EscalationPolicy> | undefined;
+  /** Fast-mode replaces go new-first only when this says both orders may rest at once. */
+  readonly riskBudget?: RiskBudget | undefined;
+  /** Told of every step down the escalation ladder (HALTED: the kill switch is already on). */
+  readonly onAlert?: ((alert: Alert) => void) | undefined;
+}
+
+export interface SubmitIntent {
+  readonly symbol: string;
+  readonly side: Side;
+  readonly method: OrderMethod;
+  readonly quantity: Decimal;
+  readonly price?: Decimal | undefined;
+  readonly stopPrice?: Decimal | undefined;
+  readonly intentId?: string | undefined;
+  readonly strategy?: string | undefined;
+  /**
+   * Sends allowed for the intent (default 1). A send refused without being processed (429, not
+   * sent, or resolved as never placed) may go again, each time under a new client order id.
+   */
+  readonly attempts?: number | undefined;
+}
+
+export type OrderRef =
+  { readonly orderId: string } | { readonly exchangeOrderId: string } | { readonly clientOrderId: string };
+
+export interface ReconcileOptions {
+  /** Order history window to read (default: the start-up window). */
+  readonly lookbackMs?: number | undefined;
+  /** Resolve unresolved orders by lookup until found, proven absent or out of bound (default true). */
+  readonly resolve?: boolean | undefined;
+}
+
+export interface ReconcileReport {
+  /** No failure, no divergence, nothing unresolved, no replace left waiting. */
+  readonly clean: boolean;
+  readonly symbols: readonly string[];
+  readonly actions: ActionCounts;
+  readonly failures: readonly string[];
+  readonly divergences: readonly string[];
+  readonly unresolved: number;
+  readonly openReplaces: number;
+  readonly escalation: EscalationState;
+}
+
+/** Turns the kill switch off; the escalation ladder goes back to NORMAL with it (an operator's call). */
+export async function clearKillSwitch(store: Store, reason: string): Promise<void> {
+  await store.setKillSwitch(false, reason);
+  await store.setEscalation('NORMAL', `cleared by the operator: ${reason}`);
+}
+
+export class Oms {
+  readonly #ctx: OmsContext;
+  readonly #exec: Execution;
+  readonly #replacer: Replacer;
+  readonly #reconciler: Reconciler;
+  readonly #health: HealthMonitor;
+  readonly #queue = new KeyedQueue();
+  readonly #symbols: readonly string[];
+  readonly #riskBudget: RiskBudget | undefined;
+  #ready = false;
+  #timer: NodeJS.Timeout | undefined;
+  #loop: Promise<void> | undefined;
+
+  constructor(options: OmsOptions) {
+    const log = (options.logger ?? pino({ enabled: false })).child({ component: 'oms' });
+    this.#ctx = {
+      store: options.store,
+      exchange: options.exchange,
+      clock: options.clock ?? systemClock,
+      random: options.random ?? processRandom(),
+      prefix: validateClientIdPrefix(options.prefix),
+      timings: { ...DEFAULT_TIMINGS, ...options.timings },
+      escalation: { ...DEFAULT_ESCALATION_POLICY, ...options.escalation },
+      log,
+      stats: emptyStats(),
+    };
+    this.#symbols = options.symbols ?? [];
+    this.#riskBudget = options.riskBudget;
+    this.#exec = new Execution(this.#ctx);
+    this.#replacer = new Replacer(this.#ctx, this.#exec);
+    this.#reconciler = new Reconciler(this.#ctx, this.#exec);
+    this.#health = new HealthMonitor(
+      this.#ctx,
+      options.onAlert ??
+        ((alert) => {
+          log.fatal({ alert }, `ALERT: trading stepped down to ${alert.level}`);
+        }),
+    );
+  }
+
+  /** True once a reconciliation came out clean: only then may new orders go out. */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  stats(): Readonly<OmsStats> {
+    return { ...this.#ctx.stats };
+  }
+
+  /** Start-up: finishes replaces, resolves and repairs everything before any new order is allowed. */
+  start(): Promise<ReconcileReport> {
+    return this.reconcile({ lookbackMs: this.#ctx.timings.startLookbackMs, resolve: true });
+  }
+
+  /** One reconciliation pass over every symbol we hold orders on (and the configured ones). */
+  async reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {
+    const { store, stats, timings } = this.#ctx;
+    stats.reconcileRuns += 1;
+    const failures: string[] = [];
+    const fail = (scope: string, error: unknown): void => {
+      if (!isExchangeError(error)) throw error;
+      failures.push(`${scope}: ${error.message}`);
+    };
+    for (const txn of await store.openReplaces()) {
+      const old = await store.order(txn.oldOrderId);
+      if (!old)
+        throw new Error(`replace ${txn.id} names order ${txn.oldOrderId}, which is not in ${store.location}`);
+      await this.#queue
+        .run(old.symbol, () => this.#replacer.resume(txn))
+        .catch((e: unknown) => {
+          fail(`replace ${txn.id}`, e);
+        });
+    }
+    const openReplaces = await store.openReplaces();
+    const replaceOwned = new Set(openReplaces.flatMap((t) => t.newOrderId ?? []));
+    const symbols = [
+      ...new Set([...this.#symbols, ...(await store.activeOrders()).map((o) => o.symbol)]),
+    ].sort();
+    const actions: ActionCounts = {};
+    for (const symbol of symbols) {
+      await this.#queue
+        .run(symbol, async () => {
+          const pass = await this.#reconciler.symbolPass(
+            symbol,
+            options.lookbackMs ?? timings.startLookbackMs,
+            replaceOwned,
+          );
+          for (const failure of pass.failures) failures.push(`${symbol}: ${failure}`);
+          for (const [kind, n] of Object.entries(pass.actions)) {
+            const key = kind as keyof ActionCounts;
+            actions[key] = (actions[key] ?? 0) + n;
+          }
+          if (options.resolve !== false)
+            for (const order of await store.activeOrders(symbol))
+              if (isUnresolved(order.state)) await this.#exec.resolve(order);
+          this.#health.setDivergences(symbol, pass.divergences);
+        })
+        .catch((e: unknown) => {
+          fail(symbol, e);
+        });
+    }
+    if (failures.length > 0) this.#health.passFailed(failures.join('; '));
+    else this.#health.passSucceeded();
+    const escalation = await this.#health.evaluate();
+    const unresolved = (await store.activeOrders()).filter(
+      (o) => isUnresolved(o.state) || (o.state === 'PENDING_SUBMIT' && !replaceOwned.has(o.id)),
+    ).length;
+    const divergences = this.#health.divergences();
+    const clean =
+      failures.length === 0 && divergences.length === 0 && unresolved === 0 && openReplaces.length === 0;
+    if (clean) this.#ready = true;
+    const report: ReconcileReport = {
+      clean,
+      symbols,
+      actions,
+      failures,
+      divergences,
+      unresolved,
+      openReplaces: openReplaces.length,
+      escalation,
+    };
+    this.#ctx.log.info({ report }, 'reconciled');
+    return report;
+  }
+
+  /** Reconciles every `intervalMs` (continuous reconciliation) until stop(). */
+  startContinuous(intervalMs: number): void {
+    if (this.#timer !== undefined || this.#loop !== undefined) return;
+    const tick = (): void => {
+      this.#loop = this.reconcile({ lookbackMs: this.#ctx.timings.continuousLookbackMs, resolve: false })
+        .then(
+          () => undefined,
+          (error: unknown) => {
+            // Not an exchange failure (those are in the report): a store or programming error.
+            this.#health.passFailed(error instanceof Error ? error.message : String(error));
+            this.#ctx.log.error({ err: error }, 'reconciliation pass crashed');
+          },
+        )
+        .finally(() => {
+          this.#loop = undefined;
+          if (this.#timer !== undefined) this.#timer = setTimeout(tick, intervalMs);
+        });
+    };
+    this.#timer = setTimeout(tick, intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#loop;
+  }
+
+  /** Places an intent: journaled, sent once per client id, resolved by lookup when the outcome is unknown. */
+  async submit(intent: SubmitIntent): Promise<StoredOrder> {
+    const attempts = intent.attempts ?? 1;
+    for (let attempt = 1; ; attempt += 1) {
+      const sent = await this.#queue.run(intent.symbol, () => this.#submitOnce(intent));
+      if (!sent.retryable || attempt >= attempts) return sent.order;
+      // A 429 asked for a pause: the next attempt waits all of it, or it only earns another 429.
+      if (sent.retryAfterMs !== undefined) await this.#ctx.clock.sleep(sent.retryAfterMs);
+    }
+  }
+
+  async #submitOnce(intent: SubmitIntent): Promise<SendResult> {
+    const { store, prefix, random, clock } = this.#ctx;
+    await this.#admit(intent.symbol, intent.side, intent.quantity);
+    await this.#settleUnresolved(intent.symbol);
+    const journaled = await store.journalOrder({
+      clientOrderId: newClientOrderId(prefix, random, clock),
+      symbol: intent.symbol,
+      side: intent.side,
+      method: intent.method,
+      quantity: intent.quantity,
+      price: intent.price,
+      stopPrice: intent.stopPrice,
+      intentId: intent.intentId,
+      strategy: intent.strategy,
+    });
+    crashPoint('submit.after-journal');
+    const sent = await this.#exec.send(journaled, {
+      sentMark: 'submit.after-sent-mark',
+      written: 'submit.after-post',
+      replied: 'submit.after-reply',
+    });
+    if (!isUnresolved(sent.order.state)) return sent;
+    const resolved = await this.#exec.resolve(sent.order);
+    if (isUnresolved(resolved.state)) await this.#health.evaluate();
+    // Proven never placed: the intent may go again, under a new client order id.
+    return { order: resolved, retryable: resolved.state === 'REJECTED' };
+  }
+
+  /** New submits on a symbol wait until every earlier order there is resolved (order of effects). */
+  async #settleUnresolved(symbol: string): Promise<void> {
+    for (const order of await this.#ctx.store.activeOrders(symbol)) {
+      if (!isUnresolved(order.state)) continue;
+      const resolved = await this.#exec.resolve(order);
+      if (isUnresolved(resolved.state)) {
+        await this.#health.evaluate();
+        throw new OrderRefusedError(
+          symbol,
+          `order ${order.id} (client id ${order.clientOrderId ?? '-'}) is still ${resolved.state}: ` +
+            'its lookups have not settled it, so nothing new goes out on this symbol until they do',
+        );
+      }
+    }
+  }
+
+  async #admit(symbol: string, side: Side, quantity: Decimal): Promise<void> {
+    const { store } = this.#ctx;
+    const [killSwitch, escalation] = await Promise.all([store.killSwitch(), store.escalation()]);
+    let position = ZERO;
+    let reducingResting = ZERO;
+    if (escalation.level === 'REDUCE_ONLY') {
+      position = (await store.positions(symbol))[0]?.net ?? ZERO;
+      for (const order of await store.activeOrders(symbol))
+        if (order.side === side && order.origin !== 'foreign')
+          reducingResting = reducingResting.add(order.quantity.sub(order.filledQuantity));
+    }
+    const reason = refusalReason({
+      ready: this.#ready,
+      killSwitch,
+      level: escalation.level,
+      side,
+      quantity,
+      position,
+      reducingResting,
+    });
+    if (reason !== null) throw new OrderRefusedError(symbol, reason);
+  }
+
+  /** Cancels one order (by local, exchange or client id) and waits, bounded, for the exchange to confirm. */
+  async cancel(ref: OrderRef): Promise<CancelResult> {
+    const order = await this.#find(ref);
+    return this.#queue.run(order.symbol, () => this.#cancelNow(order));
+  }
+
+  /** Cancels every resting order of ours (foreign ones are left alone), on one symbol or all. */
+  async cancelAll(symbol?: string): Promise<CancelResult[]> {
+    const results: CancelResult[] = [];
+    for (const order of await this.#ctx.store.activeOrders(symbol)) {
+      if (order.origin === 'foreign' || order.state === 'PENDING_SUBMIT') continue;
+      results.push(await this.#queue.run(order.symbol, () => this.#cancelNow(order)));
+    }
+    return results;
+  }
+
+  async #cancelNow(order: StoredOrder): Promise<CancelResult> {
+    let current = await this.#reload(order);
+    if (isUnresolved(current.state)) current = await this.#exec.resolve(current);
+    if (isUnresolved(current.state) || current.state === 'PENDING_SUBMIT')
+      throw new Error(
+        `order ${current.id} is ${current.state}: it cannot be cancelled before it is resolved; run btcbot reconcile`,
+      );
+    return this.#exec.cancel(current, { requested: 'cancel.after-request', replied: 'cancel.after-reply' });
+  }
+
+  /** Cancel/replace as a persisted transaction (safe mode unless fast mode is asked for and budgeted). */
+  async replace(orderId: string, request: ReplaceRequest): Promise<ReplaceResult> {
+    const order = await this.#find({ orderId });
+    return this.#queue.run(order.symbol, async () => {
+      const old = await this.#reload(order);
+      const quantity = request.quantity ?? old.quantity.sub(old.filledQuantity);
+      // A replacement adds no risk beyond the old order's open quantity; more is a new order's risk.
+      const extra = quantity.sub(old.quantity.sub(old.filledQuantity));
+      await this.#admit(old.symbol, old.side, extra.gt(0) ? extra : ZERO);
+      return this.#replacer.begin(old, request, this.#riskBudget);
+    });
+  }
+
+  /** A fill from the private stream (or any other source): recorded once by trade id. */
+  async onFill(fill: FillReport, source: FillSource = 'stream'): Promise<void> {
+    await this.#exec.recordFill(fill, source);
+  }
+
+  /** An order's status from the private stream: resolves, confirms a cancel, or adopts. */
+  async onOrderReport(report: OrderStatusReport): Promise<void> {
+    const { store, prefix } = this.#ctx;
+    const clientId = report.clientOrderId;
+    const ours = clientId !== null && isOwnClientOrderId(clientId, prefix);
+    const known =
+      (await store.orderByExchangeId(report.exchangeOrderId)) ??
+      (ours ? await store.orderByClientId(clientId) : undefined);
+    if (known) {
+      await this.#exec.apply(known, {
+        type: 'venue-status',
+        status: report.status,
+        exchangeOrderId: report.exchangeOrderId,
+      });
+      return;
+    }
+    const adopted = await store.adoptOrder(report, ours ? 'adopted' : 'foreign');
+    if (adopted.created) this.#ctx.stats[ours ? 'adopted' : 'foreign'] += 1;
+  }
+
+  async #find(ref: OrderRef): Promise<StoredOrder> {
+    const { store } = this.#ctx;
+    let order: StoredOrder | undefined;
+    if ('orderId' in ref)
+      order = (await store.order(ref.orderId)) ?? (await store.orderByExchangeId(ref.orderId));
+    else if ('exchangeOrderId' in ref) order = await store.orderByExchangeId(ref.exchangeOrderId);
+    else order = await store.orderByClientId(ref.clientOrderId);
+    if (!order) throw new UnknownOrderError(Object.values(ref).join(''));
+    return order;
+  }
+
+  async #reload(order: StoredOrder): Promise<StoredOrder> {
+    const fresh = await this.#ctx.store.order(order.id);
+    if (!fresh) throw new Error(`order ${order.id} vanished from ${this.#ctx.store.location}`);
+    return fresh;
+  }
+}
