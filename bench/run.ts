@@ -22,7 +22,8 @@ for (const file of files) {
   const mod = (await import(pathToFileURL(join(dir, file)).href)) as BenchModule;
   results[name] = await mod.run();
   for (const [metric, value] of Object.entries(results[name])) {
-    const shown = typeof value === 'number' ? value.toLocaleString('en-US', { maximumFractionDigits: 2 }) : value;
+    const shown =
+      typeof value === 'number' ? value.toLocaleString('en-US', { maximumFractionDigits: 2 }) : value;
     process.stdout.write(`${name}  ${metric}: ${shown}\n`);
   }
 }

@@ -1,7 +1,9 @@
 import { Command } from 'commander';
 import { registerExchangeCommands } from './commands/exchange.ts';
 import { registerOmsCommands } from './commands/oms.ts';
+import { registerRunCommand } from './commands/run.ts';
 import { registerSimCommand } from './commands/sim.ts';
+import { registerStatusCommand } from './commands/status.ts';
 
 /** Each command module adds its subcommands here; main.ts runs the result. */
 export function buildProgram(): Command {
@@ -11,6 +13,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerExchangeCommands(program);
   registerOmsCommands(program);
+  registerRunCommand(program);
+  registerStatusCommand(program);
   registerSimCommand(program);
   // addCommand does not pass these settings down: every subcommand must throw rather than exit, so
   // main.ts can turn a usage error into exit code 2.

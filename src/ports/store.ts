@@ -109,6 +109,8 @@ export interface FillQuery {
   readonly orderId?: string | undefined;
   readonly symbol?: string | undefined;
   readonly since?: number | undefined; // fill timestamp ≥ since, ms
+  /** recordedAt ≥ recordedSince, ms: what was stored since a reader last looked, whatever its timestamp. */
+  readonly recordedSince?: number | undefined;
   readonly limit?: number | undefined;
 }
 
@@ -209,6 +211,27 @@ export interface EscalationState {
   readonly at: number | null;
 }
 
+/** The account valued at one moment, in one currency: what the equity curve and the loss ladder read. */
+export interface EquitySnapshot {
+  readonly at: number; // ms
+  readonly currency: string; // "TRY"
+  /** Cash plus every held asset that has a mark, valued at it. */
+  readonly equity: Decimal;
+  /** Holdings of `currency` itself. */
+  readonly cash: Decimal;
+  /** Of the bot's own fills, on average cost; fees and tax already deducted from realised. */
+  readonly realised: Decimal;
+  readonly unrealised: Decimal;
+  readonly fees: Decimal;
+  /** Highest equity seen up to this snapshot (the drawdown is measured from it). */
+  readonly peakEquity: Decimal;
+}
+
+export interface EquityQuery {
+  readonly since?: number | undefined; // at ≥ since, ms
+  readonly limit?: number | undefined; // oldest first
+}
+
 /** Everything that can be read; a read-only opener (an operator command beside a running bot) gets only this. */
 export interface StoreReader {
   /** Where the data lives, for messages. */
@@ -234,6 +257,10 @@ export interface StoreReader {
   fillCursor(symbol: string): Promise<FillCursor | undefined>;
   killSwitch(): Promise<KillSwitchState>;
   escalation(): Promise<EscalationState>;
+
+  /** Oldest first. */
+  equitySnapshots(query?: EquityQuery): Promise<EquitySnapshot[]>;
+  lastEquitySnapshot(): Promise<EquitySnapshot | undefined>;
 
   close(): Promise<void>;
 }
@@ -270,4 +297,6 @@ export interface Store extends StoreReader {
   advanceFillCursor(symbol: string, timestamp: number, tradeId: string): Promise<FillCursor>;
   setKillSwitch(on: boolean, reason: string): Promise<KillSwitchState>;
   setEscalation(level: EscalationLevel, reason: string): Promise<EscalationState>;
+  /** Appends a point of the equity curve; a second snapshot at the same millisecond replaces the first. */
+  recordEquitySnapshot(snapshot: EquitySnapshot): Promise<void>;
 }

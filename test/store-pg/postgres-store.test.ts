@@ -64,11 +64,11 @@ describe('postgres store', { skip: target.skip }, () => {
         (await runSql(url, `SELECT name FROM "${schema}".schema_migrations ORDER BY name`)).rows.map(
           (r: { name: string }) => r.name,
         );
-      assert.deepEqual(await migrations(), ['0001_initial']);
+      assert.deepEqual(await migrations(), ['0001_initial', '0002_engine_reads']);
 
       const second = await openPostgresStore({ url, schema, clock: manualClock() });
       t.after(() => second.close());
-      assert.deepEqual(await migrations(), ['0001_initial']);
+      assert.deepEqual(await migrations(), ['0001_initial', '0002_engine_reads']);
       assert.deepEqual(await second.order(order.id), order);
       assert.equal((await second.killSwitch()).on, true);
     });

@@ -48,7 +48,7 @@ type MatchEnd = 'done' | 'dust' | 'exhausted';
  */
 export class Venue {
   readonly ledger = new Ledger();
-  private readonly ids = new IdSequence();
+  private readonly ids: IdSequence;
   private readonly markets = new Map<string, MarketState>();
   private readonly orders = new Map<string, OrderRecord>();
   private readonly ordersByAccount = new Map<string, OrderRecord[]>();
@@ -64,6 +64,7 @@ export class Venue {
     private readonly clock: Clock,
     private readonly events: EventBuffer,
   ) {
+    this.ids = new IdSequence(clock.now());
     for (const config of configs) {
       if (this.markets.has(config.symbol)) throw new Error(`market ${config.symbol} is configured twice`);
       this.markets.set(config.symbol, {

@@ -131,7 +131,28 @@ const initial: Migration = {
   },
 };
 
+// What the running bot reads besides the order lifecycle: the equity curve (the account valued at
+// its marks every so often, for the loss ladder and `btcbot status`), and fills by when they were
+// recorded (its positions are kept current from the fills stored since it last looked).
+const engineReads: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.createIndex('fills_recorded_at').on('fills').column('recorded_at').execute();
+    await db.schema
+      .createTable('equity_snapshots')
+      .addColumn('at', 'bigint', (c) => c.primaryKey())
+      .addColumn('currency', 'text', (c) => c.notNull())
+      .addColumn('equity', 'text', (c) => c.notNull())
+      .addColumn('cash', 'text', (c) => c.notNull())
+      .addColumn('realised', 'text', (c) => c.notNull())
+      .addColumn('unrealised', 'text', (c) => c.notNull())
+      .addColumn('fees', 'text', (c) => c.notNull())
+      .addColumn('peak_equity', 'text', (c) => c.notNull())
+      .execute();
+  },
+};
+
 /** Applied in the order of their names. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
+  '0002_engine_reads': engineReads,
 };

@@ -78,6 +78,7 @@ export async function listFills(db: Db, q: FillQuery): Promise<StoredFill[]> {
   if (q.orderId !== undefined) query = query.where('order_id', '=', q.orderId);
   if (q.symbol !== undefined) query = query.where('symbol', '=', q.symbol);
   if (q.since !== undefined) query = query.where('timestamp', '>=', q.since);
+  if (q.recordedSince !== undefined) query = query.where('recorded_at', '>=', q.recordedSince);
   query = query.orderBy('timestamp').orderBy('recorded_at').orderBy('trade_id');
   if (q.limit !== undefined) query = query.limit(q.limit);
   return (await query.execute()).map(toFill);

@@ -85,6 +85,17 @@ export interface SettingsTable {
   updated_at: number;
 }
 
+export interface EquitySnapshotsTable {
+  at: number;
+  currency: string;
+  equity: string;
+  cash: string;
+  realised: string;
+  unrealised: string;
+  fees: string;
+  peak_equity: string;
+}
+
 export interface StoreSchema {
   orders: OrdersTable;
   order_events: OrderEventsTable;
@@ -92,4 +103,5 @@ export interface StoreSchema {
   replace_txns: ReplaceTxnsTable;
   fill_cursors: FillCursorsTable;
   settings: SettingsTable;
+  equity_snapshots: EquitySnapshotsTable;
 }

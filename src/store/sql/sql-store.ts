@@ -6,6 +6,8 @@ import type {
   AdvanceReplaceResult,
   ApplyResult,
   BeginReplaceResult,
+  EquityQuery,
+  EquitySnapshot,
   EscalationLevel,
   EscalationState,
   FillCursor,
@@ -26,6 +28,7 @@ import type {
 } from '../../ports/store.ts';
 import type { StoreContext } from './context.ts';
 import * as control from './control.ts';
+import * as equity from './equity.ts';
 import * as reads from './order-reads.ts';
 import * as writes from './order-writes.ts';
 import * as replaces from './replaces.ts';
@@ -156,6 +159,18 @@ export class SqlStore implements Store {
 
   async setEscalation(level: EscalationLevel, reason: string): Promise<EscalationState> {
     return control.setEscalation(this.#db, this.#ctx, level, reason);
+  }
+
+  async recordEquitySnapshot(snapshot: EquitySnapshot): Promise<void> {
+    await equity.recordEquitySnapshot(this.#db, snapshot);
+  }
+
+  async equitySnapshots(query: EquityQuery = {}): Promise<EquitySnapshot[]> {
+    return equity.equitySnapshots(this.#db, query);
+  }
+
+  async lastEquitySnapshot(): Promise<EquitySnapshot | undefined> {
+    return equity.lastEquitySnapshot(this.#db);
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { mkdirSync, realpathSync } from 'node:fs';
+import { mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
@@ -21,6 +21,12 @@ export interface SqliteStoreOptions {
   readonly clock?: Clock | undefined;
   /** Told when the lock was left behind by a process that ended without closing (it was taken over). */
   readonly onTakeover?: ((previous: LockHolder) => void) | undefined;
+  /**
+   * Start from an empty database: an existing one is deleted once the lock is held, so a running
+   * holder is never pulled from under (a paper session's store, which lives only as long as its
+   * in-process simulator).
+   */
+  readonly fresh?: boolean | undefined;
 }
 
 export interface SqliteReaderOptions {
@@ -47,6 +53,8 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   if (lock?.previous) options.onTakeover?.(lock.previous);
   let sqlite: Database.Database | undefined;
   try {
+    if (options.fresh === true && !memory)
+      for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
     sqlite = new Database(path);
     if (!memory) {
       const mode: unknown = sqlite.pragma('journal_mode = WAL', { simple: true });

@@ -1,0 +1,89 @@
+import { Command } from 'commander';
+import { validateSecret } from '../../btcturk/index.ts';
+import { STRATEGY_NAMES } from '../../strategies/registry.ts';
+import { createLogger } from '../../ops/logger.ts';
+import { DEFAULT_DB, DEFAULT_PREFIX, LIVE_ACK, loadRunConfig, type RunFlags } from '../../ops/run-config.ts';
+import { runSession } from '../../ops/session.ts';
+import { PostgresStoreLockedError } from '../../store/postgres/open.ts';
+import { StoreLockedError } from '../../store/sqlite/open.ts';
+import { withConnectionOptions } from '../connect.ts';
+
+// `btcbot run` (DESIGN §4): the bot. Paper mode by default: a fresh in-process simulator on
+// loopback and a synthetic market, driven through exactly the code path live trading uses.
+
+function repeatable(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+async function run(flags: RunFlags): Promise<void> {
+  const config = loadRunConfig(flags);
+  // A secret that is not base64 is a configuration error now, not at the first order.
+  const { connection } = config;
+  if (connection?.apiSecret !== undefined) validateSecret(connection.apiSecret, 'BTCTURK_API_SECRET');
+  if (connection?.wsPrivateKey !== undefined)
+    validateSecret(connection.wsPrivateKey, 'BTCTURK_WS_PRIVATE_KEY');
+  const logger = createLogger();
+  try {
+    const outcome = await runSession(config, {
+      out: (line) => process.stdout.write(`${line}\n`),
+      logger,
+    });
+    if (outcome.ordersLeft > 0 && config.cancelOnExit) {
+      process.stderr.write(
+        `btcbot: ${outcome.ordersLeft} orders still rest on the exchange; check them with btcbot open-orders and clear them with btcbot cancel-all\n`,
+      );
+      process.exitCode = 1;
+    }
+  } catch (error) {
+    if (!(error instanceof StoreLockedError || error instanceof PostgresStoreLockedError)) throw error;
+    process.stderr.write(`btcbot: ${error.message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+export function registerRunCommand(program: Command): void {
+  program.addCommand(
+    withConnectionOptions(new Command('run'))
+      .description(
+        'run the bot: paper mode (default) on an in-process simulator, dry-run on real market data without sending orders, or live',
+      )
+      .option('--mode <mode>', 'paper (default), dry-run or live (also BTCBOT_MODE)')
+      .option('--live', `arms live mode, with API keys and BTCBOT_LIVE_ACK=${LIVE_ACK} in the environment`)
+      .option(
+        '--db <path>',
+        `database file, or a postgres:// URL in live mode (default ${DEFAULT_DB}; paper and dry-run keep a fresh session database beside it)`,
+      )
+      .option(
+        '--symbols <list>',
+        'pairs to trade, comma-separated (default BTCTRY,ETHTRY; required in live mode)',
+      )
+      .option('--strategy <name>', `strategy to run: ${STRATEGY_NAMES.join(', ')} (default market-maker)`)
+      .option('--param <key=value>', 'a strategy parameter, e.g. spreadBps=40 (repeatable)', repeatable, [])
+      .option('--duration <time>', 'stop by itself after this long, e.g. 90s, 10m, 2h')
+      .option(
+        '--metrics-port <port>',
+        'serve Prometheus metrics at http://127.0.0.1:PORT/metrics (0: any free port)',
+      )
+      .option('--seed <n>', 'paper mode: seed of the simulated market (default: random, shown in the banner)')
+      .option('--speed <factor>', 'paper mode: market speed; 10 moves the synthetic market ten times as fast')
+      .option(
+        '--prefix <prefix>',
+        `client order id prefix of this bot (also BTCBOT_CLIENT_ID_PREFIX; default ${DEFAULT_PREFIX})`,
+      )
+      .option(
+        '--redis-url <url>',
+        'share the rate limit with other processes on this key (also BTCBOT_REDIS_URL)',
+      )
+      .option('--cancel-on-exit', 'cancel resting orders when stopping (default in paper and dry-run mode)')
+      .option('--no-cancel-on-exit', 'leave resting orders in place when stopping (default in live mode)')
+      .option(
+        '--orders-per-minute <n>',
+        'order requests (new orders and cancels) the engine may send a minute (default 120)',
+      )
+      .option(
+        '--paper-state-file <path>',
+        "paper mode: write the simulator's orders, fills and balances here as JSON on exit",
+      )
+      .action((flags: RunFlags) => run(flags)),
+  );
+}

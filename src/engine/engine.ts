@@ -1,0 +1,624 @@
+import type { Decimal } from 'decimal.js';
+import { pino, type Logger } from 'pino';
+import { systemClock, type Clock } from '../domain/clock.ts';
+import type { BalanceReport, FillReport, OrderStatusReport } from '../domain/reports.ts';
+import type { SymbolRules } from '../domain/symbols.ts';
+import type { MarketDataEvents, TopOfBook } from '../market/service.ts';
+import { DEFAULT_TIMINGS, OrderRefusedError } from '../oms/context.ts';
+import type { CancelResult } from '../oms/execution.ts';
+import type { OrderRef, ReconcileOptions, ReconcileReport, SubmitIntent } from '../oms/oms.ts';
+import type { ReplaceRequest, ReplaceResult } from '../oms/replace.ts';
+import type { Exchange } from '../ports/exchange.ts';
+import type { EquitySnapshot, FillSource, Store, StoredOrder } from '../ports/store.ts';
+import type { EventQueue, UserStream, UserStreamEvent } from '../ports/user-stream.ts';
+import type { BalanceView, RestingOrder, Strategy } from '../strategies/types.ts';
+import { ACTION_COST, diffOrders } from './diff.ts';
+import { dayStart, equitySnapshotOf, lossLadder } from './equity.ts';
+import { planActions, type EngineAction, type EngineGate, type Plan, type Refusal } from './plan.ts';
+import { valuePortfolio, type Pair, type Valuation } from './portfolio.ts';
+import { PositionBook } from './positions.ts';
+import type { BudgetUse, OrderRateBudget } from './rate-budget.ts';
+import { strictest, type RiskLimits } from './risk.ts';
+import { buildSnapshot, midOf, restingOf } from './snapshot.ts';
+import { orderReportOf } from './user-events.ts';
+
+// The run loop. Book changes (throttled per symbol), public trades, the private stream and a timer
+// all ask for an evaluation; evaluations run one at a time: snapshot → strategy → diff against what
+// rests → plan through the gates → actions, cancels first. A symbol's actions run in the background
+// one after another, and the symbol sits out the diff until they are done, so one slow cancel never
+// holds up the others. Every refusal is counted by gate; no failure stops the loop.
+
+/** What the engine needs of the execution core (`Oms`). */
+export interface EngineOms {
+  readonly ready: boolean;
+  submit(intent: SubmitIntent): Promise<StoredOrder>;
+  cancel(ref: OrderRef): Promise<CancelResult>;
+  replace(orderId: string, request: ReplaceRequest): Promise<ReplaceResult>;
+  onFill(fill: FillReport, source?: FillSource): Promise<void>;
+  onOrderReport(report: OrderStatusReport): Promise<void>;
+  reconcile(options?: ReconcileOptions): Promise<ReconcileReport>;
+}
+
+type MarketListener<K extends keyof MarketDataEvents> = (...args: MarketDataEvents[K]) => void;
+
+/** What the engine needs of the market data (`MarketDataService`). */
+export interface EngineMarket {
+  top(symbol: string): TopOfBook | null;
+  canTrade(symbol: string): boolean;
+  on<K extends keyof MarketDataEvents>(event: K, listener: MarketListener<K>): unknown;
+  off<K extends keyof MarketDataEvents>(event: K, listener: MarketListener<K>): unknown;
+}
+
+export interface EngineTimings {
+  /** A symbol's book changes start at most one evaluation per this long. */
+  readonly debounceMs: number;
+  /** An evaluation at least this often, whatever the market does. */
+  readonly evaluateEveryMs: number;
+  /** Balances read over REST this often (the private stream updates them in between). */
+  readonly balancesEveryMs: number;
+  /** The account valued and its equity snapshot stored this often; the loss ladder runs with it. */
+  readonly equityEveryMs: number;
+  /** Private events waiting to be handled before the backlog is dropped for a reconciliation. */
+  readonly userQueueCapacity: number;
+}
+
+export const DEFAULT_ENGINE_TIMINGS: EngineTimings = {
+  debounceMs: 100,
+  evaluateEveryMs: 1_000,
+  balancesEveryMs: 15_000,
+  equityEveryMs: 10_000,
+  userQueueCapacity: 10_000,
+};
+
+export interface EngineOptions {
+  readonly oms: EngineOms;
+  readonly store: Store;
+  readonly exchange: Pick<Exchange, 'balances'>;
+  readonly market: EngineMarket;
+  /** The private stream; without it fills and order changes reach the store by reconciliation only. */
+  readonly userStream?: UserStream | undefined;
+  readonly strategy: Strategy;
+  readonly limits: RiskLimits;
+  readonly symbols: readonly string[];
+  /** Trading rules per symbol, from the exchange info. */
+  readonly rules: ReadonlyMap<string, SymbolRules>;
+  readonly budget: OrderRateBudget;
+  readonly clock?: Clock | undefined;
+  readonly logger?: Logger | undefined;
+  readonly timings?: Partial<EngineTimings> | undefined;
+}
+
+export interface EngineStats {
+  readonly evaluations: number;
+  readonly evaluationFailures: number;
+  readonly submits: number;
+  readonly replaces: number;
+  /** Replaces that ended without a new order: the cancel was refused, or the replacement was. */
+  readonly replacesAborted: number;
+  readonly cancels: number;
+  /** Actions the execution core failed (an exchange error, a replace it had to abort). */
+  readonly actionFailures: number;
+  readonly refusals: Readonly<Partial<Record<EngineGate, number>>>;
+  readonly streamFills: number;
+  /** Reconciliations asked for by a stream resync or a market reconnect. */
+  readonly resyncs: number;
+  readonly escalations: number;
+  readonly lastEvaluationAt: number | null;
+}
+
+interface Counters {
+  evaluations: number;
+  evaluationFailures: number;
+  submits: number;
+  replaces: number;
+  replacesAborted: number;
+  cancels: number;
+  actionFailures: number;
+  refusals: Partial<Record<EngineGate, number>>;
+  streamFills: number;
+  resyncs: number;
+  escalations: number;
+  lastEvaluationAt: number | null;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class Engine {
+  readonly #o: EngineOptions;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #timings: EngineTimings;
+  readonly #pairs: ReadonlyMap<string, Pair>;
+  readonly #currency: string;
+  readonly #counters: Counters = {
+    evaluations: 0,
+    evaluationFailures: 0,
+    submits: 0,
+    replaces: 0,
+    replacesAborted: 0,
+    cancels: 0,
+    actionFailures: 0,
+    refusals: {},
+    streamFills: 0,
+    resyncs: 0,
+    escalations: 0,
+    lastEvaluationAt: null,
+  };
+
+  #balances = new Map<string, BalanceView>();
+  readonly #book: PositionBook;
+  #positionsDirty = true;
+  readonly #marks = new Map<string, Decimal>();
+  #lastSnapshot: EquitySnapshot | undefined;
+  #dayOpen: EquitySnapshot | undefined;
+
+  #running: Promise<Plan | null> | null = null;
+  #again = false;
+  readonly #busy = new Map<string, Promise<void>>();
+  #reconciling: Promise<void> | null = null;
+  readonly #lastTrigger = new Map<string, number>();
+  readonly #throttled = new Map<string, NodeJS.Timeout>();
+  readonly #loggedRefusals = new Map<string, string>();
+  #timers: NodeJS.Timeout[] = [];
+  #detach: (() => void)[] = [];
+  #queue: EventQueue<UserStreamEvent> | null = null;
+  #userLoop: Promise<void> | null = null;
+  #started = false;
+  #stopped = false;
+
+  constructor(options: EngineOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#log = (options.logger ?? pino({ enabled: false })).child({ component: 'engine' });
+    this.#timings = { ...DEFAULT_ENGINE_TIMINGS, ...options.timings };
+    const pairs = new Map<string, Pair>();
+    for (const symbol of options.symbols) {
+      const rules = options.rules.get(symbol);
+      if (!rules)
+        throw new Error(
+          `engine: no trading rules for ${symbol}; the exchange info must list every symbol run`,
+        );
+      pairs.set(symbol, { base: rules.base, quote: rules.quote });
+    }
+    this.#pairs = pairs;
+    this.#book = new PositionBook(options.store, options.symbols);
+    // The account is valued in the quote currency of the first symbol (TRY on BTCTurk).
+    this.#currency = pairs.values().next().value?.quote ?? 'TRY';
+  }
+
+  /** Listens to the market and the private stream and starts the timers. Call before the sockets connect. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    const { market, userStream } = this.#o;
+    const onTop: MarketListener<'top'> = (top) => {
+      this.#throttle(top.symbol);
+    };
+    const onTrade: MarketListener<'trade'> = (trade) => {
+      this.#throttle(trade.symbol);
+    };
+    const onStatus: MarketListener<'status'> = () => {
+      this.#request();
+    };
+    const onReconnected: MarketListener<'reconnected'> = () => {
+      this.#resync('the market data connection came back');
+    };
+    market.on('top', onTop);
+    market.on('trade', onTrade);
+    market.on('status', onStatus);
+    market.on('reconnected', onReconnected);
+    this.#detach.push(() => {
+      market.off('top', onTop);
+      market.off('trade', onTrade);
+      market.off('status', onStatus);
+      market.off('reconnected', onReconnected);
+    });
+    if (userStream) {
+      const queue = userStream.userEvents(this.#timings.userQueueCapacity);
+      this.#queue = queue;
+      this.#userLoop = this.#consume(queue);
+    }
+    const every = (ms: number, work: () => Promise<unknown>): void => {
+      const timer = setInterval(() => {
+        work().catch((error: unknown) => {
+          this.#log.error({ err: describe(error) }, 'periodic engine work failed');
+        });
+      }, ms);
+      this.#timers.push(timer);
+    };
+    every(this.#timings.evaluateEveryMs, () => {
+      this.#request();
+      return Promise.resolve();
+    });
+    every(this.#timings.balancesEveryMs, () => this.refreshBalances());
+    every(this.#timings.equityEveryMs, () => this.recordEquity());
+    this.refreshBalances()
+      .then(() => {
+        this.#request();
+      })
+      .catch((error: unknown) => {
+        this.#log.error({ err: describe(error) }, 'first balance read failed; retried on the next tick');
+      });
+  }
+
+  /** Stops asking for evaluations and waits for the one running and every symbol's actions. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers = [];
+    for (const timer of this.#throttled.values()) clearTimeout(timer);
+    this.#throttled.clear();
+    for (const detach of this.#detach) detach();
+    this.#detach = [];
+    this.#queue?.close();
+    await this.#userLoop;
+    await this.#running;
+    await this.settle();
+    await this.#reconciling;
+  }
+
+  /** Waits until no symbol has actions in flight. */
+  async settle(): Promise<void> {
+    while (this.#busy.size > 0) await Promise.all(this.#busy.values());
+  }
+
+  stats(): EngineStats {
+    return { ...this.#counters, refusals: { ...this.#counters.refusals } };
+  }
+
+  budgetUse(): BudgetUse {
+    return this.#o.budget.use(this.#clock.now());
+  }
+
+  /** One evaluation now (after the one running, if any). Null when the engine has been stopped. */
+  async evaluate(): Promise<Plan | null> {
+    while (this.#running) await this.#running;
+    const run = this.#evaluateOnce();
+    this.#running = run;
+    try {
+      return await run;
+    } finally {
+      if (this.#running === run) this.#running = null;
+    }
+  }
+
+  async refreshBalances(): Promise<void> {
+    this.#setBalances(await this.#o.exchange.balances(), true);
+    this.#positionsDirty = true; // fills the stream missed reach the store by polling
+  }
+
+  /** The account valued at the latest marks; null until every symbol has had a mark. */
+  async valuation(): Promise<Valuation | null> {
+    for (const symbol of this.#o.symbols) {
+      const mid = midOf(this.#o.market.top(symbol));
+      if (mid !== null) this.#marks.set(symbol, mid);
+    }
+    if (this.#o.symbols.some((s) => !this.#marks.has(s))) return null;
+    await this.#refreshPositions();
+    const holdings = new Map<string, Decimal>();
+    for (const [asset, balance] of this.#balances) holdings.set(asset, balance.free.add(balance.locked));
+    return valuePortfolio({
+      currency: this.#currency,
+      holdings,
+      positions: this.#book.positions,
+      marks: this.#marks,
+      pairs: this.#pairs,
+    });
+  }
+
+  /**
+   * Values the account, stores the equity snapshot and applies the loss ladder: a level stricter
+   * than the stored one is persisted (HALTED also turns the kill switch on). Null while there is
+   * no valuation yet.
+   */
+  async recordEquity(): Promise<EquitySnapshot | null> {
+    const { store, limits } = this.#o;
+    const valuation = await this.valuation();
+    if (valuation === null || this.#balances.size === 0) return null;
+    const now = this.#clock.now();
+    const previous = this.#lastSnapshot ?? (await store.lastEquitySnapshot());
+    const snapshot = equitySnapshotOf(valuation, now, previous);
+    await store.recordEquitySnapshot(snapshot);
+    this.#lastSnapshot = snapshot;
+    if (this.#dayOpen === undefined || dayStart(this.#dayOpen.at) !== dayStart(now))
+      this.#dayOpen = (await store.equitySnapshots({ since: dayStart(now), limit: 1 }))[0];
+    const step = lossLadder(snapshot, this.#dayOpen, limits);
+    const current = await store.escalation();
+    if (step.reason !== null && strictest(step.level, current.level) !== current.level) {
+      await store.setEscalation(step.level, step.reason);
+      if (step.level === 'HALTED') await store.setKillSwitch(true, `HALTED: ${step.reason}`);
+      this.#counters.escalations += 1;
+      this.#log.error({ level: step.level, reason: step.reason }, 'loss limit reached: escalated');
+    }
+    return snapshot;
+  }
+
+  #setBalances(balances: readonly BalanceReport[], complete: boolean): void {
+    const next = complete ? new Map<string, BalanceView>() : new Map(this.#balances);
+    for (const b of balances) next.set(b.asset, { free: b.free, locked: b.locked });
+    this.#balances = next;
+  }
+
+  async #refreshPositions(): Promise<void> {
+    if (!this.#positionsDirty) return;
+    this.#positionsDirty = false;
+    await this.#book.refresh();
+  }
+
+  #throttle(symbol: string): void {
+    if (this.#stopped || this.#throttled.has(symbol)) return;
+    const now = this.#clock.monotonic();
+    const wait = (this.#lastTrigger.get(symbol) ?? -Infinity) + this.#timings.debounceMs - now;
+    if (wait <= 0) {
+      this.#lastTrigger.set(symbol, now);
+      this.#request();
+      return;
+    }
+    this.#throttled.set(
+      symbol,
+      setTimeout(() => {
+        this.#throttled.delete(symbol);
+        this.#lastTrigger.set(symbol, this.#clock.monotonic());
+        this.#request();
+      }, wait),
+    );
+  }
+
+  /** Asks for an evaluation: now, or right after the one running. */
+  #request(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    const run = this.#evaluateOnce();
+    this.#running = run;
+    void run.finally(() => {
+      if (this.#running === run) this.#running = null;
+      if (this.#again) {
+        this.#again = false;
+        this.#request();
+      }
+    });
+  }
+
+  async #evaluateOnce(): Promise<Plan | null> {
+    if (this.#stopped) return null;
+    try {
+      return await this.#evaluate();
+    } catch (error) {
+      this.#counters.evaluationFailures += 1;
+      this.#log.error({ err: describe(error) }, 'evaluation failed');
+      return null;
+    }
+  }
+
+  async #evaluate(): Promise<Plan> {
+    const { store, strategy, market, symbols, rules, budget, oms, limits } = this.#o;
+    const now = this.#clock.now();
+    const [active, killSwitch, escalation] = await Promise.all([
+      store.activeOrders(),
+      store.killSwitch(),
+      store.escalation(),
+    ]);
+    await this.#refreshPositions();
+    const byClientId = new Map<string, StoredOrder>();
+    const resting: RestingOrder[] = [];
+    for (const order of active) {
+      const view = restingOf(order);
+      if (view === null) continue;
+      resting.push(view);
+      byClientId.set(view.clientOrderId, order);
+    }
+    const tops = new Map<string, TopOfBook | null>();
+    for (const symbol of symbols) {
+      const top = market.top(symbol);
+      tops.set(symbol, top);
+      const mid = midOf(top);
+      if (mid !== null) this.#marks.set(symbol, mid);
+    }
+    const snapshot = buildSnapshot({
+      now,
+      symbols,
+      rules,
+      tops,
+      balances: this.#balances,
+      positions: this.#book.positions,
+      resting,
+    });
+    // A symbol whose earlier actions are still under way sits this diff out.
+    const free = (o: { symbol: string }) => !this.#busy.has(o.symbol);
+    const wanted = strategy.want(snapshot).filter(free);
+    const diff = diffOrders(wanted, snapshot.resting.filter(free), strategy.tolerance, {
+      ordersAvailable: budget.available(now),
+    });
+    const positions = new Map<string, Decimal>();
+    for (const [symbol, position] of this.#book.positions) positions.set(symbol, position.quantity);
+    const plan = planActions({
+      diff,
+      ready: oms.ready,
+      tradable: (symbol) => market.canTrade(symbol),
+      rules,
+      limits,
+      level: escalation.level,
+      killSwitch: killSwitch.on,
+      balances: this.#balances,
+      positions,
+      open: resting,
+      ordersAvailable: budget.available(now),
+    });
+    this.#counters.evaluations += 1;
+    this.#counters.lastEvaluationAt = now;
+    for (const refusal of plan.refusals) this.#refused(refusal);
+    // Stopped while this evaluation ran: nothing new goes out during the shutdown.
+    if (!this.#stopped) this.#dispatch(plan.actions, byClientId, now);
+    return plan;
+  }
+
+  /** Counts every refusal; logs one when its slot's gate or reason changed (not on every tick). */
+  #refused(refusal: Refusal): void {
+    const counts = this.#counters.refusals;
+    counts[refusal.gate] = (counts[refusal.gate] ?? 0) + 1;
+    const said = `${refusal.gate}: ${refusal.reason}`;
+    if (this.#loggedRefusals.get(refusal.tag) === said) return;
+    this.#loggedRefusals.set(refusal.tag, said);
+    // Waiting for the start-up reconciliation is expected; every other refusal is worth a look.
+    this.#log[refusal.gate === 'not-ready' ? 'info' : 'warn'](
+      { symbol: refusal.symbol, slot: refusal.tag, gate: refusal.gate, reason: refusal.reason },
+      'order held back',
+    );
+  }
+
+  #dispatch(actions: readonly EngineAction[], orders: ReadonlyMap<string, StoredOrder>, now: number): void {
+    const bySymbol = new Map<string, EngineAction[]>();
+    for (const action of actions) {
+      const symbol = action.kind === 'submit' ? action.wanted.symbol : action.resting.symbol;
+      bySymbol.set(symbol, [...(bySymbol.get(symbol) ?? []), action]);
+    }
+    for (const [symbol, list] of bySymbol) {
+      const batch = this.#runBatch(list, orders, now).finally(() => {
+        this.#busy.delete(symbol);
+        this.#positionsDirty = true;
+        this.#request();
+      });
+      this.#busy.set(symbol, batch);
+    }
+  }
+
+  async #runBatch(
+    actions: readonly EngineAction[],
+    orders: ReadonlyMap<string, StoredOrder>,
+    now: number,
+  ): Promise<void> {
+    for (const action of actions) {
+      if (!this.#o.budget.take(ACTION_COST[action.kind], now)) continue; // the next diff asks again
+      try {
+        await this.#act(action, orders);
+      } catch (error) {
+        const symbol = action.kind === 'submit' ? action.wanted.symbol : action.resting.symbol;
+        const tag =
+          action.kind === 'cancel' ? (action.resting.tag ?? action.resting.clientOrderId) : action.wanted.tag;
+        if (error instanceof OrderRefusedError) {
+          this.#refused({ gate: 'execution', reason: error.reason, symbol, tag });
+          continue;
+        }
+        this.#counters.actionFailures += 1;
+        this.#log.error(
+          { symbol, slot: tag, action: action.kind, err: describe(error) },
+          'order action failed',
+        );
+      }
+    }
+  }
+
+  async #act(action: EngineAction, orders: ReadonlyMap<string, StoredOrder>): Promise<void> {
+    const { oms, strategy } = this.#o;
+    switch (action.kind) {
+      case 'cancel': {
+        this.#counters.cancels += 1;
+        const result = await oms.cancel({ clientOrderId: action.resting.clientOrderId });
+        if (result.outcome === 'pending' || result.outcome === 'refused')
+          this.#log.warn(
+            { orderId: result.order.id, outcome: result.outcome },
+            'cancel not confirmed yet: reconciliation follows it up',
+          );
+        return;
+      }
+      case 'replace': {
+        const known = orders.get(action.resting.clientOrderId);
+        // It may have filled or started a cancel since the snapshot: then the next diff decides again.
+        const old = known && (await this.#o.store.order(known.id));
+        if (!old || (old.state !== 'OPEN' && old.state !== 'PARTIALLY_FILLED')) return;
+        this.#counters.replaces += 1;
+        const result = await oms.replace(old.id, {
+          price: action.wanted.price,
+          quantity: action.wanted.quantity,
+        });
+        if (result.txn.outcome === 'aborted') {
+          this.#counters.replacesAborted += 1;
+          this.#log.warn({ orderId: old.id, reason: result.txn.reason }, 'replace aborted');
+        }
+        return;
+      }
+      case 'submit': {
+        this.#counters.submits += 1;
+        const { wanted } = action;
+        const order = await oms.submit({
+          symbol: wanted.symbol,
+          side: wanted.side,
+          method: 'limit',
+          quantity: wanted.quantity,
+          price: wanted.price,
+          intentId: wanted.tag,
+          strategy: strategy.name,
+        });
+        if (order.state === 'REJECTED') {
+          this.#counters.actionFailures += 1;
+          this.#log.warn({ orderId: order.id, reason: order.stateReason }, 'order rejected by the exchange');
+        }
+        return;
+      }
+    }
+  }
+
+  async #consume(queue: EventQueue<UserStreamEvent>): Promise<void> {
+    for await (const event of queue) {
+      try {
+        await this.#onUserEvent(event);
+      } catch (error) {
+        this.#log.error({ event: event.kind, err: describe(error) }, 'private event could not be applied');
+        this.#resync(`a private ${event.kind} event could not be applied`);
+      }
+    }
+  }
+
+  async #onUserEvent(event: UserStreamEvent): Promise<void> {
+    const { oms } = this.#o;
+    switch (event.kind) {
+      case 'fill':
+        this.#counters.streamFills += 1;
+        await oms.onFill(event.fill, 'stream');
+        this.#positionsDirty = true;
+        this.#throttle(event.fill.symbol);
+        return;
+      case 'order': {
+        const report = orderReportOf(event);
+        if (report) await oms.onOrderReport(report);
+        this.#throttle(event.symbol);
+        return;
+      }
+      case 'balances':
+        this.#setBalances(event.balances, false);
+        return;
+      case 'resync':
+        this.#resync(event.reason);
+        return;
+      case 'order-match':
+      case 'logged-in':
+        return;
+    }
+  }
+
+  /** Reconciles over REST (once at a time): events were or may have been missed. */
+  #resync(reason: string): void {
+    this.#counters.resyncs += 1;
+    if (this.#reconciling || this.#stopped) return;
+    this.#log.info({ reason }, 'reconciling after a gap in the streams');
+    this.#reconciling = this.#o.oms
+      .reconcile({ lookbackMs: DEFAULT_TIMINGS.continuousLookbackMs })
+      .then(
+        () => {
+          this.#positionsDirty = true;
+          this.#request();
+        },
+        (error: unknown) => {
+          this.#log.error({ err: describe(error) }, 'reconciliation after a stream gap failed');
+        },
+      )
+      .finally(() => {
+        this.#reconciling = null;
+      });
+  }
+}

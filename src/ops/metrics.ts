@@ -1,0 +1,220 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { EngineStats } from '../engine/engine.ts';
+import type { Valuation } from '../engine/portfolio.ts';
+import type { BudgetUse } from '../engine/rate-budget.ts';
+import type { MarketDataStats } from '../market/service.ts';
+import type { OmsStats } from '../oms/context.ts';
+import type { StoreReader } from '../ports/store.ts';
+
+// Prometheus text at /metrics. Every value is read from its owner when scraped, so the numbers are
+// those the bot acts on. Labels are symbols, states, gates and counter names: never a key, an id or
+// anything a user typed.
+
+export interface MetricsSource {
+  readonly engine: { stats(): EngineStats; budgetUse(): BudgetUse };
+  readonly oms: { stats(): Readonly<OmsStats> };
+  readonly market: { stats(): MarketDataStats };
+  readonly store: Pick<StoreReader, 'activeOrders' | 'escalation' | 'killSwitch'>;
+  /** The latest valuation of the account; null while there is none. */
+  readonly valuation: () => Valuation | null;
+}
+
+const LEVELS = { NORMAL: 0, REDUCE_ONLY: 1, HALTED: 2 } as const;
+const STATUSES = ['live', 'fallback', 'stale'] as const;
+
+/** A registry of the bot's metrics, each collected from `source` at scrape time. */
+export function botMetrics(source: MetricsSource): Registry {
+  const registry = new Registry();
+  const registers = [registry];
+
+  const activeOrders: Gauge<'symbol' | 'state'> = new Gauge({
+    name: 'btcbot_active_orders',
+    help: 'orders not yet closed, by symbol and state (the execution core’s view)',
+    labelNames: ['symbol', 'state'],
+    registers,
+    async collect() {
+      activeOrders.reset();
+      for (const order of await source.store.activeOrders())
+        activeOrders.inc({ symbol: order.symbol, state: order.state });
+    },
+  });
+
+  const oms: Counter<'event'> = new Counter({
+    name: 'btcbot_oms_events_total',
+    help: 'execution core counters: submits, acks, rejections, cancels, fills, reconciliations, …',
+    labelNames: ['event'],
+    registers,
+    collect() {
+      oms.reset();
+      for (const [event, value] of Object.entries(source.oms.stats())) oms.inc({ event }, value);
+    },
+  });
+
+  const fills: Counter = new Counter({
+    name: 'btcbot_fills_total',
+    help: 'fills recorded (each trade counted once, whether the stream or polling brought it)',
+    registers,
+    collect() {
+      fills.reset();
+      fills.inc(source.oms.stats().fillsNew);
+    },
+  });
+
+  const refusals: Counter<'gate'> = new Counter({
+    name: 'btcbot_order_refusals_total',
+    help: 'orders the engine held back, by the gate that refused them',
+    labelNames: ['gate'],
+    registers,
+    collect() {
+      refusals.reset();
+      for (const [gate, value] of Object.entries(source.engine.stats().refusals))
+        refusals.inc({ gate }, value);
+    },
+  });
+
+  const actions: Counter<'action'> = new Counter({
+    name: 'btcbot_engine_actions_total',
+    help: 'order actions the engine sent to the execution core, and those that failed',
+    labelNames: ['action'],
+    registers,
+    collect() {
+      actions.reset();
+      const s = source.engine.stats();
+      actions.inc({ action: 'submit' }, s.submits);
+      actions.inc({ action: 'replace' }, s.replaces);
+      actions.inc({ action: 'replace-aborted' }, s.replacesAborted);
+      actions.inc({ action: 'cancel' }, s.cancels);
+      actions.inc({ action: 'failed' }, s.actionFailures);
+    },
+  });
+
+  const reconnects: Counter = new Counter({
+    name: 'btcbot_ws_reconnects_total',
+    help: 'WebSocket connections opened after the first',
+    registers,
+    collect() {
+      reconnects.reset();
+      reconnects.inc(source.market.stats().reconnects);
+    },
+  });
+
+  const dataAge: Gauge<'symbol'> = new Gauge({
+    name: 'btcbot_market_data_age_seconds',
+    help: 'age of the newest market data per symbol (absent while there is none)',
+    labelNames: ['symbol'],
+    registers,
+    collect() {
+      dataAge.reset();
+      for (const [symbol, s] of Object.entries(source.market.stats().symbols))
+        if (s.dataAgeMs !== null) dataAge.set({ symbol }, s.dataAgeMs / 1000);
+    },
+  });
+
+  const marketStatus: Gauge<'symbol' | 'status'> = new Gauge({
+    name: 'btcbot_market_status',
+    help: '1 for the current market data status of each symbol (live, fallback, stale)',
+    labelNames: ['symbol', 'status'],
+    registers,
+    collect() {
+      marketStatus.reset();
+      for (const [symbol, s] of Object.entries(source.market.stats().symbols))
+        for (const status of STATUSES) marketStatus.set({ symbol, status }, s.status === status ? 1 : 0);
+    },
+  });
+
+  const escalation: Gauge = new Gauge({
+    name: 'btcbot_escalation_level',
+    help: 'escalation ladder: 0 NORMAL, 1 REDUCE_ONLY, 2 HALTED',
+    registers,
+    async collect() {
+      escalation.set(LEVELS[(await source.store.escalation()).level]);
+    },
+  });
+
+  const killSwitch: Gauge = new Gauge({
+    name: 'btcbot_kill_switch',
+    help: '1 while the kill switch is on',
+    registers,
+    async collect() {
+      killSwitch.set((await source.store.killSwitch()).on ? 1 : 0);
+    },
+  });
+
+  const budget: Gauge<'kind'> = new Gauge({
+    name: 'btcbot_rate_budget_orders',
+    help: 'order requests of the engine in the last minute (used) and its budget (limit)',
+    labelNames: ['kind'],
+    registers,
+    collect() {
+      const use = source.engine.budgetUse();
+      budget.set({ kind: 'used' }, use.used);
+      budget.set({ kind: 'limit' }, use.limit);
+    },
+  });
+
+  const money: Gauge<'kind' | 'currency'> = new Gauge({
+    name: 'btcbot_account_value',
+    help: 'equity, cash, realised and unrealised PnL and fees, in the valuation currency',
+    labelNames: ['kind', 'currency'],
+    registers,
+    collect() {
+      money.reset();
+      const v = source.valuation();
+      if (v === null) return;
+      const { currency } = v;
+      // A gauge is a float by nature: exact amounts are in the store and `btcbot status`.
+      money.set({ kind: 'equity', currency }, v.equity.toNumber());
+      money.set({ kind: 'cash', currency }, v.cash.toNumber());
+      money.set({ kind: 'realised', currency }, v.realised.toNumber());
+      money.set({ kind: 'unrealised', currency }, v.unrealised.toNumber());
+      money.set({ kind: 'fees', currency }, v.fees.toNumber());
+    },
+  });
+
+  return registry;
+}
+
+export interface MetricsServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Serves the registry at http://127.0.0.1:PORT/metrics (port 0: any free one). */
+export async function serveMetrics(registry: Registry, port: number): Promise<MetricsServer> {
+  const server: Server = createServer((request, response) => {
+    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => {
+        response.writeHead(200, { 'content-type': registry.contentType }).end(text);
+      },
+      (error: unknown) => {
+        response
+          .writeHead(500, { 'content-type': 'text/plain' })
+          .end(`metrics failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${bound}/metrics`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}

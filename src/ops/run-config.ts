@@ -1,0 +1,308 @@
+import { extname } from 'node:path';
+import {
+  loadConnectionSettings,
+  readConfigFile,
+  type ConnectionSettings,
+  type FlagValues,
+} from '../cli/config.ts';
+import { validateClientIdPrefix } from '../domain/client-ids.ts';
+import { ConfigError } from '../domain/errors.ts';
+import { DEFAULT_ORDERS_PER_MINUTE, MAX_ORDERS_PER_MINUTE } from '../engine/rate-budget.ts';
+import { loadEngineConfig, paramsFromFlags, type EngineConfig } from '../engine/strategy-config.ts';
+import { parseDuration } from './duration.ts';
+
+// `btcbot run`'s settings: each from a flag, an environment variable or the config file (in that
+// order), every one checked before anything starts, and every error naming the setting.
+
+export const RUN_MODES = ['paper', 'dry-run', 'live'] as const;
+export type RunMode = (typeof RUN_MODES)[number];
+
+export const DEFAULT_DB = './data/btcbot.db';
+export const DEFAULT_PREFIX = 'bb';
+export const DEFAULT_SYMBOLS: readonly string[] = ['BTCTRY', 'ETHTRY'];
+export const LIVE_ACK = 'I_UNDERSTAND';
+
+/** What commander hands over; every value is still text. */
+export interface RunFlags extends FlagValues {
+  readonly mode?: string | undefined;
+  readonly live?: boolean | undefined;
+  readonly db?: string | undefined;
+  readonly symbols?: string | undefined;
+  readonly strategy?: string | undefined;
+  readonly param?: readonly string[] | undefined;
+  readonly duration?: string | undefined;
+  readonly metricsPort?: string | undefined;
+  readonly seed?: string | undefined;
+  readonly speed?: string | undefined;
+  readonly prefix?: string | undefined;
+  readonly redisUrl?: string | undefined;
+  readonly cancelOnExit?: boolean | undefined;
+  readonly ordersPerMinute?: string | undefined;
+  readonly paperStateFile?: string | undefined;
+}
+
+/** Where the bot keeps its state: a SQLite file or a PostgreSQL database. */
+export type StoreLocation =
+  | { readonly kind: 'sqlite'; readonly path: string; readonly fresh: boolean }
+  | { readonly kind: 'postgres'; readonly url: string };
+
+export interface RunConfig {
+  readonly mode: RunMode;
+  readonly store: StoreLocation;
+  readonly symbols: readonly string[];
+  readonly engine: EngineConfig;
+  /** The strategy's parameters as given (flags over the config file), for the banner. */
+  readonly strategyParams: Readonly<Record<string, unknown>>;
+  readonly durationMs: number | null;
+  readonly metricsPort: number | null;
+  /** Paper mode: the simulator's seed and market speed. */
+  readonly seed: number | null;
+  readonly speed: number;
+  readonly prefix: string;
+  readonly redisUrl: string | undefined;
+  readonly cancelOnExit: boolean;
+  readonly ordersPerMinute: number;
+  /** Paper mode: where the simulator's ground truth is written when the session ends. */
+  readonly paperStateFile: string | undefined;
+  /** The exchange to use; null in paper mode, whose exchange is the in-process simulator. */
+  readonly connection: ConnectionSettings | null;
+}
+
+const CONNECTION_KEYS = [
+  'baseUrl',
+  'wsUrl',
+  'apiKey',
+  'apiSecret',
+  'wsPublicKey',
+  'wsPrivateKey',
+  'requestTimeoutMs',
+];
+const RUN_KEYS = [
+  'mode',
+  'db',
+  'symbols',
+  'strategy',
+  'risk',
+  'duration',
+  'metricsPort',
+  'seed',
+  'speed',
+  'prefix',
+  'redisUrl',
+  'cancelOnExit',
+  'ordersPerMinute',
+  'paperStateFile',
+];
+
+interface Source {
+  readonly name: string; // the flag, variable or config key the value came from
+  readonly value: unknown;
+}
+
+class Settings {
+  constructor(
+    private readonly flags: RunFlags,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly file: Record<string, unknown>,
+    private readonly path: string | undefined,
+  ) {}
+
+  /** The value of a setting from the first source that has it. */
+  get(flag: keyof RunFlags, envName: string | null, key: string): Source | undefined {
+    const fromFlag = this.flags[flag];
+    if (fromFlag !== undefined) return { name: `--${kebab(flag)}`, value: fromFlag };
+    const fromEnv = envName === null ? undefined : this.env[envName];
+    if (fromEnv !== undefined && fromEnv !== '') return { name: envName ?? '', value: fromEnv };
+    if (this.file[key] !== undefined) return { name: `${this.path ?? ''}: ${key}`, value: this.file[key] };
+    return undefined;
+  }
+
+  fileValue(key: string): unknown {
+    return this.file[key];
+  }
+}
+
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+function text(source: Source): string {
+  if (typeof source.value === 'string' && source.value.trim() !== '') return source.value.trim();
+  if (typeof source.value === 'number') return String(source.value);
+  throw new ConfigError(source.name, `must be text, got ${JSON.stringify(source.value)}`);
+}
+
+function wholeNumber(source: Source, min: number, max: number): number {
+  const raw = text(source);
+  const value = Number(raw);
+  if (!/^-?\d+$/.test(raw) || value < min || value > max)
+    throw new ConfigError(
+      source.name,
+      `expected a whole number from ${min} to ${max}, got ${JSON.stringify(source.value)}`,
+    );
+  return value;
+}
+
+function bool(source: Source): boolean {
+  if (typeof source.value === 'boolean') return source.value;
+  const raw = text(source).toLowerCase();
+  if (raw === 'true' || raw === '1' || raw === 'yes') return true;
+  if (raw === 'false' || raw === '0' || raw === 'no') return false;
+  throw new ConfigError(source.name, `expected true or false, got ${JSON.stringify(source.value)}`);
+}
+
+const SYMBOL = /^[A-Z0-9]{4,20}$/;
+
+function symbolsOf(source: Source): string[] {
+  const list = Array.isArray(source.value)
+    ? source.value.map((v) => (typeof v === 'string' ? v : JSON.stringify(v)))
+    : text(source).split(',');
+  const symbols = [...new Set(list.map((s) => s.trim().toUpperCase()).filter((s) => s !== ''))];
+  if (symbols.length === 0)
+    throw new ConfigError(source.name, 'list at least one symbol, e.g. BTCTRY,ETHTRY');
+  for (const symbol of symbols)
+    if (!SYMBOL.test(symbol))
+      throw new ConfigError(source.name, `"${symbol}" is not a symbol: write pairs such as BTCTRY,ETHTRY`);
+  return symbols;
+}
+
+/** The session database of a simulated mode, beside the configured one: ./data/btcbot.paper.db. */
+export function sessionDbPath(db: string, mode: Exclude<RunMode, 'live'>): string {
+  return extname(db) === '.db' ? `${db.slice(0, -3)}.${mode}.db` : `${db}.${mode}.db`;
+}
+
+function storeLocation(mode: RunMode, source: Source | undefined): StoreLocation {
+  const db = source ? text(source) : DEFAULT_DB;
+  const postgres = /^postgres(ql)?:\/\//.test(db);
+  if (mode === 'live')
+    return postgres ? { kind: 'postgres', url: db } : { kind: 'sqlite', path: db, fresh: false };
+  if (postgres)
+    throw new ConfigError(
+      source?.name ?? '--db',
+      `${mode} mode keeps a SQLite database of its own per session (its exchange lives in the process); ` +
+        'a postgres:// database is for live mode: give --db a file path',
+    );
+  return { kind: 'sqlite', path: sessionDbPath(db, mode), fresh: true };
+}
+
+/** Says exactly what live mode still lacks; null when it is armed. */
+export function liveArmingProblem(
+  connection: ConnectionSettings,
+  liveFlag: boolean,
+  env: NodeJS.ProcessEnv,
+): string | null {
+  const missing: string[] = [];
+  if (connection.apiKey === undefined || connection.apiSecret === undefined)
+    missing.push('API keys (set BTCTURK_API_KEY and BTCTURK_API_SECRET)');
+  if (!liveFlag) missing.push('the --live flag');
+  if (env.BTCBOT_LIVE_ACK !== LIVE_ACK) missing.push(`BTCBOT_LIVE_ACK=${LIVE_ACK} in the environment`);
+  return missing.length === 0
+    ? null
+    : `live mode places real orders with real money and starts only when armed; missing: ${missing.join('; ')}`;
+}
+
+export function loadRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv = process.env): RunConfig {
+  const configPath = flags.config ?? env.BTCBOT_CONFIG;
+  const file = configPath ? readConfigFile(configPath) : {};
+  const unknown = Object.keys(file).filter((k) => !CONNECTION_KEYS.includes(k) && !RUN_KEYS.includes(k));
+  if (unknown.length > 0)
+    throw new ConfigError(
+      configPath ?? '--config',
+      `unknown setting ${unknown.map((k) => `"${k}"`).join(', ')} (known: ${[...CONNECTION_KEYS, ...RUN_KEYS].join(', ')})`,
+    );
+  const settings = new Settings(flags, env, file, configPath);
+
+  const modeSource = settings.get('mode', 'BTCBOT_MODE', 'mode');
+  const modeText = modeSource ? text(modeSource) : 'paper';
+  if (!(RUN_MODES as readonly string[]).includes(modeText))
+    throw new ConfigError(
+      modeSource?.name ?? '--mode',
+      `"${modeText}" is not a mode; modes: ${RUN_MODES.join(', ')}`,
+    );
+  const mode = modeText as RunMode;
+  // Paper mode's exchange is its own simulator: the connection settings are not read at all.
+  const connection = mode === 'paper' ? null : loadConnectionSettings(flags, env);
+  if (flags.live === true && mode !== 'live')
+    throw new ConfigError('--live', `arms live mode only; it was given with --mode ${mode}`);
+  if (mode === 'live' && connection !== null) {
+    const problem = liveArmingProblem(connection, flags.live === true, env);
+    if (problem !== null) throw new ConfigError('live mode', problem);
+  }
+
+  const symbolSource = settings.get('symbols', 'BTCBOT_SYMBOLS', 'symbols');
+  if (mode === 'live' && !symbolSource)
+    throw new ConfigError(
+      '--symbols',
+      'live mode trades only the pairs you name: give --symbols, e.g. BTCTRY',
+    );
+  const symbols = symbolSource ? symbolsOf(symbolSource) : [...DEFAULT_SYMBOLS];
+
+  const strategySection = settings.fileValue('strategy');
+  if (strategySection !== undefined && (typeof strategySection !== 'object' || strategySection === null))
+    throw new ConfigError(
+      `${configPath ?? ''}: strategy`,
+      'must be an object such as {"name":"market-maker","params":{}}',
+    );
+  const section = (strategySection ?? {}) as Record<string, unknown>;
+  const nameSource: Source | undefined =
+    flags.strategy !== undefined
+      ? { name: '--strategy', value: flags.strategy }
+      : section.name === undefined
+        ? undefined
+        : { name: `${configPath ?? ''}: strategy.name`, value: section.name };
+  const engine = loadEngineConfig({
+    name: nameSource ? text(nameSource) : undefined,
+    params: section.params,
+    paramFlags: flags.param,
+    risk: settings.fileValue('risk'),
+  });
+
+  const duration = settings.get('duration', 'BTCBOT_DURATION', 'duration');
+  const metricsPort = settings.get('metricsPort', 'BTCBOT_METRICS_PORT', 'metricsPort');
+  const seed = settings.get('seed', 'BTCBOT_SEED', 'seed');
+  const speedSource = settings.get('speed', 'BTCBOT_SPEED', 'speed');
+  let speed = 1;
+  if (speedSource) {
+    speed = Number(text(speedSource));
+    if (!Number.isFinite(speed) || speed <= 0 || speed > 1000)
+      throw new ConfigError(
+        speedSource.name,
+        `expected a number above 0 and at most 1000, got ${JSON.stringify(speedSource.value)}`,
+      );
+  }
+  for (const [source, what] of [
+    [seed, 'a seed'],
+    [speedSource, 'a market speed'],
+    [settings.get('paperStateFile', null, 'paperStateFile'), 'a state file'],
+  ] as const)
+    if (source && mode !== 'paper')
+      throw new ConfigError(source.name, `${what} is for paper mode's simulator; this is ${mode} mode`);
+  const prefix = settings.get('prefix', 'BTCBOT_CLIENT_ID_PREFIX', 'prefix');
+  const redis = settings.get('redisUrl', 'BTCBOT_REDIS_URL', 'redisUrl');
+  if (redis && !/^rediss?:\/\//.test(text(redis)))
+    throw new ConfigError(redis.name, 'must be a redis:// or rediss:// URL');
+  const cancelOnExit = settings.get('cancelOnExit', 'BTCBOT_CANCEL_ON_EXIT', 'cancelOnExit');
+  const rate = settings.get('ordersPerMinute', 'BTCBOT_ORDERS_PER_MINUTE', 'ordersPerMinute');
+  const stateFile = settings.get('paperStateFile', null, 'paperStateFile');
+
+  return {
+    mode,
+    store: storeLocation(mode, settings.get('db', 'BTCBOT_DB', 'db')),
+    symbols,
+    engine,
+    strategyParams: {
+      ...(typeof section.params === 'object' && section.params !== null ? section.params : {}),
+      ...paramsFromFlags(flags.param ?? []),
+    },
+    durationMs: duration ? parseDuration(duration.name, text(duration)) : null,
+    metricsPort: metricsPort ? wholeNumber(metricsPort, 0, 65535) : null,
+    seed: seed ? wholeNumber(seed, -(2 ** 31), 2 ** 31 - 1) : null,
+    speed,
+    prefix: validateClientIdPrefix(prefix ? text(prefix) : DEFAULT_PREFIX),
+    redisUrl: redis ? text(redis) : undefined,
+    cancelOnExit: cancelOnExit ? bool(cancelOnExit) : mode !== 'live',
+    ordersPerMinute: rate ? wholeNumber(rate, 1, MAX_ORDERS_PER_MINUTE) : DEFAULT_ORDERS_PER_MINUTE,
+    paperStateFile: stateFile ? text(stateFile) : undefined,
+    connection,
+  };
+}

@@ -1,0 +1,387 @@
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import {
+  BtcturkExchange,
+  btcturkRateLimiter,
+  connectRedisLimiterStore,
+  type RedisLimiterStore,
+} from '../btcturk/index.ts';
+import {
+  BoundedQueue,
+  BtcturkMarketFeed,
+  BtcturkUserStream,
+  BtcturkWsClient,
+  WsCredentials,
+} from '../btcturk/websocket/index.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../btcturk/common/constants.ts';
+import type { ConnectionSettings } from '../cli/config.ts';
+import { ConfigError } from '../domain/errors.ts';
+import type { SymbolRules } from '../domain/symbols.ts';
+import { DryRunExchange } from '../engine/dry-run-exchange.ts';
+import { Engine } from '../engine/engine.ts';
+import type { Valuation } from '../engine/portfolio.ts';
+import { OrderRateBudget } from '../engine/rate-budget.ts';
+import { MarketDataService } from '../market/service.ts';
+import { DEFAULT_TIMINGS, Oms, type ReconcileReport } from '../oms/index.ts';
+import type { Exchange } from '../ports/exchange.ts';
+import type { Store } from '../ports/store.ts';
+import type { UserStream, UserStreamEvent } from '../ports/user-stream.ts';
+import { groundTruthJson } from '../sim/server/admin.ts';
+import { startSimulator, type RunningSimulator } from '../sim/index.ts';
+import { openPostgresStore } from '../store/postgres/open.ts';
+import { openSqliteStore } from '../store/sqlite/open.ts';
+import { botMetrics, serveMetrics, type MetricsServer } from './metrics.ts';
+import type { RunConfig, StoreLocation } from './run-config.ts';
+import { bounded, stopSignal } from './signals.ts';
+import { bannerLines, finalSummaryLines, summaryLine, type SummaryInput } from './terminal.ts';
+
+// One bot session: the exchange of its mode, the store, the market data and private streams, the
+// execution core and the engine, wired together; a banner, a summary line every few seconds, and
+// an orderly stop on a signal or when the duration is up. Paper mode runs against an in-process
+// simulator over real HTTP and WebSocket, so every order takes the path a live one takes.
+
+export interface SessionIo {
+  /** One line for the user (stdout). */
+  readonly out: (line: string) => void;
+  readonly logger: Logger;
+}
+
+const SUMMARY_EVERY_MS = 5_000;
+const RECONCILE_EVERY_MS = 15_000;
+/** How long the exit waits for cancels to be confirmed, and for the final reconciliation. */
+const EXIT_CANCEL_BOUND_MS = 20_000;
+const EXIT_RECONCILE_BOUND_MS = 15_000;
+
+interface Venue {
+  readonly connection: ConnectionSettings;
+  readonly describe: string;
+  readonly notes: string[];
+  readonly sim: RunningSimulator | null;
+}
+
+async function venueFor(config: RunConfig): Promise<Venue> {
+  if (config.connection !== null)
+    return {
+      connection: config.connection,
+      describe:
+        config.mode === 'live'
+          ? `${config.connection.baseUrl} (LIVE: real orders)`
+          : `${config.connection.baseUrl} (public market data only; orders are simulated here and never sent)`,
+      notes: [],
+      sim: null,
+    };
+  const sim = await startSimulator({
+    port: 0,
+    seed: config.seed ?? undefined,
+    symbols: config.symbols,
+    speed: config.speed,
+  });
+  return {
+    connection: {
+      baseUrl: sim.restUrl,
+      wsUrl: sim.wsUrl,
+      apiKey: sim.apiKey,
+      apiSecret: sim.apiSecret,
+      wsPublicKey: undefined,
+      wsPrivateKey: undefined,
+      requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
+    },
+    describe: `in-process simulator at ${sim.restUrl} (synthetic market; nothing leaves this machine)`,
+    notes: [
+      `simulator seed ${sim.seed} (--seed ${sim.seed} replays its market), speed ${config.speed}`,
+      'paper state is per session: the simulator lives in this process, so its database starts empty each run',
+    ],
+    sim,
+  };
+}
+
+async function openStore(location: StoreLocation, logger: Logger): Promise<Store> {
+  if (location.kind === 'postgres') return openPostgresStore({ url: location.url });
+  return openSqliteStore({
+    path: location.path,
+    fresh: location.fresh,
+    onTakeover: (previous) => {
+      logger.warn({ previous }, 'took over the database lock of a process that ended without closing');
+    },
+  });
+}
+
+function stateText(location: StoreLocation, store: Store): string {
+  if (location.kind === 'postgres') return store.location;
+  return location.fresh ? `${store.location} (fresh for this session)` : store.location;
+}
+
+function rulesFor(
+  symbols: readonly string[],
+  listed: readonly SymbolRules[],
+  where: string,
+): Map<string, SymbolRules> {
+  const bySymbol = new Map(listed.map((r) => [r.symbol, r]));
+  const out = new Map<string, SymbolRules>();
+  for (const symbol of symbols) {
+    const rules = bySymbol.get(symbol);
+    if (!rules)
+      throw new ConfigError(
+        '--symbols',
+        `${symbol} is not listed by the exchange at ${where}; check the pair's name`,
+      );
+    out.set(symbol, rules);
+  }
+  return out;
+}
+
+/** A private event source as a UserStream, queued the way the exchange's own stream is. */
+function userStreamOf(source: Pick<UserStream, 'onUserEvent'>): UserStream {
+  return {
+    onUserEvent: (listener) => source.onUserEvent(listener),
+    userEvents: (capacity) => {
+      let detach = (): void => undefined;
+      const queue = new BoundedQueue<UserStreamEvent>(
+        capacity,
+        (dropped) => ({
+          kind: 'resync',
+          reason: `the event queue overflowed: ${dropped} events were dropped`,
+        }),
+        () => {
+          detach();
+        },
+      );
+      detach = source.onUserEvent((event) => {
+        queue.push(event);
+      });
+      return queue;
+    },
+  };
+}
+
+const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
+
+function reconcileText(report: ReconcileReport | 'timeout' | Error): string {
+  if (report === 'timeout') return 'did not finish in time';
+  if (report instanceof Error) return `failed: ${report.message}`;
+  if (report.clean) return 'clean';
+  return `NOT clean: ${[...report.failures, ...report.divergences].join('; ') || `${report.unresolved} unresolved, ${report.openReplaces} replaces open`}`;
+}
+
+/** Runs the bot until a signal or the duration; resolves when everything is closed. */
+export interface SessionOutcome {
+  /** Our orders still resting (or unresolved) when the session closed. */
+  readonly ordersLeft: number;
+  readonly reconcileClean: boolean;
+}
+
+export async function runSession(config: RunConfig, io: SessionIo): Promise<SessionOutcome> {
+  const { out, logger } = io;
+  const cleanup: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const close of cleanup.reverse())
+      await close().catch((e: unknown) => {
+        logger.error({ err: String(e) }, 'close failed');
+      });
+  };
+  try {
+    const venue = await venueFor(config);
+    if (venue.sim) {
+      const sim = venue.sim;
+      cleanup.push(async () => {
+        if (config.paperStateFile !== undefined)
+          writeFileSync(
+            resolve(config.paperStateFile),
+            `${JSON.stringify(groundTruthJson(sim.groundTruth()))}\n`,
+          );
+        await sim.stop();
+      });
+    }
+    const { connection } = venue;
+    const store = await openStore(config.store, logger);
+    cleanup.push(() => store.close());
+
+    let limiterStore: RedisLimiterStore | undefined;
+    if (config.redisUrl !== undefined) {
+      limiterStore = await connectRedisLimiterStore({
+        url: config.redisUrl,
+        apiKey: connection.apiKey ?? 'public-market-data',
+      });
+      const connected = limiterStore;
+      cleanup.push(() => connected.close());
+    }
+    const real = new BtcturkExchange({
+      baseUrl: connection.baseUrl,
+      credentials:
+        config.mode !== 'dry-run' && connection.apiKey !== undefined && connection.apiSecret !== undefined
+          ? { apiKey: connection.apiKey, apiSecret: connection.apiSecret }
+          : undefined,
+      requestTimeoutMs: connection.requestTimeoutMs,
+      limiter: btcturkRateLimiter({ store: limiterStore }),
+      logger,
+    });
+    cleanup.push(() => real.close());
+    const info = await real.exchangeInfo();
+    const rules = rulesFor(config.symbols, info.symbols, connection.baseUrl);
+
+    const wsKey = connection.wsPublicKey ?? connection.apiKey;
+    const wsSecret = connection.wsPrivateKey ?? connection.apiSecret;
+    const client = new BtcturkWsClient({
+      url: connection.wsUrl,
+      credentials:
+        config.mode !== 'dry-run' && wsKey !== undefined && wsSecret !== undefined
+          ? new WsCredentials(wsKey, wsSecret)
+          : undefined,
+    });
+    cleanup.push(() => client.stop());
+    const market = new MarketDataService({
+      feed: new BtcturkMarketFeed(client),
+      fetchBook: (symbol) => real.orderBook(symbol, 100),
+      symbols: config.symbols,
+    });
+    cleanup.push(() => market.stop());
+
+    let exchange: Exchange = real;
+    let userStream: UserStream | undefined =
+      config.mode === 'dry-run' ? undefined : new BtcturkUserStream(client);
+    if (config.mode === 'dry-run') {
+      const dry = new DryRunExchange({ exchange: real, market, rules });
+      exchange = dry;
+      userStream = userStreamOf(dry);
+    }
+
+    const oms = new Oms({
+      store,
+      exchange,
+      prefix: config.prefix,
+      symbols: config.symbols,
+      logger,
+      onAlert: (alert) => {
+        out(`ALERT: trading stepped down to ${alert.level}: ${alert.reason}`);
+      },
+    });
+    cleanup.push(() => oms.stop());
+    const engine = new Engine({
+      oms,
+      store,
+      exchange,
+      market,
+      userStream,
+      strategy: config.engine.strategy,
+      limits: config.engine.risk,
+      symbols: config.symbols,
+      rules,
+      budget: new OrderRateBudget(config.ordersPerMinute),
+      logger,
+    });
+    cleanup.push(() => engine.stop());
+    let valuation: Valuation | null = null;
+    const value = async () => {
+      valuation = (await engine.valuation()) ?? valuation;
+    };
+
+    let metrics: MetricsServer | null = null;
+    if (config.metricsPort !== null) {
+      metrics = await serveMetrics(
+        botMetrics({ engine, oms, market, store, valuation: () => valuation }),
+        config.metricsPort,
+      );
+      const server = metrics;
+      cleanup.push(() => server.close());
+    }
+
+    for (const line of bannerLines({
+      mode: config.mode,
+      symbols: config.symbols,
+      strategy: config.engine.strategy.name,
+      params: config.strategyParams,
+      exchange: venue.describe,
+      state: stateText(config.store, store),
+      metrics: metrics?.url ?? null,
+      durationMs: config.durationMs,
+      cancelOnExit: config.cancelOnExit,
+      prefix: config.prefix,
+      ordersPerMinute: config.ordersPerMinute,
+      notes: venue.notes,
+    }))
+      out(line);
+
+    const startedAt = performance.now();
+    const stop = stopSignal(config.durationMs, out);
+    cleanup.push(() => {
+      stop.dispose();
+      return Promise.resolve();
+    });
+    engine.start();
+    market.start();
+    client.start();
+    const startup = await oms.start();
+    out(
+      `start-up reconciliation: ${reconcileText(startup)}${startup.clean ? '' : ' (no new orders until a pass comes out clean)'}`,
+    );
+    oms.startContinuous(RECONCILE_EVERY_MS);
+
+    const summary = async (): Promise<SummaryInput> => {
+      await value();
+      const [active, escalation, killSwitch] = await Promise.all([
+        store.activeOrders(),
+        store.escalation(),
+        store.killSwitch(),
+      ]);
+      return {
+        elapsedMs: performance.now() - startedAt,
+        valuation,
+        openOrders: active.filter((o) => o.origin !== 'foreign').length,
+        fills: oms.stats().fillsNew,
+        statuses: config.symbols.map((s) => [s, market.status(s)] as const),
+        budget: engine.budgetUse(),
+        level: escalation.level,
+        killSwitch: killSwitch.on,
+        engine: engine.stats(),
+      };
+    };
+    const ticker = setInterval(() => {
+      summary().then(
+        (s) => {
+          out(summaryLine(s));
+        },
+        (error: unknown) => {
+          logger.error({ err: String(error) }, 'summary failed');
+        },
+      );
+    }, SUMMARY_EVERY_MS);
+    cleanup.push(() => {
+      clearInterval(ticker);
+      return Promise.resolve();
+    });
+
+    const reason = await stop.wait;
+    clearInterval(ticker);
+    out(`stopping: ${reason}`);
+    await engine.stop();
+    await oms.stop();
+    await value();
+    await engine.recordEquity();
+
+    let canceled = 'resting orders left in place';
+    if (config.cancelOnExit) {
+      const results = await bounded(oms.cancelAll(), EXIT_CANCEL_BOUND_MS).catch(asError);
+      if (results === 'timeout')
+        canceled = `cancels not all confirmed within ${EXIT_CANCEL_BOUND_MS / 1000}s`;
+      else if (results instanceof Error) canceled = `cancel-all failed: ${results.message}`;
+      else {
+        const pending = results.filter((r) => r.outcome === 'pending' || r.outcome === 'refused').length;
+        canceled = `${results.length - pending} resting orders canceled${pending > 0 ? `, ${pending} NOT confirmed` : ''}`;
+      }
+    }
+    const final = await bounded(
+      oms.reconcile({ lookbackMs: DEFAULT_TIMINGS.continuousLookbackMs }),
+      EXIT_RECONCILE_BOUND_MS,
+    ).catch(asError);
+    const last = await summary();
+    for (const line of finalSummaryLines({ ...last, reason, canceled, reconcile: reconcileText(final) }))
+      out(line);
+    return {
+      ordersLeft: last.openOrders,
+      reconcileClean: !(final instanceof Error) && final !== 'timeout' && final.clean,
+    };
+  } finally {
+    await closeAll();
+  }
+}

@@ -1,0 +1,110 @@
+import type { Decimal } from 'decimal.js';
+import type { EngineStats } from '../engine/engine.ts';
+import type { Valuation } from '../engine/portfolio.ts';
+import type { BudgetUse } from '../engine/rate-budget.ts';
+import type { MarketStatus } from '../market/freshness.ts';
+import type { EscalationLevel } from '../ports/store.ts';
+import { formatDuration } from './duration.ts';
+
+// What the user sees on stdout while the bot runs: a banner that says what is running and where its
+// state lives, a one-line summary every few seconds, and a final summary. Pure text builders.
+
+export interface BannerInput {
+  readonly mode: string;
+  readonly symbols: readonly string[];
+  readonly strategy: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly exchange: string;
+  /** Where the orders, fills and equity curve are kept, and for how long. */
+  readonly state: string;
+  readonly metrics: string | null;
+  readonly durationMs: number | null;
+  readonly cancelOnExit: boolean;
+  readonly prefix: string;
+  readonly ordersPerMinute: number;
+  /** Mode-specific lines (the simulator's seed and speed, …). */
+  readonly notes: readonly string[];
+}
+
+function paramText(params: Readonly<Record<string, unknown>>): string {
+  const entries = Object.entries(params);
+  if (entries.length === 0) return 'defaults';
+  return entries.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+}
+
+export function bannerLines(b: BannerInput): string[] {
+  return [
+    `btcbot ${b.mode} mode: ${b.strategy} on ${b.symbols.join(', ')}`,
+    `  strategy parameters: ${paramText(b.params)}`,
+    `  exchange: ${b.exchange}`,
+    `  state: ${b.state}`,
+    `  metrics: ${b.metrics ?? 'off (--metrics-port N to serve Prometheus text)'}`,
+    `  client order id prefix: ${b.prefix}; order budget: ${b.ordersPerMinute} requests/min`,
+    `  stops ${b.durationMs === null ? 'on SIGINT/SIGTERM (Ctrl-C)' : `after ${formatDuration(b.durationMs)} or on SIGINT/SIGTERM`}; ` +
+      `resting orders are ${b.cancelOnExit ? 'canceled' : 'left in place'} on exit`,
+    ...b.notes.map((n) => `  ${n}`),
+  ];
+}
+
+export interface SummaryInput {
+  readonly elapsedMs: number;
+  readonly valuation: Valuation | null;
+  readonly openOrders: number;
+  readonly fills: number;
+  readonly statuses: readonly (readonly [string, MarketStatus])[];
+  readonly budget: BudgetUse;
+  readonly level: EscalationLevel;
+  readonly killSwitch: boolean;
+  readonly engine: EngineStats;
+}
+
+const money = (value: Decimal) => value.toFixed(2);
+const signed = (value: Decimal) => (value.isNegative() ? '' : '+') + money(value);
+
+function pnlText(v: Valuation | null): string {
+  if (v === null) return 'equity - (waiting for prices)';
+  return (
+    `equity ${money(v.equity)} ${v.currency} | PnL realised ${signed(v.realised)} ` +
+    `unrealised ${signed(v.unrealised)} fees ${money(v.fees)}`
+  );
+}
+
+export function summaryLine(s: SummaryInput): string {
+  const refused = Object.values(s.engine.refusals).reduce((a, b) => a + b, 0);
+  return [
+    `[${formatDuration(s.elapsedMs)}] ${pnlText(s.valuation)}`,
+    `open ${s.openOrders}`,
+    `fills ${s.fills}`,
+    `placed ${s.engine.submits} replaced ${s.engine.replaces} canceled ${s.engine.cancels} held ${refused}`,
+    s.statuses.map(([symbol, status]) => `${symbol} ${status}`).join(' '),
+    `budget ${s.budget.used}/${s.budget.limit}`,
+    s.killSwitch ? `${s.level} KILL SWITCH ON` : s.level,
+  ].join(' | ');
+}
+
+export interface FinalInput extends SummaryInput {
+  readonly reason: string;
+  readonly canceled: string;
+  readonly reconcile: string;
+}
+
+export function finalSummaryLines(f: FinalInput): string[] {
+  const lines = [
+    `stopped (${f.reason}) after ${formatDuration(f.elapsedMs)}`,
+    `  orders: ${f.engine.submits} placed, ${f.engine.replaces} replaced (${f.engine.replacesAborted} ended without a new order), ` +
+      `${f.engine.cancels} canceled by the strategy; ${f.engine.actionFailures} failed`,
+    `  fills: ${f.fills}; open orders left: ${f.openOrders}`,
+    `  on exit: ${f.canceled}; final reconciliation: ${f.reconcile}`,
+    `  ${pnlText(f.valuation)}`,
+  ];
+  for (const p of f.valuation?.symbols ?? [])
+    lines.push(
+      `  ${p.symbol}: position ${p.quantity.toFixed()} ${p.base} at ${p.averagePrice?.toFixed(2) ?? '-'}, ` +
+        `realised ${signed(p.realised)}, unrealised ${signed(p.unrealised)}, ${p.fillCount} fills`,
+    );
+  const refusals = Object.entries(f.engine.refusals);
+  if (refusals.length > 0)
+    lines.push(`  held back by gate: ${refusals.map(([g, n]) => `${g} ${n}`).join(', ')}`);
+  lines.push(`  escalation: ${f.level}${f.killSwitch ? ', kill switch ON' : ''}`);
+  return lines;
+}

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  expectStoreAgrees,
+  runBot,
+  simState,
+  spawnBot,
+  startSimProcess,
+  tempDir,
+  type SimProcess,
+} from './helpers.ts';
+
+// Live mode, armed, against a separately started `btcbot sim`: exactly what it does against
+// BTCTurk. The simulator outlives the bot, so a restart on the same database must reconcile and
+// carry on with no order placed twice, and a SIGINT must leave nothing resting.
+
+const ACCOUNT = 'account-1';
+
+describe('btcbot run --mode live against btcbot sim', () => {
+  let sim: SimProcess;
+  let env: Record<string, string>;
+
+  before(async () => {
+    sim = await startSimProcess(['--seed', '21', '--speed', '3']);
+    env = {
+      BTCTURK_BASE_URL: sim.rest,
+      BTCTURK_WS_URL: sim.ws,
+      BTCTURK_API_KEY: sim.apiKey,
+      BTCTURK_API_SECRET: sim.apiSecret,
+      BTCBOT_LIVE_ACK: 'I_UNDERSTAND',
+    };
+  });
+  after(async () => {
+    await sim.stop();
+  });
+
+  const live = (db: string, ...more: string[]) => [
+    'run',
+    '--mode',
+    'live',
+    '--live',
+    '--symbols',
+    'BTCTRY,ETHTRY',
+    '--db',
+    db,
+    ...more,
+  ];
+
+  it('restarts on the same database: reconciles, carries on, and never places an order twice', async (t) => {
+    const db = join(tempDir(t), 'live.db');
+    const first = await runBot(live(db, '--duration', '10s', '--metrics-port', '0'), env);
+    assert.equal(first.code, 0, `${first.stdout}\n${first.stderr.slice(-3000)}`);
+    assert.match(first.stdout, /^btcbot live mode: market-maker on BTCTRY, ETHTRY$/m);
+    assert.match(first.stdout, /resting orders are left in place on exit/);
+    assert.ok(
+      !first.stdout.includes(sim.apiSecret) && !first.stderr.includes(sim.apiSecret),
+      'the secret was printed',
+    );
+    const left = (await simState(sim.rest)).orders.filter(
+      (o) => o.accountId === ACCOUNT && (o.status === 'open' || o.status === 'partially_filled'),
+    );
+    assert.ok(left.length > 0, 'live mode left no order resting (it should leave them by default)');
+    await expectStoreAgrees(db, await simState(sim.rest), ACCOUNT);
+
+    const secondStarted = Date.now();
+    const second = await runBot(live(db, '--duration', '10s', '--cancel-on-exit'), env);
+    assert.equal(second.code, 0, `${second.stdout}\n${second.stderr.slice(-3000)}`);
+    assert.match(second.stdout, /^start-up reconciliation: clean$/m);
+    assert.match(second.stdout, /final reconciliation: clean/);
+    const truth = await simState(sim.rest);
+    const { orders } = await expectStoreAgrees(db, truth, ACCOUNT);
+    // What the first run left resting was taken over, not placed again beside a copy.
+    for (const o of left) {
+      const now = truth.orders.find((x) => x.id === o.id);
+      assert.ok(
+        now && now.status !== 'open' && now.status !== 'partially_filled',
+        `order ${o.id} still rests`,
+      );
+    }
+    assert.ok(
+      orders.some((o) => o.createdAt >= secondStarted && o.origin === 'local'),
+      'the second run placed nothing',
+    );
+    assert.ok(
+      truth.orders.every((o) => o.accountId !== ACCOUNT || o.status === 'filled' || o.status === 'canceled'),
+      'an order still rests after the second run canceled on exit',
+    );
+  });
+
+  it('stops on SIGINT with exit 0, its resting orders canceled', async (t) => {
+    const db = join(tempDir(t), 'sigint.db');
+    const bot = spawnBot(live(db, '--cancel-on-exit'), env);
+    await bot.waitFor(/^\[\d+s\] equity \d+/);
+    for (let i = 0; ; i += 1) {
+      const resting = (await simState(sim.rest)).orders.filter(
+        (o) => o.accountId === ACCOUNT && o.status === 'open',
+      );
+      if (resting.length > 0) break;
+      assert.ok(i < 100, 'the bot placed no order');
+      await sleep(100);
+    }
+    // `btcbot status` reads the store beside the running bot.
+    const status = await runBot(['status', '--db', db, '--json'], {});
+    assert.equal(status.code, 0, status.stderr);
+    const shown = JSON.parse(status.stdout) as {
+      openOrders: { symbol: string }[];
+      escalation: { level: string };
+    };
+    assert.ok(shown.openOrders.length > 0, status.stdout);
+    assert.equal(shown.escalation.level, 'NORMAL');
+
+    bot.child.kill('SIGINT');
+    const { code } = await bot.exit;
+    const stdout = bot.lines.join('\n');
+    assert.equal(code, 0, `${stdout}\n${bot.stderr().slice(-3000)}`);
+    assert.match(stdout, /^stopping: SIGINT$/m);
+    assert.match(stdout, /on exit: \d+ resting orders canceled; final reconciliation: clean/);
+    const truth = await simState(sim.rest);
+    assert.deepEqual(
+      truth.orders.filter(
+        (o) => o.accountId === ACCOUNT && (o.status === 'open' || o.status === 'partially_filled'),
+      ),
+      [],
+    );
+    await expectStoreAgrees(db, truth, ACCOUNT);
+  });
+});
