@@ -125,6 +125,24 @@ describe('fixed-window rate limits', () => {
     );
     assert.equal(limiter.take(WS_CONNECT_LIMIT, 'ip', start + 80_000).ok, true);
   });
+
+  it('forgets subjects whose windows ended: the maps do not grow with every IP or account seen', () => {
+    const limiter = new FixedWindowLimiter();
+    const start = 1_700_000_000_000;
+    let peak = 0;
+    // 10,000 subjects, a new one every 100 ms, some of them blocked (WebSocket connects).
+    for (let i = 0; i < 10_000; i++) {
+      const now = start + i * 100;
+      limiter.take(orderPost, `account-${i}`, now);
+      for (let n = 0; n < 16; n++) limiter.take(WS_CONNECT_LIMIT, `10.0.${i % 256}.${i >> 8}`, now);
+      peak = Math.max(peak, limiter.size);
+    }
+    // An entry lives at most its window (1 min) plus the sweep period (1 min): two minutes of
+    // subjects (1,200) with four entries each (two order windows, a connect window, a block) is
+    // under 5,000, where keeping them all would hold 40,000.
+    assert.ok(peak < 5_000, `the limiter held ${peak} entries`);
+    assert.equal(limiter.take(WS_CONNECT_LIMIT, '10.0.0.0', start + 10_000 * 100).ok, true);
+  });
 });
 
 describe('authentication', () => {

@@ -161,9 +161,15 @@ export interface FillFilter {
   readonly endTime?: number | undefined;
 }
 
+/**
+ * What the engine holds. Every order and fill of a user account, from the start. The internal
+ * accounts' (isInternalAccount: the synthetic participants) orders only while open, with their
+ * fills; closed ones are forgotten so a long run's memory stays bounded. The latest public trades
+ * (RECENT_TRADES_KEPT per market), in trade id order.
+ */
 export interface SimGroundTruth {
-  readonly orders: readonly SimOrder[];
-  readonly fills: readonly SimFill[];
+  readonly orders: readonly SimOrder[]; // ascending id
+  readonly fills: readonly SimFill[]; // time order
   readonly trades: readonly SimPublicTrade[];
   readonly balances: Readonly<Record<string, readonly SimBalance[]>>; // by account id
 }
@@ -187,7 +193,9 @@ export interface SimEngine {
   fills(accountId: string, filter: FillFilter): SimFill[];
   balances(accountId: string): SimBalance[];
   book(symbol: string, depth: number): SimBook;
+  /** Rolling-24h statistics at minute granularity (see DAY_BUCKET_MS). */
   ticker(symbol: string): SimTicker;
+  /** Newest first; at most RECENT_TRADES_KEPT (far above BTCTurk's 50). */
   recentTrades(symbol: string, count: number): SimPublicTrade[];
   /** The synthetic participants act once: the mid walks, quotes refresh, some take liquidity. */
   stepMarket(): void;

@@ -27,6 +27,7 @@ import { EXCHANGE_ACCOUNT, Venue, type MarketState } from './venue.ts';
 export { DEFAULT_FEES, defaultMarkets } from './defaults.ts';
 export { EXCHANGE_ACCOUNT } from './venue.ts';
 export { SIM_MAKER_ACCOUNTS, SIM_TAKER_ACCOUNT } from './market.ts';
+export { DAY_BUCKET_MS, RECENT_TRADES_KEPT } from './tape.ts';
 
 const INTERNAL_ACCOUNTS: ReadonlySet<string> = new Set([
   EXCHANGE_ACCOUNT,
@@ -55,7 +56,7 @@ class Engine implements SimEngine {
     this.markets = options.markets;
     this.clock = options.clock;
     const fees = feeSchedule(options.makerFeeRate, options.takerFeeRate, options.taxRate);
-    this.venue = new Venue(options.markets, fees, options.clock, this.events);
+    this.venue = new Venue(options.markets, fees, options.clock, this.events, isInternalAccount);
     const funding = participantFunding(options.markets);
     for (const accountId of [...SIM_MAKER_ACCOUNTS, SIM_TAKER_ACCOUNT])
       this.venue.ledger.open(accountId, funding);
@@ -156,21 +157,22 @@ class Engine implements SimEngine {
 
   ticker(symbol: string): SimTicker {
     const m = this.requireMarket(symbol);
+    const now = this.clock.now();
     return rollingTicker({
       symbol,
-      trades: m.trades,
-      referencePrice: m.config.initialMid,
+      last: m.lastPrice ?? m.config.initialMid,
+      day: m.tape.day(now),
       priceScale: m.rules.priceScale,
       bestBid: m.bids.depth(1)[0],
       bestAsk: m.asks.depth(1)[0],
-      now: this.clock.now(),
+      now,
     });
   }
 
   recentTrades(symbol: string, count: number): SimPublicTrade[] {
     const m = this.requireMarket(symbol);
     const n = Math.max(0, Math.floor(count));
-    return n === 0 ? [] : m.trades.slice(-n).reverse();
+    return m.tape.latest(n);
   }
 
   stepMarket(): void {
@@ -185,7 +187,7 @@ class Engine implements SimEngine {
     return {
       orders: [...this.venue.allOrders()].map(snapshot),
       fills: [...this.venue.allFills()],
-      trades: [...this.venue.allTrades()],
+      trades: this.venue.keptTrades(),
       balances: this.venue.ledger.all(),
     };
   }

@@ -1,7 +1,8 @@
 import type { Decimal } from 'decimal.js';
-import { Dec, ZERO } from '../../domain/decimal.ts';
-import type { FillFilter, OrderFilter, SimBookLevel, SimFill, SimPublicTrade, SimTicker } from './api.ts';
+import { ZERO } from '../../domain/decimal.ts';
+import type { FillFilter, OrderFilter, SimBookLevel, SimFill, SimTicker } from './api.ts';
 import { rejections } from './rejections.ts';
+import type { DayStats } from './tape.ts';
 
 const DAY_MS = 86_400_000;
 /** BTCTurk's trade history answers the last 30 days unless asked for another window. */
@@ -57,24 +58,12 @@ export function selectFills(fills: readonly SimFill[], filter: FillFilter, now: 
   );
 }
 
-/** Index of the first trade newer than `since`; trades are appended in time order. */
-function firstAfter(trades: readonly SimPublicTrade[], since: number): number {
-  let lo = 0;
-  let hi = trades.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const trade = trades[mid];
-    if (trade !== undefined && trade.timestamp <= since) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 export interface TickerInput {
   readonly symbol: string;
-  readonly trades: readonly SimPublicTrade[];
-  /** The price to quote before anything traded: the market's configured mid. */
-  readonly referencePrice: Decimal;
+  /** The last trade's price, or before anything traded the market's configured mid. */
+  readonly last: Decimal;
+  /** The rolling-24h statistics; absent when nothing traded in the window. */
+  readonly day: DayStats | undefined;
   readonly priceScale: number;
   readonly bestBid: SimBookLevel | undefined;
   readonly bestAsk: SimBookLevel | undefined;
@@ -83,37 +72,21 @@ export interface TickerInput {
 
 /** The rolling-24h ticker; with no trade in the window every price is the last one, volume 0. */
 export function rollingTicker(input: TickerInput): SimTicker {
-  const { trades, now } = input;
-  const last = trades.at(-1)?.price ?? input.referencePrice;
-  let high = last;
-  let low = last;
-  let open = last;
-  let volume: Decimal = ZERO;
-  let notional: Decimal = ZERO;
-  const from = firstAfter(trades, now - DAY_MS);
-  for (let i = from; i < trades.length; i++) {
-    const trade = trades[i];
-    if (trade === undefined) continue;
-    if (i === from) {
-      open = trade.price;
-      high = trade.price;
-      low = trade.price;
-    }
-    high = Dec.max(high, trade.price);
-    low = Dec.min(low, trade.price);
-    volume = volume.plus(trade.quantity);
-    notional = notional.plus(trade.price.mul(trade.quantity));
-  }
+  const { last, day } = input;
+  const volume = day?.volume ?? ZERO;
   return {
     symbol: input.symbol,
-    timestamp: now,
+    timestamp: input.now,
     last,
-    high,
-    low,
-    open,
+    high: day?.high ?? last,
+    low: day?.low ?? last,
+    open: day?.open ?? last,
     volume,
     // Volume-weighted, shown on the price grid: a display figure, never used for money.
-    average: volume.isZero() ? last : notional.div(volume).toDecimalPlaces(input.priceScale),
+    average:
+      day === undefined || volume.isZero()
+        ? last
+        : day.notional.div(volume).toDecimalPlaces(input.priceScale),
     bid: input.bestBid?.price ?? null,
     ask: input.bestAsk?.price ?? null,
     bidSize: input.bestBid?.quantity ?? null,

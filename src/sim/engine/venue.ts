@@ -7,7 +7,7 @@ import { Ledger } from './accounts.ts';
 import { BookSide } from './book.ts';
 import type { EventBuffer } from './events.ts';
 import { charge, worstBuyFactor, type Charge, type FeeSchedule } from './fees.ts';
-import { IdSequence } from './ids.ts';
+import { compareIds, IdSequence } from './ids.ts';
 import {
   isOpen,
   isStop,
@@ -19,6 +19,7 @@ import {
   type OrderRecord,
 } from './orders.ts';
 import { rejections } from './rejections.ts';
+import { TradeTape } from './tape.ts';
 import { validateOrder } from './validation.ts';
 
 /** Receives every fee and tax, so that summed over all accounts each asset is exactly conserved. */
@@ -34,7 +35,7 @@ export interface MarketState {
   readonly asks: BookSide;
   /** Untriggered stop orders, in arrival order. */
   readonly stops: Map<string, OrderRecord>;
-  readonly trades: SimPublicTrade[];
+  readonly tape: TradeTape;
   lastPrice: Decimal | null;
   /** A trade happened since the stops were last checked. */
   traded: boolean;
@@ -45,16 +46,24 @@ type MatchEnd = 'done' | 'dust' | 'exhausted';
 /**
  * The matching engine's state and its transitions: placement, matching under price-time priority,
  * stop triggers and cancels. Each public method is one change set; the caller flushes its events.
+ *
+ * What it remembers is bounded by what its users do, not by how long it runs: every order and fill
+ * of an ordinary account is kept for good (the ground truth tests compare against), but an order
+ * of a `transient` account (the synthetic participants, who place a dozen orders a step) is
+ * forgotten, fills included, the moment it closes; public trades live in each market's TradeTape.
  */
 export class Venue {
   readonly ledger = new Ledger();
   private readonly ids: IdSequence;
   private readonly markets = new Map<string, MarketState>();
+  /** Ascending ids (insertion order): every order of an ordinary account, a transient one's while open. */
   private readonly orders = new Map<string, OrderRecord>();
-  private readonly ordersByAccount = new Map<string, OrderRecord[]>();
-  private readonly fills: SimFill[] = [];
-  private readonly fillsByAccount = new Map<string, SimFill[]>();
-  private readonly trades: SimPublicTrade[] = [];
+  private readonly ordersByAccount = new Map<string, Map<string, OrderRecord>>();
+  /** Time order: every fill of an ordinary account, a transient one's while its order is open. */
+  private readonly fills = new Set<SimFill>();
+  private readonly fillsByAccount = new Map<string, Set<SimFill>>();
+  /** The fills of transient accounts' open orders, to forget with their order. */
+  private readonly transientFills = new Map<string, SimFill[]>();
   private readonly worstFactor: Decimal;
   private now = 0;
 
@@ -63,6 +72,8 @@ export class Venue {
     private readonly fees: FeeSchedule,
     private readonly clock: Clock,
     private readonly events: EventBuffer,
+    /** Accounts whose closed orders and their fills are not kept. */
+    private readonly transient: (accountId: string) => boolean,
   ) {
     this.ids = new IdSequence(clock.now());
     for (const config of configs) {
@@ -73,7 +84,7 @@ export class Venue {
         bids: new BookSide('buy'),
         asks: new BookSide('sell'),
         stops: new Map(),
-        trades: [],
+        tape: new TradeTape(),
         lastPrice: null,
         traded: false,
       });
@@ -98,20 +109,24 @@ export class Venue {
     return this.orders.values();
   }
 
-  ordersOf(accountId: string): readonly OrderRecord[] {
-    return this.ordersByAccount.get(accountId) ?? [];
+  /** The account's orders in ascending id order. */
+  ordersOf(accountId: string): OrderRecord[] {
+    return [...(this.ordersByAccount.get(accountId)?.values() ?? [])];
   }
 
-  fillsOf(accountId: string): readonly SimFill[] {
-    return this.fillsByAccount.get(accountId) ?? [];
+  fillsOf(accountId: string): SimFill[] {
+    return [...(this.fillsByAccount.get(accountId) ?? [])];
   }
 
-  allFills(): readonly SimFill[] {
-    return this.fills;
+  allFills(): IterableIterator<SimFill> {
+    return this.fills.values();
   }
 
-  allTrades(): readonly SimPublicTrade[] {
-    return this.trades;
+  /** The trades every market still keeps (see TradeTape), in trade id order. */
+  keptTrades(): SimPublicTrade[] {
+    return [...this.markets.values()]
+      .flatMap((m) => m.tape.kept())
+      .sort((a, b) => compareIds(a.tradeId, b.tradeId));
   }
 
   place(input: PlaceOrderInput): OrderRecord {
@@ -143,8 +158,8 @@ export class Venue {
     this.ledger.lock(order.accountId, lock.asset, lock.amount);
     this.orders.set(order.id, order);
     const own = this.ordersByAccount.get(order.accountId);
-    if (own) own.push(order);
-    else this.ordersByAccount.set(order.accountId, [order]);
+    if (own) own.set(order.id, order);
+    else this.ordersByAccount.set(order.accountId, new Map([[order.id, order]]));
     this.emitOrder('order-inserted', order);
 
     if (isStop(order.method)) m.stops.set(order.id, order);
@@ -293,8 +308,7 @@ export class Venue {
       takerSide: taker.side,
       timestamp: this.now,
     };
-    m.trades.push(trade);
-    this.trades.push(trade);
+    m.tape.record(trade);
     m.lastPrice = price;
     m.traded = true;
     const makerFill = this.recordFill(trade, maker, makerCharge, true, quote);
@@ -331,10 +345,15 @@ export class Venue {
       maker,
       timestamp: trade.timestamp,
     };
-    this.fills.push(fill);
+    this.fills.add(fill);
     const own = this.fillsByAccount.get(order.accountId);
-    if (own) own.push(fill);
-    else this.fillsByAccount.set(order.accountId, [fill]);
+    if (own) own.add(fill);
+    else this.fillsByAccount.set(order.accountId, new Set([fill]));
+    if (this.transient(order.accountId)) {
+      const ofOrder = this.transientFills.get(order.id);
+      if (ofOrder) ofOrder.push(fill);
+      else this.transientFills.set(order.id, [fill]);
+    }
     return fill;
   }
 
@@ -353,6 +372,22 @@ export class Venue {
     order.status = status;
     order.cancelRequested = false;
     order.updatedAt = this.now;
+    if (this.transient(order.accountId)) this.forget(order);
+  }
+
+  /**
+   * Drops a closed order of a transient account and its fills. Whatever this change set still does
+   * with it (its events, the match loop) holds the record itself and never looks it up again.
+   */
+  private forget(order: OrderRecord): void {
+    this.orders.delete(order.id);
+    this.ordersByAccount.get(order.accountId)?.delete(order.id);
+    const own = this.fillsByAccount.get(order.accountId);
+    for (const fill of this.transientFills.get(order.id) ?? []) {
+      this.fills.delete(fill);
+      own?.delete(fill);
+    }
+    this.transientFills.delete(order.id);
   }
 
   private endMarketOrder(order: OrderRecord, status: 'filled' | 'canceled'): void {

@@ -52,21 +52,36 @@ export type RateDecision =
   { readonly ok: true } | { readonly ok: false; readonly retryAfterMs: number; readonly window: RateWindow };
 
 interface WindowCount {
-  start: number;
+  readonly start: number;
+  readonly end: number;
   count: number;
 }
+
+/** How often windows that ended and blocks that expired are swept out, in the limiter's clock. */
+const SWEEP_EVERY_MS = 60_000;
 
 interface Block {
   until: number;
   window: RateWindow;
 }
 
+/**
+ * Counts per group, subject and window. An entry outlives its window only until the next sweep, so
+ * the maps hold the subjects seen in the last minute or so, not every IP or account ever seen.
+ */
 export class FixedWindowLimiter {
   private readonly counts = new Map<string, WindowCount>();
   private readonly blocks = new Map<string, Block>();
+  private lastSweep = Number.NEGATIVE_INFINITY;
+
+  /** Entries held now (windows and blocks), for tests of the bound. */
+  get size(): number {
+    return this.counts.size + this.blocks.size;
+  }
 
   /** Counts one request of `subject` (an account id or an IP) against every window of `limit`. */
   take(limit: RateLimit, subject: string, now: number): RateDecision {
+    this.sweep(now);
     const blockKey = `${limit.group}|${subject}`;
     const block = this.blocks.get(blockKey);
     if (block && block.until > now)
@@ -77,7 +92,7 @@ export class FixedWindowLimiter {
       const start = Math.floor(now / window.periodMs) * window.periodMs;
       let count = this.counts.get(key);
       if (count?.start !== start) {
-        count = { start, count: 0 };
+        count = { start, end: start + window.periodMs, count: 0 };
         this.counts.set(key, count);
       }
       return { window, count };
@@ -96,6 +111,15 @@ export class FixedWindowLimiter {
   /** Blocks a group as a refusal would (used by the rate-limit-storm fault). */
   block(limit: RateLimit, subject: string, until: number, window: RateWindow): void {
     this.blocks.set(`${limit.group}|${subject}`, { until, window });
+  }
+
+  /** Forgets ended windows and expired blocks: they decide nothing any more. */
+  private sweep(now: number): void {
+    // Either way: the clock-skew fault can set the clock back.
+    if (Math.abs(now - this.lastSweep) < SWEEP_EVERY_MS) return;
+    this.lastSweep = now;
+    for (const [key, count] of this.counts) if (count.end <= now) this.counts.delete(key);
+    for (const [key, block] of this.blocks) if (block.until <= now) this.blocks.delete(key);
   }
 }
 
