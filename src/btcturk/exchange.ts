@@ -3,7 +3,12 @@ import type { Clock } from '../domain/clock.ts';
 import { systemClock } from '../domain/clock.ts';
 import { decText } from '../domain/decimal.ts';
 import { ExchangeError } from '../domain/errors.ts';
-import { OrderValidationError, orderViolations, type OrderRequest } from '../domain/orders.ts';
+import {
+  OrderValidationError,
+  orderViolations,
+  type OrderRequest,
+  type RuleViolation,
+} from '../domain/orders.ts';
 import { processRandom, type Random } from '../domain/random.ts';
 import type {
   BalanceReport,
@@ -67,6 +72,24 @@ export interface BtcturkExchangeOptions {
  */
 export function btcturkRateLimiter(options: { clock?: Clock; store?: LimiterStore } = {}): RateLimiter {
   return new RateLimiter({ windows: RATE_LIMITS, clock: options.clock, store: options.store });
+}
+
+/**
+ * BTCTurk reads the quantity of a market buy (and of a stop-market buy, which becomes one) as the
+ * quote amount to spend, while an OrderRequest's quantity is in the base asset: sent as it is, the
+ * order would spend a different amount than asked and the fills would not add up to its quantity.
+ */
+function quoteSizedViolations(order: OrderRequest): RuleViolation[] {
+  if (order.side !== 'buy' || (order.method !== 'market' && order.method !== 'stopmarket')) return [];
+  return [
+    {
+      field: 'method',
+      value: order.method,
+      rule:
+        `a ${order.method} buy is sized in the quote currency on BTCTurk, and quote-sized orders are not ` +
+        'supported: place a limit buy (at a price past the best ask to take liquidity now)',
+    },
+  ];
 }
 
 /** BTCTurk behind the venue-neutral Exchange port. */
@@ -148,20 +171,18 @@ export class BtcturkExchange implements Exchange {
 
   async submitOrder(order: OrderRequest): Promise<OrderAck> {
     const rules = this.#rules.get(order.symbol);
-    if (rules) {
-      const violations = orderViolations(rules, order);
-      if (violations.length > 0) {
-        const invalid = new OrderValidationError(order.symbol, violations);
-        throw new ExchangeError(
-          'rejected',
-          `${operationName(ENDPOINTS.submitOrder)} not sent: ${invalid.message}`,
-          {
-            operation: operationName(ENDPOINTS.submitOrder),
-            code: 'LOCAL_VALIDATION',
-            cause: invalid,
-          },
-        );
-      }
+    const violations = [...quoteSizedViolations(order), ...(rules ? orderViolations(rules, order) : [])];
+    if (violations.length > 0) {
+      const invalid = new OrderValidationError(order.symbol, violations);
+      throw new ExchangeError(
+        'rejected',
+        `${operationName(ENDPOINTS.submitOrder)} not sent: ${invalid.message}`,
+        {
+          operation: operationName(ENDPOINTS.submitOrder),
+          code: 'LOCAL_VALIDATION',
+          cause: invalid,
+        },
+      );
     }
     const body: Record<string, string> = {
       quantity: decText(order.quantity),

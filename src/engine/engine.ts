@@ -327,8 +327,7 @@ export class Engine {
     const step = lossLadder(snapshot, this.#dayOpen, limits);
     const current = await store.escalation();
     if (step.reason !== null && strictest(step.level, current.level) !== current.level) {
-      await store.setEscalation(step.level, step.reason);
-      if (step.level === 'HALTED') await store.setKillSwitch(true, `HALTED: ${step.reason}`);
+      await store.setEscalation(step.level, step.reason); // HALTED turns the kill switch on with it
       this.#counters.escalations += 1;
       this.#log.error({ level: step.level, reason: step.reason }, 'loss limit reached: escalated');
     }
@@ -539,7 +538,11 @@ export class Engine {
         if (result.txn.outcome === 'aborted') {
           this.#counters.replacesAborted += 1;
           this.#log.warn({ orderId: old.id, reason: result.txn.reason }, 'replace aborted');
-        }
+        } else if (result.txn.outcome === 'nothing-left')
+          this.#log.info(
+            { orderId: old.id, reason: result.txn.reason },
+            'replace done: nothing left to place',
+          );
         return;
       }
       case 'submit': {

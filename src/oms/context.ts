@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.ts';
 import type { Random } from '../domain/random.ts';
+import type { SymbolRules } from '../domain/symbols.ts';
 import type { Exchange } from '../ports/exchange.ts';
 import type { Store } from '../ports/store.ts';
 import type { EscalationPolicy } from './escalation.ts';
@@ -104,6 +105,8 @@ export interface OmsContext {
   readonly prefix: string;
   readonly timings: OmsTimings;
   readonly escalation: EscalationPolicy;
+  /** The exchange's trading rules of a symbol (a replacement too small to place is not sent). */
+  readonly rules: (symbol: string) => Promise<SymbolRules | undefined>;
   readonly log: Logger;
   readonly stats: OmsStats;
 }

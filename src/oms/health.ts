@@ -4,7 +4,8 @@ import type { OmsContext } from './context.ts';
 import { assessHealth, isWorse, type Health } from './escalation.ts';
 
 // Measures what the ladder decides on — failed passes, lasting divergences, orders left
-// unresolved — and persists each step down with its reason. HALTED also turns the kill switch on.
+// unresolved — and persists each step down with its reason (the store turns the kill switch on
+// with HALTED).
 
 export interface Alert {
   readonly level: EscalationLevel;
@@ -88,7 +89,6 @@ export class HealthMonitor {
     if (!isWorse(assessment.level, current.level) || assessment.reason === null) return current;
     const next = await store.setEscalation(assessment.level, assessment.reason);
     stats.escalations += 1;
-    if (next.level === 'HALTED') await store.setKillSwitch(true, `HALTED: ${assessment.reason}`);
     log.error({ level: next.level, reason: next.reason }, 'escalated');
     this.#onAlert({ level: next.level, reason: assessment.reason, at: next.at ?? this.#ctx.clock.now() });
     return next;

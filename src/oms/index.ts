@@ -1,6 +1,5 @@
 // The execution core: order lifecycle, journal, reconciliation, cancel/replace.
 export {
-  clearKillSwitch,
   Oms,
   type OmsOptions,
   type OrderRef,

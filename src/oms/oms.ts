@@ -8,6 +8,7 @@ import { isUnresolved } from '../domain/lifecycle.ts';
 import type { OrderMethod, Side } from '../domain/orders.ts';
 import { processRandom, type Random } from '../domain/random.ts';
 import type { FillReport, OrderStatusReport } from '../domain/reports.ts';
+import type { SymbolRules } from '../domain/symbols.ts';
 import type { Exchange } from '../ports/exchange.ts';
 import type { EscalationState, FillSource, Store, StoredOrder } from '../ports/store.ts';
 import {
@@ -27,6 +28,7 @@ import { HealthMonitor, type Alert } from './health.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import { Reconciler, type ActionCounts } from './reconciler.ts';
 import { Replacer, type ReplaceRequest, type ReplaceResult, type RiskBudget } from './replace.ts';
+import { rulesSource } from './rules.ts';
 
 // The execution core's face: submit, cancel, replace, reconcile, and the inputs the private stream
 // will call. Work on one symbol runs one piece at a time, in call order.
@@ -38,6 +40,8 @@ export interface OmsOptions {
   readonly prefix: string;
   /** Symbols reconciled even while no order of ours is active on them. */
   readonly symbols?: readonly string[] | undefined;
+  /** Trading rules by symbol; those missing are read from the exchange when first needed. */
+  readonly rules?: ReadonlyMap<string, SymbolRules> | undefined;
   readonly clock?: Clock | undefined;
   readonly random?: Random | undefined;
   readonly logger?: Logger | undefined;
@@ -87,12 +91,6 @@ export interface ReconcileReport {
   readonly escalation: EscalationState;
 }
 
-/** Turns the kill switch off; the escalation ladder goes back to NORMAL with it (an operator's call). */
-export async function clearKillSwitch(store: Store, reason: string): Promise<void> {
-  await store.setKillSwitch(false, reason);
-  await store.setEscalation('NORMAL', `cleared by the operator: ${reason}`);
-}
-
 export class Oms {
   readonly #ctx: OmsContext;
   readonly #exec: Execution;
@@ -116,6 +114,7 @@ export class Oms {
       prefix: validateClientIdPrefix(options.prefix),
       timings: { ...DEFAULT_TIMINGS, ...options.timings },
       escalation: { ...DEFAULT_ESCALATION_POLICY, ...options.escalation },
+      rules: rulesSource(options.exchange, options.rules),
       log,
       stats: emptyStats(),
     };

@@ -8,11 +8,13 @@ import { crashPoint } from './crash-points.ts';
 import type { Execution } from './execution.ts';
 import { fetchOrderReport } from './lookup.ts';
 import { executedQuantity } from './reconcile-diff.ts';
+import { replacementSize } from './remainder.ts';
 
 // Cancel/replace as a persisted transaction (BTCTurk has no amend). Safe mode: cancel, wait until
 // the exchange shows the old order gone, then place the replacement for what is still wanted after
-// the fills that came in meanwhile. Fast mode places the new order first, only when the risk budget
-// allows both to rest at once. Every step is stored before it acts, so a restart resumes from it.
+// the fills that came in meanwhile; when that is less than the exchange takes, nothing is left to
+// replace. Fast mode places the new order first, only when the risk budget allows both to rest at
+// once. Every step is stored before it acts, so a restart resumes from it.
 
 export interface ReplaceRequest {
   readonly price?: Decimal | undefined;
@@ -107,12 +109,8 @@ export class Replacer {
         crashPoint('replace.after-cancel-confirmed');
         return closed;
       }
-      case 'old-closed': {
-        const left = await this.#stillWanted(txn, old);
-        if (left.lte(0)) return this.#advance(txn, { step: 'done', outcome: 'nothing-left' });
-        const replacement = await this.#journal(txn, old, left);
-        return this.#advance(txn, { step: 'new-journaled', newOrderId: replacement.id });
-      }
+      case 'old-closed':
+        return this.#journalReplacement(txn, old);
       case 'new-journaled':
         return this.#placeReplacement(txn, (placed) => ({
           step: 'done',
@@ -127,12 +125,8 @@ export class Replacer {
   async #fastStep(txn: ReplaceTxn): Promise<ReplaceTxn | null> {
     const old = await this.#order(txn.oldOrderId);
     switch (txn.step) {
-      case 'started': {
-        const left = await this.#stillWanted(txn, old);
-        if (left.lte(0)) return this.#advance(txn, { step: 'done', outcome: 'nothing-left' });
-        const replacement = await this.#journal(txn, old, left);
-        return this.#advance(txn, { step: 'new-journaled', newOrderId: replacement.id });
-      }
+      case 'started':
+        return this.#journalReplacement(txn, old);
       case 'new-journaled':
         return this.#placeReplacement(txn, (placed) =>
           placed ? { step: 'cancel-sent' } : { step: 'done', outcome: 'aborted' },
@@ -149,6 +143,29 @@ export class Replacer {
       case 'done':
         return txn;
     }
+  }
+
+  /**
+   * Journals the replacement for what is still wanted; ends the replace without one when what is
+   * left is no order the exchange would take, or when the kill switch went on since it began.
+   */
+  async #journalReplacement(txn: ReplaceTxn, old: StoredOrder): Promise<ReplaceTxn> {
+    const size = replacementSize(
+      await this.#stillWanted(txn, old),
+      txn.newPrice,
+      await this.#ctx.rules(old.symbol),
+    );
+    if ('nothingLeft' in size)
+      return this.#advance(txn, { step: 'done', outcome: 'nothing-left', reason: size.nothingLeft });
+    const killSwitch = await this.#ctx.store.killSwitch();
+    if (killSwitch.on)
+      return this.#advance(txn, {
+        step: 'done',
+        outcome: 'aborted',
+        reason: `the kill switch is on (${killSwitch.reason ?? 'no reason given'}): the replacement was not placed`,
+      });
+    const replacement = await this.#journal(txn, old, size.quantity);
+    return this.#advance(txn, { step: 'new-journaled', newOrderId: replacement.id });
   }
 
   /** Sends (or resolves) the journaled replacement; `then` maps placed-or-not to the next step. */

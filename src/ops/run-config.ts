@@ -9,6 +9,7 @@ import { validateClientIdPrefix } from '../domain/client-ids.ts';
 import { ConfigError } from '../domain/errors.ts';
 import { DEFAULT_ORDERS_PER_MINUTE, MAX_ORDERS_PER_MINUTE } from '../engine/rate-budget.ts';
 import { loadEngineConfig, paramsFromFlags, type EngineConfig } from '../engine/strategy-config.ts';
+import { isPostgresUrl } from '../store/postgres/open.ts';
 import { parseDuration } from './duration.ts';
 
 // `btcbot run`'s settings: each from a flag, an environment variable or the config file (in that
@@ -173,7 +174,7 @@ export function sessionDbPath(db: string, mode: Exclude<RunMode, 'live'>): strin
 
 function storeLocation(mode: RunMode, source: Source | undefined): StoreLocation {
   const db = source ? text(source) : DEFAULT_DB;
-  const postgres = /^postgres(ql)?:\/\//.test(db);
+  const postgres = isPostgresUrl(db);
   if (mode === 'live')
     return postgres ? { kind: 'postgres', url: db } : { kind: 'sqlite', path: db, fresh: false };
   if (postgres)

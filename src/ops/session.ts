@@ -251,6 +251,7 @@ export async function runSession(config: RunConfig, io: SessionIo): Promise<Sess
       exchange,
       prefix: config.prefix,
       symbols: config.symbols,
+      rules,
       logger,
       onAlert: (alert) => {
         out(`ALERT: trading stepped down to ${alert.level}: ${alert.reason}`);

@@ -265,7 +265,25 @@ export interface StoreReader {
   close(): Promise<void>;
 }
 
-export interface Store extends StoreReader {
+/**
+ * The kill switch, for an operator beside a running bot: the only write that takes no writer lock
+ * (one settings row; a running bot reads it on every evaluation and before every new order).
+ */
+export interface KillSwitchControl {
+  /** Where the data lives, for messages. */
+  readonly location: string;
+  killSwitch(): Promise<KillSwitchState>;
+  escalation(): Promise<EscalationState>;
+  setKillSwitch(on: boolean, reason: string): Promise<KillSwitchState>;
+  /**
+   * Turns the kill switch off and takes the escalation ladder back to NORMAL, in one transaction:
+   * HALTED turned the switch on, and stepping back up is the operator's call.
+   */
+  clearKillSwitch(reason: string): Promise<{ killSwitch: KillSwitchState; escalation: EscalationState }>;
+  close(): Promise<void>;
+}
+
+export interface Store extends StoreReader, KillSwitchControl {
   /** Writes the PENDING_SUBMIT row and its first event in one transaction: call before sending. */
   journalOrder(order: NewOrder): Promise<StoredOrder>;
   /** Several orders in one transaction (one disk sync); all or none. */
@@ -295,7 +313,7 @@ export interface Store extends StoreReader {
 
   /** Moves the cursor forward; a cursor older than the stored one is ignored. Returns the stored cursor. */
   advanceFillCursor(symbol: string, timestamp: number, tradeId: string): Promise<FillCursor>;
-  setKillSwitch(on: boolean, reason: string): Promise<KillSwitchState>;
+  /** HALTED also turns the kill switch on (reason "HALTED: …"), in the same transaction. */
   setEscalation(level: EscalationLevel, reason: string): Promise<EscalationState>;
   /** Appends a point of the equity curve; a second snapshot at the same millisecond replaces the first. */
   recordEquitySnapshot(snapshot: EquitySnapshot): Promise<void>;

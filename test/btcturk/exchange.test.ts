@@ -101,6 +101,49 @@ describe('BtcturkExchange requests', () => {
     await exchange.close();
   });
 
+  it('refuses market and stop-market buys (BTCTurk sizes them in the quote currency) before sending; market sells go', async () => {
+    const exchange = exchangeFor(venue.url); // no exchange info read: the refusal needs no rules
+    const before = venue.seen.filter((r) => r.method === 'POST').length;
+    for (const method of ['market', 'stopmarket'] as const) {
+      const error = await exchange
+        .submitOrder({
+          symbol: 'BTCTRY',
+          side: 'buy',
+          method,
+          quantity: new Dec('0.001'),
+          stopPrice: method === 'stopmarket' ? new Dec('3600000') : undefined,
+          clientOrderId: `bb-${method}-buy`,
+        })
+        .catch((e: unknown) => e);
+      assert.ok(isExchangeError(error, 'rejected'), String(error));
+      assert.equal(error.code, 'LOCAL_VALIDATION');
+      assert.equal(error.unprocessed, true);
+      assert.match(
+        error.message,
+        new RegExp(
+          `method=${method}: a ${method} buy is sized in the quote currency .* not supported: place a limit buy`,
+        ),
+      );
+    }
+    assert.equal(venue.seen.filter((r) => r.method === 'POST').length, before, 'a market buy was sent');
+
+    await exchange.submitOrder({
+      symbol: 'BTCTRY',
+      side: 'sell',
+      method: 'market',
+      quantity: new Dec('0.001'),
+      clientOrderId: 'bb-market-sell',
+    });
+    assert.deepEqual(JSON.parse(last('POST', '/api/v1/order').body), {
+      quantity: '0.001',
+      newOrderClientId: 'bb-market-sell',
+      orderMethod: 'market',
+      orderType: 'sell',
+      pairSymbol: 'BTCTRY',
+    });
+    await exchange.close();
+  });
+
   it('cancels with DELETE /api/v1/order?id=<id>', async () => {
     const exchange = exchangeFor(venue.url);
     await exchange.cancelOrder('21469236282');

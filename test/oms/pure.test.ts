@@ -6,8 +6,13 @@ import { accountFills, AccountingError } from '../../src/oms/accounting.ts';
 import { assessHealth, DEFAULT_ESCALATION_POLICY, type Health } from '../../src/oms/escalation.ts';
 import { refusalReason, type AdmissionInput } from '../../src/oms/gates.ts';
 import { KeyedQueue } from '../../src/oms/keyed-queue.ts';
+import { replacementSize } from '../../src/oms/remainder.ts';
+import { rulesSource } from '../../src/oms/rules.ts';
+import { completeRules, type SymbolRules } from '../../src/domain/symbols.ts';
+import type { ExchangeInfo } from '../../src/domain/reports.ts';
 
-// The OMS's small pure decisions: accounting, the escalation ladder, admission, per-symbol order.
+// The OMS's small pure decisions: accounting, the escalation ladder, admission, per-symbol order,
+// what a replacement can still carry.
 
 let trade = 0;
 function fill(
@@ -162,5 +167,91 @@ describe('keyed queue', () => {
     assert.deepEqual(await Promise.all([a1, b1, a2]), ['a1', 'b1', 'a2']);
     assert.deepEqual(log, ['b1', 'a1', 'a2']);
     assert.equal(queue.busy('A'), false);
+  });
+});
+
+describe('replacement size', () => {
+  const rules = (over: Partial<SymbolRules> = {}): SymbolRules =>
+    completeRules({
+      symbol: 'BTCTRY',
+      base: 'BTC',
+      quote: 'TRY',
+      status: 'TRADING',
+      quantityScale: 8,
+      priceScale: 0,
+      minExchangeValue: new Dec(100),
+      ...over,
+    });
+  const size = (left: string, price: string | null, r: SymbolRules | undefined = rules()) =>
+    replacementSize(new Dec(left), price === null ? null : new Dec(price), r);
+  const quantity = (remainder: ReturnType<typeof size>) =>
+    'quantity' in remainder ? remainder.quantity.toFixed() : `nothing: ${remainder.nothingLeft}`;
+
+  it('carries what is left when the exchange would take it', () => {
+    assert.equal(quantity(size('0.0006', '2500000')), '0.0006');
+    assert.equal(quantity(size('0.00004', '2500000')), '0.00004'); // exactly 100 TRY
+    assert.equal(quantity(size('0.5', null)), '0.5'); // no price: the value minimum cannot be judged
+    const unruled = replacementSize(new Dec('0.000000001'), new Dec('2500000'), undefined);
+    assert.equal(quantity(unruled), '0.000000001', 'without rules the exchange is the judge');
+  });
+
+  it('leaves nothing when what is left is used up, rounds to zero, or is below a minimum', () => {
+    assert.match(quantity(size('0', '2500000')), /^nothing: the old order filled all that was wanted/);
+    assert.match(
+      quantity(size('0.000000004', '2500000')),
+      /^nothing: 0\.000000004 BTC left rounds to 0 at the pair's 8 decimals$/,
+    );
+    assert.match(
+      quantity(size('0.00003', '2500000')),
+      /^nothing: 0\.00003 BTC left is worth 75 TRY at 2500000, below the exchange's minimum order value 100 TRY$/,
+    );
+    assert.match(
+      quantity(size('0.004', '2500000', rules({ minQuantity: new Dec('0.01') }))),
+      /^nothing: 0\.004 BTC left is below the exchange's minimum quantity 0\.01$/,
+    );
+  });
+
+  it('cuts what is left to the quantity scale, never up', () => {
+    assert.equal(quantity(size('1.23456789', '100', rules({ quantityScale: 2 }))), '1.23');
+  });
+});
+
+describe('rules source', () => {
+  const info = (symbols: string[]): ExchangeInfo => ({
+    serverTime: null,
+    symbols: symbols.map((symbol) =>
+      completeRules({
+        symbol,
+        base: symbol.slice(0, 3),
+        quote: 'TRY',
+        status: 'TRADING',
+        quantityScale: 8,
+        priceScale: 0,
+      }),
+    ),
+  });
+
+  it('uses the rules given, reads the exchange once for a missing symbol, and again only after a failure', async () => {
+    const given = info(['BTCTRY']).symbols[0] as SymbolRules;
+    let reads = 0;
+    let fail = true;
+    const source = rulesSource(
+      {
+        exchangeInfo: () => {
+          reads += 1;
+          if (fail) return Promise.reject(new Error('exchange info unavailable'));
+          return Promise.resolve(info(['BTCTRY', 'ETHTRY']));
+        },
+      },
+      new Map([['BTCTRY', given]]),
+    );
+    assert.equal(await source('BTCTRY'), given);
+    assert.equal(reads, 0);
+    await assert.rejects(source('ETHTRY'), /exchange info unavailable/);
+    fail = false;
+    assert.equal((await source('ETHTRY'))?.symbol, 'ETHTRY');
+    assert.equal(await source('XRPTRY'), undefined);
+    assert.equal(await source('BTCTRY'), given, 'the rules given were replaced by those read');
+    assert.equal(reads, 2);
   });
 });

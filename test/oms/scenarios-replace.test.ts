@@ -55,6 +55,53 @@ describe('replace scenarios against the simulator', () => {
     assert.equal(r.ourOrders()[1]?.quantity.toFixed(), '0.0006');
   });
 
+  it('R2, below the minimum: what the cancel leaves is worth less than the exchange takes: nothing left to replace', async (t) => {
+    const r = await rig(t, { seed: 312, faults: { 'cancel-delay-ms': 500 } });
+    const wire = wireLog(t);
+    const old = await resting(r);
+    const price = old.price ?? new Dec(0);
+    // Leave half the minimum order value (100 TRY) resting: a real order the exchange would refuse.
+    const left = new Dec(50).div(price).toDecimalPlaces(8, Dec.ROUND_DOWN);
+    const before = posts(wire).length;
+    const replace = r.oms.replace(old.id, { price: price.sub(5) });
+    await until('the DELETE is out', () => deletes(wire).length === 1);
+    r.hit('sell', old.quantity.sub(left).toFixed(), price);
+    const result = await replace;
+    assert.equal(result.txn.step, 'done');
+    assert.equal(result.txn.outcome, 'nothing-left');
+    assert.match(
+      result.txn.reason ?? '',
+      new RegExp(
+        `^${left.toFixed()} BTC left is worth .* TRY at ${price.sub(5).toFixed()}, below the exchange's minimum order value 100 TRY$`,
+      ),
+    );
+    assert.equal(result.old.state, 'CANCELED');
+    assert.equal(result.old.filledQuantity.toFixed(), old.quantity.sub(left).toFixed());
+    assert.equal(result.replacement, null);
+    assert.equal(posts(wire).length, before, 'a replacement was sent');
+    assert.equal(r.ourOrders().length, 1);
+    assert.deepEqual(await r.store.openReplaces(), []);
+  });
+
+  it('R2, kill switch: switched on while the cancel was out: the replacement is not placed', async (t) => {
+    const r = await rig(t, { seed: 313, faults: { 'cancel-delay-ms': 500 } });
+    const wire = wireLog(t);
+    const old = await resting(r);
+    const before = posts(wire).length;
+    const replace = r.oms.replace(old.id, { price: (old.price ?? new Dec(0)).sub(5) });
+    await until('the DELETE is out', () => deletes(wire).length === 1);
+    await r.store.setKillSwitch(true, 'operator');
+    const result = await replace;
+    assert.equal(result.txn.outcome, 'aborted');
+    assert.match(
+      result.txn.reason ?? '',
+      /^the kill switch is on \(operator\): the replacement was not placed$/,
+    );
+    assert.equal(result.old.state, 'CANCELED');
+    assert.equal(result.replacement, null);
+    assert.equal(posts(wire).length, before);
+  });
+
   it('R3: the old order fully fills during the cancel: no new order', async (t) => {
     const r = await rig(t, { seed: 303, faults: { 'cancel-delay-ms': 500 } });
     const wire = wireLog(t);

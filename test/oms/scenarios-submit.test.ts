@@ -242,4 +242,20 @@ describe('submit scenarios against the simulator', () => {
     );
     assert.equal(posts(wire).length, 2);
   });
+
+  it('a market buy (sized in TRY by BTCTurk) is refused before it leaves: REJECTED with the reason, nothing placed', async (t) => {
+    const r = await rig(t, { seed: 111 });
+    const wire = wireLog(t);
+    await r.oms.start();
+    const order = await r.oms.submit({
+      symbol: SYMBOL,
+      side: 'buy',
+      method: 'market',
+      quantity: new Dec(QTY),
+    });
+    assert.equal(order.state, 'REJECTED');
+    assert.match(order.stateReason ?? '', /market buy is sized in the quote currency .* place a limit buy/);
+    assert.equal(posts(wire).length, 0);
+    assert.deepEqual(r.ourOrders(), []);
+  });
 });

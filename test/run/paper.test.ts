@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Dec } from '../../src/domain/decimal.ts';
 import type { FillReport } from '../../src/domain/reports.ts';
 import { holdingsAfterFills } from '../../src/engine/portfolio.ts';
@@ -34,10 +35,8 @@ describe('btcbot run --mode paper', () => {
       truthFile,
     ]);
     const metricsLine = await bot.waitFor(/^ {2}metrics: http/);
-    await bot.waitFor(/^\[\d+s\] equity \d+/);
     const url = /http:\/\/\S+/.exec(metricsLine)?.[0] ?? '';
-    const metrics = await (await fetch(url)).text();
-    for (const expected of [
+    const expected = [
       'btcbot_active_orders{',
       'btcbot_fills_total',
       'btcbot_market_data_age_seconds{symbol="BTCTRY"}',
@@ -46,8 +45,18 @@ describe('btcbot run --mode paper', () => {
       'btcbot_rate_budget_orders{kind="limit"} 120',
       'btcbot_ws_reconnects_total',
       'btcbot_account_value{kind="equity",currency="TRY"}',
-    ])
-      assert.ok(metrics.includes(expected), `metrics lack ${expected}:\n${metrics.slice(0, 2000)}`);
+    ];
+    // Scraped while the bot runs until each has shown: a gauge without a sample is a true answer at
+    // moments (no order active after fills, the account not yet valued), not a missing metric.
+    let missing = expected;
+    let metrics = '';
+    for (let scrape = 0; scrape < 60 && missing.length > 0; scrape += 1) {
+      metrics = await (await fetch(url)).text();
+      missing = missing.filter((line) => !metrics.includes(line));
+      if (missing.length > 0) await sleep(250);
+    }
+    assert.deepEqual(missing, [], `metrics lack ${missing.join(', ')}:\n${metrics.slice(0, 2000)}`);
+    await bot.waitFor(/^\[\d+s\] equity \d+/);
 
     const { code } = await bot.exit;
     const stdout = bot.lines.join('\n');

@@ -6,7 +6,11 @@ import type { Clock } from '../../src/domain/clock.ts';
 import { Dec } from '../../src/domain/decimal.ts';
 import { ConfigError } from '../../src/domain/errors.ts';
 import type { Store } from '../../src/ports/store.ts';
-import { openPostgresStore } from '../../src/store/postgres/open.ts';
+import {
+  openPostgresStore,
+  openPostgresStoreControl,
+  openPostgresStoreReader,
+} from '../../src/store/postgres/open.ts';
 import type { StoreSchema } from '../../src/store/sql/schema.ts';
 import { fillReport, manualClock, newOrder } from '../store/helpers.ts';
 import { storeBehaviourSuite } from '../store/suite.ts';
@@ -123,6 +127,48 @@ describe('postgres store', { skip: target.skip }, () => {
       );
     });
 
+    it('opens a reader and the kill switch beside the running writer, without its lock', async (t) => {
+      const clock = manualClock();
+      const { store: writer, schema } = await freshStore(t, clock);
+      const order = await writer.journalOrder(newOrder());
+      const reader = await openPostgresStoreReader({ url, schema, clock });
+      t.after(() => reader.close());
+      const control = await openPostgresStoreControl({ url, schema, clock });
+      t.after(() => control.close());
+      assert.deepEqual(await reader.order(order.id), order);
+      assert.ok(!('journalOrder' in control) && !('setEscalation' in control), 'the control writes more');
+
+      await control.setKillSwitch(true, 'operator, beside the bot');
+      assert.deepEqual(await writer.killSwitch(), {
+        on: true,
+        reason: 'operator, beside the bot',
+        at: clock.now(),
+      });
+      await writer.setEscalation('HALTED', 'loss limit');
+      assert.equal((await reader.escalation()).level, 'HALTED');
+      await control.clearKillSwitch('checked');
+      assert.deepEqual(
+        [(await writer.killSwitch()).on, (await writer.escalation()).level],
+        [false, 'NORMAL'],
+      );
+      // The reader's sessions are read-only in PostgreSQL itself, whatever the object offers.
+      await assert.rejects((reader as Store).setKillSwitch(true, 'sneaked in'), /read-only transaction/);
+      assert.equal((await writer.killSwitch()).on, false);
+    });
+
+    it('refuses to read or control a schema that holds no store, or one of another version', async (t) => {
+      const empty = schemaName();
+      await assert.rejects(openPostgresStoreReader({ url, schema: empty }), /holds no btcbot store/);
+      await assert.rejects(openPostgresStoreControl({ url, schema: empty }), /holds no btcbot store/);
+      const { schema } = await freshStore(t);
+      await runSql(
+        url,
+        `INSERT INTO "${schema}".schema_migrations (name, timestamp) VALUES ('0003_future', 'x')`,
+      );
+      await assert.rejects(openPostgresStoreReader({ url, schema }), /0003_future/);
+      await assert.rejects(openPostgresStoreControl({ url, schema }), /0003_future/);
+    });
+
     it('refuses a schema holding a migration this build does not know', async (t) => {
       const schema = schemaName();
       t.after(() => dropSchema(url, schema));
@@ -147,6 +193,18 @@ describe('postgres store', { skip: target.skip }, () => {
       const secret = 'hunter2-sekret';
       await assert.rejects(
         openPostgresStore({ url: `postgres://postgres:${secret}@127.0.0.1:1/test`, schema: 'x' }),
+        (error: unknown) => {
+          assert.ok(error instanceof Error);
+          assert.match(
+            error.message,
+            /could not connect to PostgreSQL store postgres:\/\/postgres@127\.0\.0\.1:1\/test/,
+          );
+          assert.ok(!error.message.includes(secret), error.message);
+          return true;
+        },
+      );
+      await assert.rejects(
+        openPostgresStoreReader({ url: `postgres://postgres:${secret}@127.0.0.1:1/test`, schema: 'x' }),
         (error: unknown) => {
           assert.ok(error instanceof Error);
           assert.match(

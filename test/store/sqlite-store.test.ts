@@ -6,7 +6,11 @@ import { Kysely } from 'kysely';
 import { Dec } from '../../src/domain/decimal.ts';
 import type { StoreSchema } from '../../src/store/sql/schema.ts';
 import { sqliteDialect } from '../../src/store/sqlite/dialect.ts';
-import { openSqliteStore, openSqliteStoreReader } from '../../src/store/sqlite/open.ts';
+import {
+  openSqliteStore,
+  openSqliteStoreControl,
+  openSqliteStoreReader,
+} from '../../src/store/sqlite/open.ts';
 import { fillReport, manualClock, newOrder, tempDir } from './helpers.ts';
 import { storeBehaviourSuite } from './suite.ts';
 
@@ -108,6 +112,53 @@ describe('sqlite store: file, migrations and decimals', () => {
     assert.deepEqual(await reader.order(order.id), order);
   });
 
+  it('opens the kill switch beside the running writer: only it is writable, and the writer sees each change', async (t) => {
+    const path = join(tempDir(t), 'control.db');
+    const clock = manualClock();
+    const writer = await openSqliteStore({ path, clock });
+    t.after(() => writer.close());
+    const control = await openSqliteStoreControl({ path, clock });
+    t.after(() => control.close());
+    assert.ok(!('journalOrder' in control) && !('setEscalation' in control), 'the control writes more');
+
+    await control.setKillSwitch(true, 'operator, beside the bot');
+    assert.deepEqual(await writer.killSwitch(), {
+      on: true,
+      reason: 'operator, beside the bot',
+      at: clock.now(),
+    });
+    await writer.setEscalation('HALTED', 'loss limit');
+    assert.equal((await control.escalation()).level, 'HALTED');
+    await control.clearKillSwitch('checked');
+    assert.deepEqual([(await writer.killSwitch()).on, (await writer.escalation()).level], [false, 'NORMAL']);
+    const order = await writer.journalOrder(newOrder());
+    assert.equal((await writer.order(order.id))?.state, 'PENDING_SUBMIT');
+  });
+
+  it('a writer transaction that has read keeps its right to write when another connection writes', async (t) => {
+    const path = join(tempDir(t), 'immediate.db');
+    await (await openSqliteStore({ path, clock: manualClock() })).close();
+    const db = new Kysely<StoreSchema>({ dialect: sqliteDialect(new Database(path)) });
+    t.after(() => db.destroy());
+    // Another process: with no busy timeout, so that it reports being made to wait instead of waiting.
+    const other = new Database(path, { timeout: 0 });
+    t.after(() => other.close());
+    const write = (key: string) =>
+      other.prepare('INSERT INTO settings (key, value, updated_at) VALUES (?, ?, 1)').run(key, '{}');
+    await db.transaction().execute(async (trx) => {
+      await trx.selectFrom('settings').selectAll().execute();
+      // With a deferred BEGIN this write would go in, and this transaction's own write below would
+      // then fail at once (SQLITE_BUSY_SNAPSHOT) instead of waiting.
+      assert.throws(() => write('other'), { code: 'SQLITE_BUSY' });
+      await trx.insertInto('settings').values({ key: 'mine', value: '{}', updated_at: 1 }).execute();
+    });
+    write('other');
+    assert.deepEqual(
+      (await db.selectFrom('settings').select('key').orderBy('key').execute()).map((r) => r.key),
+      ['mine', 'other'],
+    );
+  });
+
   it('refuses to read a database whose schema this build does not know', async (t) => {
     const path = join(tempDir(t), 'newer.db');
     const writer = await openSqliteStore({ path, clock: manualClock() });
@@ -116,6 +167,7 @@ describe('sqlite store: file, migrations and decimals', () => {
     raw.prepare("INSERT INTO schema_migrations (name, timestamp) VALUES ('0002_future', 'x')").run();
     raw.close();
     await assert.rejects(openSqliteStoreReader({ path }), /0002_future/);
+    await assert.rejects(openSqliteStoreControl({ path }), /0002_future/);
     await assert.rejects(openSqliteStore({ path }), /could not migrate database/);
   });
 });

@@ -484,5 +484,33 @@ export function storeBehaviourSuite(backend: StoreBackend): void {
         at: clock.now(),
       });
     });
+
+    it('turns the kill switch on with HALTED, and clearing it takes the ladder back to NORMAL', async (t) => {
+      const clock = manualClock();
+      const store = await backend.open(t, clock);
+      await store.setEscalation('REDUCE_ONLY', 'divergence');
+      assert.equal((await store.killSwitch()).on, false, 'REDUCE_ONLY turned the kill switch on');
+      clock.advance(3);
+      await store.setEscalation('HALTED', 'drawdown 12%');
+      assert.deepEqual(await store.killSwitch(), {
+        on: true,
+        reason: 'HALTED: drawdown 12%',
+        at: clock.now(),
+      });
+      clock.advance(4);
+      const cleared = await store.clearKillSwitch('checked the account');
+      assert.deepEqual(cleared, {
+        killSwitch: { on: false, reason: 'checked the account', at: clock.now() },
+        escalation: {
+          level: 'NORMAL',
+          reason: 'cleared by the operator: checked the account',
+          at: clock.now(),
+        },
+      });
+      assert.deepEqual(
+        { killSwitch: await store.killSwitch(), escalation: await store.escalation() },
+        cleared,
+      );
+    });
   });
 }

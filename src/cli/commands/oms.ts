@@ -1,27 +1,19 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { validateClientIdPrefix } from '../../domain/client-ids.ts';
 import { ConfigError } from '../../domain/errors.ts';
 import { ORDER_STATES, type OrderState } from '../../domain/orders.ts';
-import {
-  clearKillSwitch,
-  Oms,
-  OrderRefusedError,
-  UnknownOrderError,
-  type CancelResult,
-} from '../../oms/index.ts';
+import { Oms, OrderRefusedError, UnknownOrderError, type CancelResult } from '../../oms/index.ts';
 import { createLogger } from '../../ops/logger.ts';
-import type { Store, StoreReader } from '../../ports/store.ts';
-import { openSqliteStore, openSqliteStoreReader, StoreLockedError } from '../../store/sqlite/open.ts';
+import type { KillSwitchControl, Store } from '../../ports/store.ts';
 import type { FlagValues } from '../config.ts';
 import { createExchange, resolveSettings, withConnectionOptions } from '../connect.ts';
 import { printJson, printTable } from '../output.ts';
+import { openControl, openReader, openWriter, operatorAction, withOpened } from '../stores.ts';
 import { exchangeFills, FILL_COLUMNS, positiveInt, symbolArg, timeArg } from './exchange.ts';
 
-// Operator commands on the execution core's store (DESIGN §4). Reads open the database read-only,
-// so they work beside a running bot; writes take the store's single-writer lock and are refused
-// with its message while a bot holds it.
+// Operator commands on the execution core's store (DESIGN §4). Reads open the database read-only
+// and the kill switch opens only its own row, so both work beside a running bot; every other write
+// takes the store's single-writer lock and is refused with its message while a bot holds it.
 
 export const DEFAULT_DB = './data/btcbot.db';
 const DEFAULT_PREFIX = 'bb';
@@ -29,47 +21,8 @@ const DEFAULT_PREFIX = 'bb';
 type StoreFlags = { db: string; json?: boolean };
 type OmsFlags = FlagValues & StoreFlags & { prefix?: string; symbols?: string[] };
 
-class MissingDatabaseError extends Error {
-  constructor(path: string) {
-    super(`no database at ${path}: give the bot's database with --db, or run btcbot reconcile to create one`);
-    this.name = 'MissingDatabaseError';
-  }
-}
-
-/** A problem the operator can act on: one clear line on stderr and exit code 1, no stack trace. */
-const OPERATOR_ERRORS = [StoreLockedError, UnknownOrderError, OrderRefusedError, MissingDatabaseError];
-
-function action<A extends unknown[]>(run: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    try {
-      await run(...args);
-    } catch (error) {
-      if (!OPERATOR_ERRORS.some((kind) => error instanceof kind)) throw error;
-      process.stderr.write(`btcbot: ${(error as Error).message}\n`);
-      process.exitCode = 1;
-    }
-  };
-}
-
-async function withReader(flags: StoreFlags, read: (store: StoreReader) => Promise<void>): Promise<void> {
-  const path = resolve(flags.db);
-  if (!existsSync(path)) throw new MissingDatabaseError(path);
-  const store = await openSqliteStoreReader({ path });
-  try {
-    await read(store);
-  } finally {
-    await store.close();
-  }
-}
-
-async function withStore(flags: StoreFlags, write: (store: Store) => Promise<void>): Promise<void> {
-  const store = await openSqliteStore({ path: flags.db });
-  try {
-    await write(store);
-  } finally {
-    await store.close();
-  }
-}
+const action = <A extends unknown[]>(run: (...args: A) => Promise<void>) =>
+  operatorAction(run, [UnknownOrderError, OrderRefusedError]);
 
 /**
  * The OMS on the configured exchange and store, for one operator action. It reconciles the pairs
@@ -82,7 +35,7 @@ async function withOms(flags: OmsFlags, work: (oms: Oms, store: Store) => Promis
   const logger = createLogger();
   const exchange = createExchange(resolveSettings(flags), logger);
   try {
-    await withStore(flags, async (store) => {
+    await withOpened(openWriter(flags.db), async (store) => {
       const symbols = flags.symbols ?? [...new Set((await store.orders()).map((o) => o.symbol))];
       await work(new Oms({ store, exchange, prefix, logger, symbols }), store);
     });
@@ -94,7 +47,7 @@ async function withOms(flags: OmsFlags, work: (oms: Oms, store: Store) => Promis
 function storeCommand(name: string, description: string): Command {
   return new Command(name)
     .description(description)
-    .option('--db <path>', 'the bot database', DEFAULT_DB)
+    .option('--db <path>', 'the bot database: a file, or a postgres:// URL', DEFAULT_DB)
     .option('--json', 'print the result as JSON');
 }
 
@@ -151,7 +104,7 @@ export function registerOmsCommands(program: Command): void {
       .option('--limit <n>', 'at most this many', positiveInt('--limit', 1_000_000), 100)
       .action(
         action(async (flags: StoreFlags & { symbol?: string; state?: OrderState[]; limit: number }) => {
-          await withReader(flags, async (store) => {
+          await withOpened(openReader(flags.db), async (store) => {
             const orders = await store.orders({
               symbol: flags.symbol,
               states: flags.state,
@@ -192,7 +145,7 @@ export function registerOmsCommands(program: Command): void {
               await exchangeFills(flags);
               return;
             }
-            await withReader(flags, async (store) => {
+            await withOpened(openReader(flags.db), async (store) => {
               const fills = (await store.fills({ symbol: flags.symbol, since: flags.start })).filter(
                 (f) =>
                   (flags.orderId === undefined || f.exchangeOrderId === flags.orderId) &&
@@ -268,7 +221,10 @@ export function registerOmsCommands(program: Command): void {
   );
 
   program.addCommand(
-    storeCommand('kill-switch', 'turn the kill switch on (no new orders; cancels still go), off, or show it')
+    storeCommand(
+      'kill-switch',
+      'turn the kill switch on (no new orders; cancels still go), off, or show it; works while a bot runs',
+    )
       .argument('<action>', 'on, off or status', (value: string) => {
         if (!['on', 'off', 'status'].includes(value))
           throw new InvalidArgumentError('must be on, off or status');
@@ -277,24 +233,18 @@ export function registerOmsCommands(program: Command): void {
       .option('--reason <text>', 'why (recorded with the switch)')
       .action(
         action(async (what: string, flags: StoreFlags & { reason?: string }) => {
-          const show = async (store: StoreReader) => {
-            const [killSwitch, escalation] = await Promise.all([store.killSwitch(), store.escalation()]);
+          const reason = flags.reason ?? 'operator, from the command line';
+          // Its own row only, without the writer lock: a running bot sees it at its next evaluation.
+          await withOpened(openControl(flags.db), async (control: KillSwitchControl) => {
+            if (what === 'on') await control.setKillSwitch(true, reason);
+            if (what === 'off') await control.clearKillSwitch(reason);
+            const [killSwitch, escalation] = await Promise.all([control.killSwitch(), control.escalation()]);
             if (flags.json) printJson({ killSwitch, escalation });
             else
               process.stdout.write(
                 `kill switch ${killSwitch.on ? 'ON' : 'off'}${killSwitch.reason ? ` (${killSwitch.reason})` : ''}; ` +
                   `escalation ${escalation.level}${escalation.reason ? ` (${escalation.reason})` : ''}\n`,
               );
-          };
-          if (what === 'status') {
-            await withReader(flags, show);
-            return;
-          }
-          const reason = flags.reason ?? `operator, from the command line`;
-          await withStore(flags, async (store) => {
-            if (what === 'on') await store.setKillSwitch(true, reason);
-            else await clearKillSwitch(store, reason);
-            await show(store);
           });
         }),
       ),

@@ -5,6 +5,7 @@ import { createLogger } from '../../ops/logger.ts';
 import { DEFAULT_DB, DEFAULT_PREFIX, LIVE_ACK, loadRunConfig, type RunFlags } from '../../ops/run-config.ts';
 import { runSession } from '../../ops/session.ts';
 import { PostgresStoreLockedError } from '../../store/postgres/open.ts';
+import { StoreUnavailableError } from '../../store/sql/errors.ts';
 import { StoreLockedError } from '../../store/sqlite/open.ts';
 import { withConnectionOptions } from '../connect.ts';
 
@@ -35,7 +36,12 @@ async function run(flags: RunFlags): Promise<void> {
       process.exitCode = 1;
     }
   } catch (error) {
-    if (!(error instanceof StoreLockedError || error instanceof PostgresStoreLockedError)) throw error;
+    if (!(
+      error instanceof StoreLockedError ||
+      error instanceof PostgresStoreLockedError ||
+      error instanceof StoreUnavailableError
+    ))
+      throw error;
     process.stderr.write(`btcbot: ${error.message}\n`);
     process.exitCode = 1;
   }

@@ -2,12 +2,11 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import type { Decimal } from 'decimal.js';
-import { ConfigError } from '../../domain/errors.ts';
 import { accountFills } from '../../oms/accounting.ts';
 import { DEFAULT_DB, sessionDbPath } from '../../ops/run-config.ts';
 import type { StoreReader } from '../../ports/store.ts';
-import { openSqliteStoreReader } from '../../store/sqlite/open.ts';
 import { printJson, printTable } from '../output.ts';
+import { MissingDatabaseError, openReader, operatorAction, withOpened } from '../stores.ts';
 
 // `btcbot status`: what the bot's store says, read-only, so it works beside a running bot.
 
@@ -93,28 +92,20 @@ function printStatus(status: Awaited<ReturnType<typeof gather>>): void {
 }
 
 async function status(flags: StatusFlags): Promise<void> {
-  if (/^postgres(ql)?:\/\//.test(flags.db))
-    throw new ConfigError(
-      '--db',
-      'status reads a SQLite database file; a PostgreSQL store has no read-only opener yet',
-    );
-  const path = resolve(flags.db);
-  if (!existsSync(path)) {
-    const paper = resolve(sessionDbPath(flags.db, 'paper'));
-    const hint = existsSync(paper)
-      ? `; the last paper session's is ${paper} (btcbot status --db ${paper})`
-      : '';
-    process.stderr.write(`btcbot: no database at ${path}${hint}\n`);
-    process.exitCode = 1;
-    return;
-  }
-  const store = await openSqliteStoreReader({ path });
   try {
-    const result = await gather(store);
-    if (flags.json === true) printJson(result);
-    else printStatus(result);
-  } finally {
-    await store.close();
+    await withOpened(openReader(flags.db), async (store) => {
+      const result = await gather(store);
+      if (flags.json === true) printJson(result);
+      else printStatus(result);
+    });
+  } catch (error) {
+    if (!(error instanceof MissingDatabaseError)) throw error;
+    const paper = resolve(sessionDbPath(flags.db, 'paper'));
+    // The usual slip: a paper session keeps its own database beside the configured one.
+    const hint = existsSync(paper)
+      ? `the last paper session's is ${paper} (btcbot status --db ${paper})`
+      : undefined;
+    throw new MissingDatabaseError(error.path, hint);
   }
 }
 
@@ -124,8 +115,8 @@ export function registerStatusCommand(program: Command): void {
       .description(
         "the bot's state from its store (read-only, works while it runs): escalation, kill switch, open orders, fills, positions, equity",
       )
-      .option('--db <path>', 'the bot database', DEFAULT_DB)
+      .option('--db <path>', 'the bot database: a file, or a postgres:// URL', DEFAULT_DB)
       .option('--json', 'print the result as JSON')
-      .action((flags: StatusFlags) => status(flags)),
+      .action(operatorAction(status)),
   );
 }

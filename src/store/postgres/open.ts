@@ -12,16 +12,23 @@ import {
 import pg from 'pg';
 import { systemClock, type Clock } from '../../domain/clock.ts';
 import { ConfigError } from '../../domain/errors.ts';
-import type { Store } from '../../ports/store.ts';
-import { applyMigrations } from '../sql/migrate.ts';
+import type { KillSwitchControl, Store, StoreReader } from '../../ports/store.ts';
+import { StoreUnavailableError } from '../sql/errors.ts';
+import { applyMigrations, assertCurrentSchema } from '../sql/migrate.ts';
 import { MIGRATIONS } from '../sql/migrations.ts';
 import type { StoreSchema } from '../sql/schema.ts';
+import { SqlKillSwitchControl } from '../sql/sql-control.ts';
 import { SqlStore } from '../sql/sql-store.ts';
 import { acquireWriterLock, PostgresStoreLockedError, type WriterLock } from './writer-lock.ts';
 
 export { PostgresStoreLockedError, type PostgresLockHolder } from './writer-lock.ts';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Whether `--db` names a PostgreSQL store rather than a SQLite file. */
+export function isPostgresUrl(db: string): boolean {
+  return /^postgres(ql)?:\/\//.test(db);
+}
 
 export interface PostgresStoreOptions {
   /** `postgres://user[:password]@host:port/database`. */
@@ -77,44 +84,59 @@ class WriterLockGuard implements KyselyPlugin {
   }
 }
 
-/**
- * Opens the store for writing on PostgreSQL: takes the schema's writer lock (a second writer is
- * refused with a PostgresStoreLockedError naming the database and the holder), then applies
- * pending migrations — the same migrations and queries as the SQLite store.
- *
- * The store runs on a single connection: its transactions then follow one another as they do on
- * SQLite, so concurrent writes in this process (a fill from the stream and the same fill from
- * polling) serialize instead of failing on each other's row locks and unique keys.
- */
-export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+/** The schema checked and the store's location named, before anything connects. */
+function target(options: PostgresStoreOptions): { schema: string; location: string } {
   const schema = options.schema ?? 'public';
   if (!SCHEMA_NAME.test(schema))
     throw new ConfigError(
       'PostgreSQL schema',
       `${JSON.stringify(schema)} must be lower-case letters, digits and "_", starting with a letter or "_"`,
     );
-  const location = describeLocation(options.url, schema);
-  const connection: pg.ClientConfig = { connectionString: options.url, connectionTimeoutMillis: 10_000 };
+  return { schema, location: describeLocation(options.url, schema) };
+}
+
+const connectionOf = (options: PostgresStoreOptions): pg.ClientConfig => ({
+  connectionString: options.url,
+  connectionTimeoutMillis: 10_000,
+});
+
+/**
+ * A single-connection pool on the store's schema. A single connection makes the store's
+ * transactions follow one another as they do on SQLite, so concurrent writes in this process (a
+ * fill from the stream and the same fill from polling) serialize instead of failing on each
+ * other's row locks and unique keys.
+ */
+function storePool(connection: pg.ClientConfig, schema: string, role: string, readonly = false): pg.Pool {
+  const pool = new pg.Pool({
+    ...connection,
+    max: 1,
+    idleTimeoutMillis: 0,
+    options: `-c search_path=${schema}${readonly ? ' -c default_transaction_read_only=on' : ''}`,
+    types: bigintTypes(),
+    application_name: `btcbot ${role} pid=${process.pid}`,
+  });
+  // An idle connection that drops is replaced by the pool; the next query reports any failure.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/**
+ * Opens the store for writing on PostgreSQL: takes the schema's writer lock (a second writer is
+ * refused with a PostgresStoreLockedError naming the database and the holder), then applies
+ * pending migrations — the same migrations and queries as the SQLite store.
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+  const { schema, location } = target(options);
+  const connection = connectionOf(options);
   let lock: WriterLock;
   try {
     lock = await acquireWriterLock(connection, schema, location);
   } catch (error) {
     if (error instanceof PostgresStoreLockedError) throw error;
-    const detail = error instanceof Error ? error.message : String(error);
-    throw new Error(`could not connect to PostgreSQL store ${location}: ${detail}`, { cause: error });
+    throw unreachable(location, error);
   }
-  const pool = new pg.Pool({
-    ...connection,
-    max: 1,
-    idleTimeoutMillis: 0,
-    options: `-c search_path=${schema}`,
-    types: bigintTypes(),
-    application_name: `btcbot store pid=${process.pid}`,
-  });
-  // An idle connection that drops is replaced by the pool; the next query reports any failure.
-  pool.on('error', () => undefined);
   const db = new Kysely<StoreSchema>({
-    dialect: new PostgresDialect({ pool }),
+    dialect: new PostgresDialect({ pool: storePool(connection, schema, 'store') }),
     plugins: [new WriterLockGuard(lock)],
   });
   try {
@@ -126,4 +148,53 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await lock.release();
     throw error;
   }
+}
+
+function unreachable(location: string, error: unknown): StoreUnavailableError {
+  const detail = error instanceof Error ? error.message : String(error);
+  return new StoreUnavailableError(`could not connect to PostgreSQL store ${location}: ${detail}`, {
+    cause: error,
+  });
+}
+
+/** An existing store, without the writer lock: read-only sessions for reading, or for the kill switch. */
+async function openUnlocked(
+  options: PostgresStoreOptions,
+  readonly: boolean,
+): Promise<{ db: Kysely<StoreSchema>; location: string }> {
+  const { schema, location } = target(options);
+  const role = readonly ? 'reader' : 'kill-switch';
+  const db = new Kysely<StoreSchema>({
+    dialect: new PostgresDialect({ pool: storePool(connectionOf(options), schema, role, readonly) }),
+  });
+  try {
+    await sql`SELECT 1`.execute(db).catch((error: unknown) => {
+      throw unreachable(location, error);
+    });
+    await assertCurrentSchema(db, location);
+    return { db, location };
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+}
+
+/**
+ * Opens an existing store for reading beside a running writer (operator commands): no writer
+ * lock, no migrations, sessions that PostgreSQL itself keeps read-only, and a refusal if the
+ * store's schema is not the one this build knows.
+ */
+export async function openPostgresStoreReader(options: PostgresStoreOptions): Promise<StoreReader> {
+  const { db, location } = await openUnlocked(options, true);
+  return new SqlStore(db, { location, clock: options.clock ?? systemClock });
+}
+
+/**
+ * Opens an existing store's kill switch beside a running writer, without its lock: the one write
+ * an operator must be able to make while a bot holds the store (the bot reads the switch on every
+ * evaluation).
+ */
+export async function openPostgresStoreControl(options: PostgresStoreOptions): Promise<KillSwitchControl> {
+  const { db, location } = await openUnlocked(options, false);
+  return new SqlKillSwitchControl(db, { location, clock: options.clock ?? systemClock });
 }

@@ -5,7 +5,8 @@ import { oneOf } from './rows.ts';
 import type { FillCursorsTable, StoreSchema } from './schema.ts';
 
 // Small durable facts the bot must remember across restarts: how far fill history has been read,
-// whether the kill switch is on, and how far the escalation ladder has stepped down.
+// whether the kill switch is on, and how far the escalation ladder has stepped down. The switch and
+// the ladder move together: HALTED turns the switch on, and turning it off clears the ladder.
 
 const ESCALATION_LEVELS: readonly EscalationLevel[] = ['NORMAL', 'REDUCE_ONLY', 'HALTED'];
 const KILL_SWITCH_KEY = 'kill-switch';
@@ -102,11 +103,25 @@ export async function escalation(db: Db): Promise<EscalationState> {
   return { level, reason: reasonOf(stored.value), at: stored.at };
 }
 
+/** HALTED turns the kill switch on with it: `trx` makes the two one write. */
 export async function setEscalation(
-  db: Db,
+  trx: Transaction<StoreSchema>,
   ctx: StoreContext,
   level: EscalationLevel,
   reason: string,
 ): Promise<EscalationState> {
-  return { level, reason, at: await writeSetting(db, ctx, ESCALATION_KEY, { level, reason }) };
+  const at = await writeSetting(trx, ctx, ESCALATION_KEY, { level, reason });
+  if (level === 'HALTED') await setKillSwitch(trx, ctx, true, `HALTED: ${reason}`);
+  return { level, reason, at };
+}
+
+export async function clearKillSwitch(
+  trx: Transaction<StoreSchema>,
+  ctx: StoreContext,
+  reason: string,
+): Promise<{ killSwitch: KillSwitchState; escalation: EscalationState }> {
+  return {
+    killSwitch: await setKillSwitch(trx, ctx, false, reason),
+    escalation: await setEscalation(trx, ctx, 'NORMAL', `cleared by the operator: ${reason}`),
+  };
 }

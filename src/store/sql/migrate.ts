@@ -1,4 +1,5 @@
-import { Migrator, type Kysely, type Migration } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration } from 'kysely';
+import { StoreUnavailableError } from './errors.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 export const MIGRATION_TABLE = 'schema_migrations';
@@ -32,4 +33,30 @@ export async function applyMigrations<DB>(
       'No pending migration was kept; if the database was written by a newer btcbot, use that version.',
     { cause: error },
   );
+}
+
+/**
+ * Refuses a store whose applied migrations are not exactly this build's: what an opener that may
+ * not migrate (a reader, the kill-switch control beside a running bot) checks before it reads.
+ */
+export async function assertCurrentSchema<DB>(db: Kysely<DB>, location: string): Promise<void> {
+  let applied: string[];
+  try {
+    const { rows } = await sql<{
+      name: string;
+    }>`SELECT name FROM ${sql.table(MIGRATION_TABLE)} ORDER BY name`.execute(db);
+    applied = rows.map((r) => r.name);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new StoreUnavailableError(
+      `${location} holds no btcbot store (${detail}): check --db, or run the bot on it once to create it`,
+      { cause: error },
+    );
+  }
+  const known = Object.keys(MIGRATIONS).sort();
+  if (applied.join() !== known.join())
+    throw new StoreUnavailableError(
+      `database ${location} has schema [${applied.join(', ')}] but this build reads [${known.join(', ')}]: ` +
+        'run the bot on it once to migrate it, or use the btcbot version that wrote it',
+    );
 }

@@ -1,4 +1,3 @@
-import type { Kysely, Transaction } from 'kysely';
 import type { StatusEvent } from '../../domain/lifecycle.ts';
 import type { FillReport, OrderStatusReport } from '../../domain/reports.ts';
 import type {
@@ -13,7 +12,6 @@ import type {
   FillCursor,
   FillQuery,
   FillSource,
-  KillSwitchState,
   NewOrder,
   NewReplace,
   OrderQuery,
@@ -26,99 +24,76 @@ import type {
   StoredOrder,
   StoredOrderEvent,
 } from '../../ports/store.ts';
-import type { StoreContext } from './context.ts';
 import * as control from './control.ts';
 import * as equity from './equity.ts';
 import * as reads from './order-reads.ts';
 import * as writes from './order-writes.ts';
 import * as replaces from './replaces.ts';
-import type { StoreSchema } from './schema.ts';
-
-export interface SqlStoreOptions extends StoreContext {
-  /** Runs after the database is closed (releases the instance lock); awaited, as a networked lock is. */
-  readonly onClose?: (() => void | Promise<void>) | undefined;
-}
+import { SqlKillSwitchControl } from './sql-control.ts';
 
 /**
  * The Store on any SQL database Kysely speaks to: a dialect module opens the connection, applies
  * the migrations and hands it here. Each write below is one transaction.
  */
-export class SqlStore implements Store {
-  readonly location: string;
-  readonly #db: Kysely<StoreSchema>;
-  readonly #ctx: StoreContext;
-  readonly #onClose: (() => void | Promise<void>) | undefined;
-  #closed = false;
-
-  constructor(db: Kysely<StoreSchema>, options: SqlStoreOptions) {
-    this.#db = db;
-    this.location = options.location;
-    this.#ctx = { clock: options.clock, location: options.location };
-    this.#onClose = options.onClose;
-  }
-
-  #tx<T>(work: (trx: Transaction<StoreSchema>) => Promise<T>): Promise<T> {
-    return this.#db.transaction().execute(work);
-  }
-
+export class SqlStore extends SqlKillSwitchControl implements Store {
   async journalOrder(order: NewOrder): Promise<StoredOrder> {
-    return this.#tx((trx) => writes.journalOrder(trx, this.#ctx, order));
+    return this.tx((trx) => writes.journalOrder(trx, this.ctx, order));
   }
 
   async journalOrders(orders: readonly NewOrder[]): Promise<StoredOrder[]> {
-    return this.#tx(async (trx) => {
+    return this.tx(async (trx) => {
       const out: StoredOrder[] = [];
-      for (const order of orders) out.push(await writes.journalOrder(trx, this.#ctx, order));
+      for (const order of orders) out.push(await writes.journalOrder(trx, this.ctx, order));
       return out;
     });
   }
 
   async applyEvent(orderId: string, event: StatusEvent, expectedVersion?: number): Promise<ApplyResult> {
-    return this.#tx((trx) => writes.applyEvent(trx, this.#ctx, orderId, event, expectedVersion));
+    return this.tx((trx) => writes.applyEvent(trx, this.ctx, orderId, event, expectedVersion));
   }
 
   async recordFill(fill: FillReport, source: FillSource, orderId?: string | null): Promise<RecordFillResult> {
-    return this.#tx((trx) => writes.recordFill(trx, this.#ctx, fill, source, orderId));
+    return this.tx((trx) => writes.recordFill(trx, this.ctx, fill, source, orderId));
   }
 
   async adoptOrder(report: OrderStatusReport, origin: 'adopted' | 'foreign'): Promise<AdoptResult> {
-    return this.#tx((trx) => writes.adoptOrder(trx, this.#ctx, report, origin));
+    return this.tx((trx) => writes.adoptOrder(trx, this.ctx, report, origin));
   }
 
   async order(id: string): Promise<StoredOrder | undefined> {
-    return reads.findOrder(this.#db, id);
+    return reads.findOrder(this.db, id);
   }
 
   async orderByClientId(clientOrderId: string): Promise<StoredOrder | undefined> {
-    return reads.findOwnByClientId(this.#db, clientOrderId);
+    return reads.findOwnByClientId(this.db, clientOrderId);
   }
 
   async orderByExchangeId(exchangeOrderId: string): Promise<StoredOrder | undefined> {
-    return reads.findByExchangeId(this.#db, exchangeOrderId);
+    return reads.findByExchangeId(this.db, exchangeOrderId);
   }
 
   async activeOrders(symbol?: string): Promise<StoredOrder[]> {
-    return reads.activeOrders(this.#db, symbol);
+    return reads.activeOrders(this.db, symbol);
   }
 
   async orders(query: OrderQuery = {}): Promise<StoredOrder[]> {
-    return reads.listOrders(this.#db, query);
+    return reads.listOrders(this.db, query);
   }
 
   async orderEvents(orderId: string): Promise<StoredOrderEvent[]> {
-    return reads.orderEvents(this.#db, orderId);
+    return reads.orderEvents(this.db, orderId);
   }
 
   async fills(query: FillQuery = {}): Promise<StoredFill[]> {
-    return reads.listFills(this.#db, query);
+    return reads.listFills(this.db, query);
   }
 
   async positions(symbol?: string): Promise<Position[]> {
-    return reads.positions(this.#db, symbol);
+    return reads.positions(this.db, symbol);
   }
 
   async beginReplace(replace: NewReplace): Promise<BeginReplaceResult> {
-    return this.#tx((trx) => replaces.beginReplace(trx, this.#ctx, replace));
+    return this.tx((trx) => replaces.beginReplace(trx, this.ctx, replace));
   }
 
   async advanceReplace(
@@ -126,60 +101,38 @@ export class SqlStore implements Store {
     change: ReplaceChange,
     expectedVersion: number,
   ): Promise<AdvanceReplaceResult> {
-    return this.#tx((trx) => replaces.advanceReplace(trx, this.#ctx, id, change, expectedVersion));
+    return this.tx((trx) => replaces.advanceReplace(trx, this.ctx, id, change, expectedVersion));
   }
 
   async replace(id: string): Promise<ReplaceTxn | undefined> {
-    return replaces.findReplace(this.#db, id);
+    return replaces.findReplace(this.db, id);
   }
 
   async openReplaces(): Promise<ReplaceTxn[]> {
-    return replaces.openReplaces(this.#db);
+    return replaces.openReplaces(this.db);
   }
 
   async fillCursor(symbol: string): Promise<FillCursor | undefined> {
-    return control.fillCursor(this.#db, symbol);
+    return control.fillCursor(this.db, symbol);
   }
 
   async advanceFillCursor(symbol: string, timestamp: number, tradeId: string): Promise<FillCursor> {
-    return this.#tx((trx) => control.advanceFillCursor(trx, this.#ctx, symbol, timestamp, tradeId));
-  }
-
-  async killSwitch(): Promise<KillSwitchState> {
-    return control.killSwitch(this.#db);
-  }
-
-  async setKillSwitch(on: boolean, reason: string): Promise<KillSwitchState> {
-    return control.setKillSwitch(this.#db, this.#ctx, on, reason);
-  }
-
-  async escalation(): Promise<EscalationState> {
-    return control.escalation(this.#db);
+    return this.tx((trx) => control.advanceFillCursor(trx, this.ctx, symbol, timestamp, tradeId));
   }
 
   async setEscalation(level: EscalationLevel, reason: string): Promise<EscalationState> {
-    return control.setEscalation(this.#db, this.#ctx, level, reason);
+    return this.tx((trx) => control.setEscalation(trx, this.ctx, level, reason));
   }
 
   async recordEquitySnapshot(snapshot: EquitySnapshot): Promise<void> {
-    await equity.recordEquitySnapshot(this.#db, snapshot);
+    await equity.recordEquitySnapshot(this.db, snapshot);
   }
 
   async equitySnapshots(query: EquityQuery = {}): Promise<EquitySnapshot[]> {
-    return equity.equitySnapshots(this.#db, query);
+    return equity.equitySnapshots(this.db, query);
   }
 
   async lastEquitySnapshot(): Promise<EquitySnapshot | undefined> {
-    return equity.lastEquitySnapshot(this.#db);
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      await this.#db.destroy();
-    } finally {
-      await this.#onClose?.();
-    }
+    return equity.lastEquitySnapshot(this.db);
   }
 }

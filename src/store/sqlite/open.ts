@@ -1,12 +1,12 @@
 import { mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, sql } from 'kysely';
+import { Kysely } from 'kysely';
 import { systemClock, type Clock } from '../../domain/clock.ts';
-import type { Store, StoreReader } from '../../ports/store.ts';
-import { applyMigrations, MIGRATION_TABLE } from '../sql/migrate.ts';
-import { MIGRATIONS } from '../sql/migrations.ts';
+import type { KillSwitchControl, Store, StoreReader } from '../../ports/store.ts';
+import { applyMigrations, assertCurrentSchema } from '../sql/migrate.ts';
 import type { StoreSchema } from '../sql/schema.ts';
+import { SqlKillSwitchControl } from '../sql/sql-control.ts';
 import { SqlStore } from '../sql/sql-store.ts';
 import { sqliteDialect } from './dialect.ts';
 import { acquireInstanceLock, type LockHolder } from './instance-lock.ts';
@@ -14,6 +14,7 @@ import { acquireInstanceLock, type LockHolder } from './instance-lock.ts';
 export { StoreLockedError, type LockHolder } from './instance-lock.ts';
 
 const MEMORY = ':memory:';
+const BUSY_TIMEOUT_MS = 5_000;
 
 export interface SqliteStoreOptions {
   /** A file path (its folder is created), or ":memory:" for a throwaway store without a lock. */
@@ -55,7 +56,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   try {
     if (options.fresh === true && !memory)
       for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
-    sqlite = new Database(path);
+    sqlite = new Database(path, { timeout: BUSY_TIMEOUT_MS });
     if (!memory) {
       const mode: unknown = sqlite.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal') throw new Error(`database ${path} refused WAL mode (it reports ${String(mode)})`);
@@ -72,29 +73,40 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   }
 }
 
+/** An existing store's file, opened without the lock: for reading, or for the kill switch only. */
+async function openUnlocked(
+  options: SqliteReaderOptions,
+  readonly: boolean,
+): Promise<{ db: Kysely<StoreSchema>; path: string }> {
+  const path = resolve(options.path);
+  // The writer holds its transactions for milliseconds: a control write waits them out.
+  const sqlite = new Database(path, { readonly, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+  const db = new Kysely<StoreSchema>({ dialect: sqliteDialect(sqlite) });
+  try {
+    if (!readonly) sqlite.pragma('synchronous = FULL');
+    await assertCurrentSchema(db, path);
+    return { db, path };
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+}
+
 /**
  * Opens an existing store for reading beside a running writer (operator commands): no lock, no
  * migrations, and a refusal if its schema is not the one this build knows.
  */
 export async function openSqliteStoreReader(options: SqliteReaderOptions): Promise<StoreReader> {
-  const path = resolve(options.path);
-  const db = new Kysely<StoreSchema>({
-    dialect: sqliteDialect(new Database(path, { readonly: true, fileMustExist: true })),
-  });
-  try {
-    const { rows } = await sql<{
-      name: string;
-    }>`SELECT name FROM ${sql.table(MIGRATION_TABLE)} ORDER BY name`.execute(db);
-    const applied = rows.map((r) => r.name);
-    const known = Object.keys(MIGRATIONS).sort();
-    if (applied.join() !== known.join())
-      throw new Error(
-        `database ${path} has schema [${applied.join(', ')}] but this build reads [${known.join(', ')}]: ` +
-          'run the bot on it once to migrate it, or use the btcbot version that wrote it',
-      );
-    return new SqlStore(db, { location: path, clock: options.clock ?? systemClock });
-  } catch (error) {
-    await db.destroy();
-    throw error;
-  }
+  const { db, path } = await openUnlocked(options, true);
+  return new SqlStore(db, { location: path, clock: options.clock ?? systemClock });
+}
+
+/**
+ * Opens an existing store's kill switch beside a running writer, without its lock: the one write
+ * an operator must be able to make while a bot holds the database (WAL lets it in between the
+ * bot's transactions; the bot reads the switch on every evaluation).
+ */
+export async function openSqliteStoreControl(options: SqliteReaderOptions): Promise<KillSwitchControl> {
+  const { db, path } = await openUnlocked(options, false);
+  return new SqlKillSwitchControl(db, { location: path, clock: options.clock ?? systemClock });
 }

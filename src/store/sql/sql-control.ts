@@ -1,0 +1,61 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { EscalationState, KillSwitchControl, KillSwitchState } from '../../ports/store.ts';
+import type { StoreContext } from './context.ts';
+import * as control from './control.ts';
+import type { StoreSchema } from './schema.ts';
+
+export interface SqlStoreOptions extends StoreContext {
+  /** Runs after the database is closed (releases the instance lock); awaited, as a networked lock is. */
+  readonly onClose?: (() => void | Promise<void>) | undefined;
+}
+
+/**
+ * The kill switch on any SQL database Kysely speaks to. On its own it is what an operator command
+ * opens beside a running bot (no writer lock, nothing else writable); the full store extends it.
+ */
+export class SqlKillSwitchControl implements KillSwitchControl {
+  readonly location: string;
+  protected readonly db: Kysely<StoreSchema>;
+  protected readonly ctx: StoreContext;
+  readonly #onClose: (() => void | Promise<void>) | undefined;
+  #closed = false;
+
+  constructor(db: Kysely<StoreSchema>, options: SqlStoreOptions) {
+    this.db = db;
+    this.location = options.location;
+    this.ctx = { clock: options.clock, location: options.location };
+    this.#onClose = options.onClose;
+  }
+
+  protected tx<T>(work: (trx: Transaction<StoreSchema>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(work);
+  }
+
+  async killSwitch(): Promise<KillSwitchState> {
+    return control.killSwitch(this.db);
+  }
+
+  async escalation(): Promise<EscalationState> {
+    return control.escalation(this.db);
+  }
+
+  async setKillSwitch(on: boolean, reason: string): Promise<KillSwitchState> {
+    return control.setKillSwitch(this.db, this.ctx, on, reason);
+  }
+
+  async clearKillSwitch(
+    reason: string,
+  ): Promise<{ killSwitch: KillSwitchState; escalation: EscalationState }> {
+    return this.tx((trx) => control.clearKillSwitch(trx, this.ctx, reason));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.db.destroy();
+    } finally {
+      await this.#onClose?.();
+    }
+  }
+}
