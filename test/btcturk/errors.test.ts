@@ -142,7 +142,7 @@ describe('error taxonomy', () => {
 
   it('server: a 503 on a read, retried until the deadline', async () => {
     const v = await venue(() => ({ status: 503, body: 'Service Unavailable' }));
-    const exchange = exchangeFor(v.url, { deadlineMs: 400 });
+    const exchange = exchangeFor(v.url, { deadlineMs: 2000 });
     await assert.rejects(
       exchange.orderBook('BTCTRY'),
       expectKind('server', (e) => {
