@@ -142,7 +142,7 @@ describe('error taxonomy', () => {
 
   it('server: a 503 on a read, retried until the deadline', async () => {
     const v = await venue(() => ({ status: 503, body: 'Service Unavailable' }));
-    const exchange = exchangeFor(v.url, { deadlineMs: 2000 });
+    const exchange = exchangeFor(v.url, { deadlineMs: 2000, backoff: { baseMs: 50, capMs: 200 } });
     await assert.rejects(
       exchange.orderBook('BTCTRY'),
       expectKind('server', (e) => {

@@ -52,7 +52,23 @@ describe('btcbot run --mode live against btcbot sim', () => {
 
   it('restarts on the same database: reconciles, carries on, and never places an order twice', async (t) => {
     const db = join(tempDir(t), 'live.db');
-    const first = await runBot(live(db, '--duration', '10s', '--metrics-port', '0'), env);
+    // Wide quotes that are not requoted while the market wanders: the first run must stop with
+    // orders resting (not between a replace's cancel and its new order), so the second run has
+    // something to take over.
+    const first = await runBot(
+      live(
+        db,
+        '--duration',
+        '12s',
+        '--metrics-port',
+        '0',
+        '--param',
+        'spreadBps=1000',
+        '--param',
+        'requoteThresholdBps=400',
+      ),
+      env,
+    );
     assert.equal(first.code, 0, `${first.stdout}\n${first.stderr.slice(-3000)}`);
     assert.match(first.stdout, /^btcbot live mode: market-maker on BTCTRY, ETHTRY$/m);
     assert.match(first.stdout, /resting orders are left in place on exit/);
