@@ -100,6 +100,44 @@ export function botMetrics(source: MetricsSource): Registry {
     },
   });
 
+  const connects: Counter = new Counter({
+    name: 'btcbot_ws_connects_total',
+    help: 'WebSocket connection attempts',
+    registers,
+    collect() {
+      connects.reset();
+      connects.inc(source.market.stats().connects);
+    },
+  });
+
+  // Book health per symbol: change-set gaps, resyncs, and time spent on the REST fallback.
+  const bookEvents: Counter<'symbol' | 'event'> = new Counter({
+    name: 'btcbot_market_book_events_total',
+    help: 'order book gaps (a change set missed), crossed books and resyncs per symbol',
+    labelNames: ['symbol', 'event'],
+    registers,
+    collect() {
+      bookEvents.reset();
+      for (const [symbol, s] of Object.entries(source.market.stats().symbols)) {
+        bookEvents.inc({ symbol, event: 'gap' }, s.gaps);
+        bookEvents.inc({ symbol, event: 'crossed' }, s.crossed);
+        bookEvents.inc({ symbol, event: 'resync' }, s.resyncs);
+      }
+    },
+  });
+
+  const fallbackSeconds: Counter<'symbol'> = new Counter({
+    name: 'btcbot_market_fallback_seconds_total',
+    help: 'time each symbol spent on REST order books while the socket was down',
+    labelNames: ['symbol'],
+    registers,
+    collect() {
+      fallbackSeconds.reset();
+      for (const [symbol, s] of Object.entries(source.market.stats().symbols))
+        fallbackSeconds.inc({ symbol }, s.fallbackMs / 1000);
+    },
+  });
+
   const dataAge: Gauge<'symbol'> = new Gauge({
     name: 'btcbot_market_data_age_seconds',
     help: 'age of the newest market data per symbol (absent while there is none)',

@@ -44,6 +44,9 @@ describe('btcbot run --mode paper', () => {
       'btcbot_escalation_level 0',
       'btcbot_rate_budget_orders{kind="limit"} 120',
       'btcbot_ws_reconnects_total',
+      'btcbot_ws_connects_total',
+      'btcbot_market_book_events_total{symbol="BTCTRY",event="gap"}',
+      'btcbot_market_fallback_seconds_total{symbol="ETHTRY"}',
       'btcbot_account_value{kind="equity",currency="TRY"}',
     ];
     // Scraped while the bot runs until each has shown: a gauge without a sample is a true answer at
