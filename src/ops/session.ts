@@ -236,6 +236,23 @@ export async function runSession(config: RunConfig, io: SessionIo): Promise<Sess
       symbols: config.symbols,
     });
     cleanup.push(() => market.stop());
+    // Gaps, resyncs, silences and reconnects are logged as they happen; the metrics count them.
+    const feedLog = logger.child({ component: 'market-data' });
+    market.on('problem', (message) => {
+      feedLog.warn(message);
+    });
+    market.on('status', (symbol, status, previous) => {
+      feedLog.info({ symbol, status, previous }, `${symbol} market data ${previous} -> ${status}`);
+    });
+    client.on('problem', (problem) => {
+      feedLog.warn({ kind: problem.kind, symbol: problem.symbol }, problem.message);
+    });
+    client.on('reconnected', () => {
+      feedLog.info(
+        { reconnects: market.stats().reconnects },
+        'WebSocket reconnected; reconciling the gap over REST',
+      );
+    });
 
     let exchange: Exchange = real;
     let userStream: UserStream | undefined =
