@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { hostname } from 'node:os';
-import { createInterface } from 'node:readline';
 import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { startLockProcess } from '../helpers/lock-process.ts';
 import type { Store } from '../../src/ports/store.ts';
 import { openPostgresStore, PostgresStoreLockedError } from '../../src/store/postgres/open.ts';
 import { newOrder } from '../store/helpers.ts';
@@ -14,33 +13,8 @@ const FIXTURE = fileURLToPath(new URL('./fixtures/pg-store-process.ts', import.m
 const target = await findPostgres();
 const { url } = target;
 
-interface Report {
-  readonly pid: number;
-  readonly event: 'holding' | 'closed' | 'opened' | 'refused';
-  readonly message?: string;
-  readonly holderPid?: number | null;
-}
-
 function start(t: TestContext, mode: 'hold' | 'probe', schema: string) {
-  const child: ChildProcessWithoutNullStreams = spawn(
-    process.execPath,
-    ['--import', 'tsx', FIXTURE, mode, url, schema],
-    { stdio: 'pipe' },
-  );
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  return {
-    child,
-    async next(): Promise<Report> {
-      const line = await lines.next();
-      if (line.done === true) throw new Error(`store process ended without a report; stderr: ${stderr}`);
-      return JSON.parse(line.value) as Report;
-    },
-  };
+  return startLockProcess(t, FIXTURE, [mode, url, schema]);
 }
 
 function freshSchema(t: TestContext): string {

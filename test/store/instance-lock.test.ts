@@ -1,46 +1,18 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { startLockProcess } from '../helpers/lock-process.ts';
 import type { LockHolder } from '../../src/store/sqlite/open.ts';
 import { openSqliteStore, StoreLockedError } from '../../src/store/sqlite/open.ts';
 import { tempDir } from './helpers.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/store-process.ts', import.meta.url));
 
-interface Report {
-  readonly pid: number;
-  readonly event: 'holding' | 'closed' | 'opened' | 'refused';
-  readonly message?: string;
-  readonly holderPid?: number | null;
-}
-
 function start(t: TestContext, mode: 'hold' | 'probe', path: string) {
-  const child: ChildProcessWithoutNullStreams = spawn(
-    process.execPath,
-    ['--import', 'tsx', FIXTURE, mode, path],
-    {
-      stdio: 'pipe',
-    },
-  );
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  return {
-    child,
-    async next(): Promise<Report> {
-      const line = await lines.next();
-      if (line.done === true) throw new Error(`store process ended without a report; stderr: ${stderr}`);
-      return JSON.parse(line.value) as Report;
-    },
-  };
+  return startLockProcess(t, FIXTURE, [mode, path]);
 }
 
 async function refusal(path: string): Promise<StoreLockedError> {
