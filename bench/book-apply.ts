@@ -1,7 +1,11 @@
-// Order-book throughput and latency. Throughput: obdiff change sets read from their frame text and
-// applied to the book (CS check and crossed-book check included), against ccxt's order book fed
-// the same frames the way ccxt's WebSocket handlers feed it (see runCcxt), in the same run. Latency: in-process, from a frame's arrival on a loopback socket (the client's arrival
-// stamp) to the market-data service's `top` listener.
+// Order-book throughput and latency. Throughput: obdiff change sets in BTCTurk's real layout (rows
+// {"CP","P","A"}, unpadded decimals, the "channel","event","type" tail; 7-16 changes a frame with
+// CP 0 updates, CP 1 new levels and CP 3 deletes carrying their old amount, the 100-level window
+// churning at its far edge: test/wire/frames.jsonl) read from their frame text and applied to the
+// book (CS check and crossed-book check included), against ccxt's order book fed the same frames
+// the way ccxt's WebSocket handlers feed one (see runCcxt), in the same run; and the share of
+// frames the canonical (fast) reader took. Latency: in-process, from a frame's arrival on a loopback
+// socket (the client's arrival stamp) to the market-data service's `top` listener.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
@@ -9,13 +13,14 @@ import ccxt from 'ccxt';
 import { WebSocketServer } from 'ws';
 import { BtcturkWsClient } from '../src/btcturk/websocket/client.ts';
 import { BtcturkMarketFeed } from '../src/btcturk/websocket/feed.ts';
+import { bookReaderCounts, resetBookReaderCounts } from '../src/btcturk/websocket/diff-scanner.ts';
 import { parseFrame } from '../src/btcturk/websocket/messages.ts';
 import { systemClock } from '../src/domain/clock.ts';
 import { randomInt, seededRandom, type Random } from '../src/domain/random.ts';
 import { OrderBook } from '../src/market/book.ts';
 import { MarketDataService } from '../src/market/service.ts';
 
-const SYMBOL = 'BTCTRY';
+const SYMBOL = 'ETHUSDT';
 const FRAMES = 20_000;
 const ROUNDS = 5;
 const LATENCY_FRAMES = 5_000;
@@ -25,21 +30,37 @@ interface Stream {
   readonly diffs: readonly string[]; // 432s with CS 1..n
 }
 
+const WINDOW = 100; // levels a side BTCTurk's obdiff keeps
+const TICK = 0.1; // ETHUSDT's price step
+
+/** Unpadded decimal text as BTCTurk writes it: "2770", "2770.7", "0.0092056". */
+function unpadded(value: number, places: number): string {
+  const text = value.toFixed(places);
+  return text.includes('.') ? text.replace(/\.?0+$/, '') : text;
+}
+
 /**
- * A seeded random walk of a BTCTRY book about 100 levels deep a side: change sets of 1–4 rows that
- * update, add or remove levels, most of them near the top, never crossing.
+ * A seeded random walk of an ETHUSDT book in BTCTurk's obdiff encoding: a 100-level window a side;
+ * change sets of 7-16 rows: CP 0 replaces an amount (mostly near the touch), CP 1 adds a level,
+ * CP 3 deletes one with its old, non-zero amount (the touch included); a level entering a full
+ * window pushes the far-edge level out (CP 3) and a deletion pulls one in from beyond (CP 1).
+ * Never crossing.
  */
 function makeStream(count: number, random: Random): Stream {
+  // Prices as whole ticks; amounts as text.
   const bids = new Map<number, string>();
   const asks = new Map<number, string>();
-  const mid = 3_400_000;
-  const amount = () => (randomInt(random, 1, 500_000_000) / 1e8).toFixed(8);
-  for (let i = 1; i <= 100; i++) {
-    bids.set(mid - i, amount());
-    asks.set(mid + i, amount());
+  const mid = 27_700; // 2770.0 in ticks
+  const amount = () => unpadded(randomInt(random, 1, 2_000_000_000) / 1e8, 8);
+  const price = (ticks: number) => unpadded(ticks * TICK, 1);
+  for (let i = 1; i <= WINDOW; i++) {
+    bids.set(mid - i * 2, amount());
+    asks.set(mid + i * 2, amount());
   }
+  const sorted = (side: Map<number, string>, desc: boolean) =>
+    [...side.keys()].sort((a, b) => (desc ? b - a : a - b));
   const levels = (side: Map<number, string>, desc: boolean) =>
-    [...side.entries()].sort(([a], [b]) => (desc ? b - a : a - b)).map(([p, a]) => ({ A: a, P: String(p) }));
+    sorted(side, desc).map((p) => ({ A: side.get(p) ?? '0', P: price(p) }));
   const snapshot = JSON.stringify([
     431,
     {
@@ -54,49 +75,64 @@ function makeStream(count: number, random: Random): Stream {
   ]);
   const diffs: string[] = [];
   for (let cs = 1; cs <= count; cs++) {
-    const rows = { AO: [] as object[], BO: [] as object[] };
-    const n = randomInt(random, 1, 4);
-    for (let r = 0; r < n; r++) {
+    const rows = { AO: [] as string[], BO: [] as string[] };
+    const row = (bid: boolean, cp: number, p: number, a: string) =>
+      (bid ? rows.BO : rows.AO).push(`{"CP":${cp},"P":"${price(p)}","A":"${a}"}`);
+    const n = randomInt(random, 7, 16);
+    while (rows.AO.length + rows.BO.length < n) {
       const bid = random.next() < 0.5;
       const side = bid ? bids : asks;
-      const best = bid ? Math.max(...bids.keys()) : Math.min(...asks.keys());
+      const order = sorted(side, bid); // best first
+      const best = order[0] ?? mid;
+      const worst = order[order.length - 1] ?? mid;
       const other = bid ? Math.min(...asks.keys()) : Math.max(...bids.keys());
       const roll = random.next();
-      let price: number;
-      let row: { A: string; P: string; CP: number };
-      if (roll < 0.55) {
-        // change an existing level near the top
-        price = bid ? best - randomInt(random, 0, 5) : best + randomInt(random, 0, 5);
-        const kind = side.has(price) ? 1 : 0;
-        side.set(price, amount());
-        row = { A: side.get(price) ?? '0', P: String(price), CP: kind };
-      } else if (roll < 0.8 || side.size < 60) {
-        // a new level, sometimes improving the best without crossing
-        price = bid ? best - randomInt(random, -1, 30) : best + randomInt(random, -1, 30);
-        if (bid ? price >= other : price <= other) price = bid ? best : best;
-        const kind = side.has(price) ? 1 : 0;
-        side.set(price, amount());
-        row = { A: side.get(price) ?? '0', P: String(price), CP: kind };
+      if (roll < 0.45) {
+        // CP 0: a new amount at an existing level, mostly near the touch
+        const p = order[Math.min(order.length - 1, Math.floor(random.next() ** 3 * order.length))] ?? best;
+        const a = amount();
+        side.set(p, a);
+        row(bid, 0, p, a);
+      } else if (roll < 0.75) {
+        // CP 1: a new level inside the window (sometimes improving the touch, never crossing)
+        let p = bid ? best - randomInt(random, -2, 40) : best + randomInt(random, -2, 40);
+        if (bid ? p >= other : p <= other) p = bid ? other - 1 : other + 1;
+        if (side.has(p) || (bid ? p <= worst : p >= worst)) continue;
+        const a = amount();
+        side.set(p, a);
+        row(bid, 1, p, a);
+        if (side.size > WINDOW) {
+          // the window is full: its far-edge level leaves it, deleted with its old amount
+          const out = sorted(side, bid)[WINDOW] ?? worst;
+          row(bid, 3, out, side.get(out) ?? '1');
+          side.delete(out);
+        }
       } else {
-        const keys = [...side.keys()];
-        price = keys[randomInt(random, 0, keys.length - 1)] ?? best;
-        side.delete(price);
-        row = { A: '0', P: String(price), CP: 2 };
+        // CP 3: a level goes (the touch one time in four), with its old, non-zero amount
+        const p = random.next() < 0.25 ? best : (order[randomInt(random, 0, order.length - 1)] ?? best);
+        row(bid, 3, p, side.get(p) ?? '1');
+        side.delete(p);
+        // a level from beyond the window enters it at the far edge
+        const edge = sorted(side, bid)[side.size - 1] ?? worst;
+        const incoming = bid ? edge - randomInt(random, 1, 3) : edge + randomInt(random, 1, 3);
+        const a = amount();
+        side.set(incoming, a);
+        row(bid, 1, incoming, a);
       }
-      (bid ? rows.BO : rows.AO).push(row);
     }
     diffs.push(
-      JSON.stringify([
-        432,
-        { CS: cs, PS: SYMBOL, AO: rows.AO, BO: rows.BO, channel: 'obdiff', event: SYMBOL, type: 432 },
-      ]),
+      `[432,{"CS":${cs},"PS":"${SYMBOL}","AO":[${rows.AO.join(',')}],"BO":[${rows.BO.join(',')}],` +
+        `"channel":"obdiff","event":"${SYMBOL}","type":432}]`,
     );
   }
   return { snapshot, diffs };
 }
 
+/** Top levels of a book as "amount@price" text, for checking that both books end equal. */
+type Tops = { bids: string[]; asks: string[] };
+
 /** Ours: the frame reader of the adapter and the book of the market layer. */
-function runOurs(stream: Stream): number {
+function runOurs(stream: Stream, end?: (tops: Tops) => void): number {
   const book = new OrderBook(SYMBOL, 0);
   const opening = parseFrame(stream.snapshot, 0);
   const first = opening.ok ? opening.messages[0] : undefined;
@@ -109,11 +145,18 @@ function runOurs(stream: Stream): number {
     if (diff?.kind !== 'book-diff' || book.applyDiff(diff) !== 'applied')
       throw new Error(`bench: ${text} did not apply`);
   }
-  return stream.diffs.length / ((performance.now() - start) / 1000);
+  const rate = stream.diffs.length / ((performance.now() - start) / 1000);
+  const levels = book.levels(10);
+  end?.({
+    bids: levels.bids.map((l) => `${l.quantity.toNumber()}@${l.price.toNumber()}`),
+    asks: levels.asks.map((l) => `${l.quantity.toNumber()}@${l.price.toNumber()}`),
+  });
+  return rate;
 }
 
 interface CcxtSide {
   readonly [index: number]: [number, number] | undefined;
+  storeArray(delta: unknown[]): void;
 }
 
 interface CcxtBook {
@@ -123,18 +166,26 @@ interface CcxtBook {
 
 /**
  * ccxt: its order book fed the way its WebSocket handlers feed one: JSON.parse, the channel and the
- * pair read to dispatch and find the book, fields read with its safe* accessors, rows applied with
- * its own `handleDeltasWithKeys` (the base-class routine for deltas keyed like BTCTurk's {P, A}),
+ * pair read to dispatch and find the book, fields read with its safe* accessors, each row parsed with
+ * its own `parseOrderBookBidAsk` (as its base-class `handleDeltasWithKeys` does for deltas keyed like
+ * BTCTurk's {P, A}) and stored, a CP 3 row stored with a zero amount (ccxt's way to delete a level),
  * and the same CS and crossed-book checks as ours. Left out, in ccxt's favour: the timestamp
  * formatting and the future resolution a ccxt handler does after each update.
  */
-function runCcxt(stream: Stream): number {
+function runCcxt(stream: Stream, end?: (tops: Tops) => void): number {
   const exchange = new ccxt.Exchange();
   const open = (JSON.parse(stream.snapshot) as unknown[])[1];
   const book = exchange.orderBook({}) as unknown as CcxtBook;
   exchange.handleDeltasWithKeys(book.asks, exchange.safeList(open, 'AO', []), 'P', 'A');
   exchange.handleDeltasWithKeys(book.bids, exchange.safeList(open, 'BO', []), 'P', 'A');
   let cs = exchange.safeInteger(open, 'CS') ?? 0;
+  const apply = (side: CcxtSide, rows: unknown[]) => {
+    for (const row of rows) {
+      const bidAsk = exchange.parseOrderBookBidAsk(row, 'P', 'A') as unknown[];
+      if (exchange.safeInteger(row, 'CP') === 3) bidAsk[1] = 0;
+      side.storeArray(bidAsk);
+    }
+  };
   const start = performance.now();
   for (const text of stream.diffs) {
     const body = (JSON.parse(text) as unknown[])[1];
@@ -144,13 +195,20 @@ function runCcxt(stream: Stream): number {
     const nonce = exchange.safeInteger(body, 'CS');
     if (nonce !== cs + 1) throw new Error(`bench: ccxt saw a gap at ${nonce ?? '?'}`);
     cs = nonce;
-    exchange.handleDeltasWithKeys(book.asks, exchange.safeList(body, 'AO', []), 'P', 'A');
-    exchange.handleDeltasWithKeys(book.bids, exchange.safeList(body, 'BO', []), 'P', 'A');
+    apply(book.asks, exchange.safeList(body, 'AO', []));
+    apply(book.bids, exchange.safeList(body, 'BO', []));
     const bid = book.bids[0];
     const ask = book.asks[0];
     if (bid && ask && bid[0] >= ask[0]) throw new Error(`bench: ccxt book crossed at ${cs}`);
   }
-  return stream.diffs.length / ((performance.now() - start) / 1000);
+  const rate = stream.diffs.length / ((performance.now() - start) / 1000);
+  const top = (side: CcxtSide) => {
+    const out: string[] = [];
+    for (let i = 0; i < 10 && side[i] !== undefined; i++) out.push(`${side[i]?.[1]}@${side[i]?.[0]}`);
+    return out;
+  };
+  end?.({ bids: top(book.bids), asks: top(book.asks) });
+  return rate;
 }
 
 function median(values: readonly number[]): number {
@@ -221,8 +279,25 @@ async function measureLatency(stream: Stream): Promise<number[]> {
 
 export async function run(): Promise<Record<string, number | string>> {
   const stream = makeStream(FRAMES, seededRandom(20250101));
-  runOurs(stream); // warm-up of both paths
-  runCcxt(stream);
+  // Warm-up of both paths, and proof that they agree: both books end with the same top levels.
+  let oursTop: Tops | undefined;
+  let ccxtTop: Tops | undefined;
+  resetBookReaderCounts();
+  runOurs(stream, (tops) => (oursTop = tops));
+  runCcxt(stream, (tops) => (ccxtTop = tops));
+  if (JSON.stringify(oursTop) !== JSON.stringify(ccxtTop))
+    throw new Error(
+      `bench: the books differ at the end: ours ${JSON.stringify(oursTop)}, ccxt ${JSON.stringify(ccxtTop)}`,
+    );
+  // Of the change sets read, the share the canonical (BTCTurk layout) reader took.
+  const { canonicalDiffs, scannedDiffs, general, canonicalSnapshots } = bookReaderCounts;
+  const fastShare = canonicalDiffs / stream.diffs.length;
+  let rows = 0;
+  let deletes = 0;
+  for (const text of stream.diffs) {
+    rows += text.split('"CP"').length - 1;
+    deletes += text.split('"CP":3').length - 1;
+  }
   const ours: number[] = [];
   const theirs: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
@@ -234,6 +309,14 @@ export async function run(): Promise<Record<string, number | string>> {
   const ccxtRate = median(theirs);
   return {
     frames: FRAMES,
+    layout: 'BTCTurk obdiff: {"CP","P","A"} rows, unpadded decimals, channel/event/type tail',
+    changes_per_frame: Number((rows / stream.diffs.length).toFixed(1)),
+    cp3_share_of_changes: Number((deletes / rows).toFixed(3)),
+    fast_path_share: Number(fastShare.toFixed(4)),
+    fast_path_frames: canonicalDiffs,
+    scanned_path_frames: scannedDiffs,
+    general_path_frames: general,
+    fast_path_snapshots: canonicalSnapshots,
     ours_updates_per_s: Math.round(oursRate),
     ccxt_updates_per_s: Math.round(ccxtRate),
     ours_vs_ccxt: Number((oursRate / ccxtRate).toFixed(2)),

@@ -11,7 +11,10 @@ export interface BookLevelText {
   readonly quantity: string;
 }
 
-/** One row of a change set: `quantity` is the level's new total (never a delta); `remove` drops the level. */
+/**
+ * One row of a change set: `quantity` is the level's new total (never a delta); `remove` drops the
+ * level whatever `quantity` says (BTCTurk's CP 3 carries the old, non-zero amount).
+ */
 export interface BookLevelChange extends BookLevelText {
   readonly remove: boolean;
 }
@@ -19,6 +22,8 @@ export interface BookLevelChange extends BookLevelText {
 /**
  * A full book at change set `changeSet`. `periodic`: re-sent on a timer to cross-check a book kept
  * from change sets; otherwise it opens (or re-opens, after a resync) a stream of change sets.
+ * `changeSet` counts per subscription: a periodic book's belongs to its own channel and is never
+ * comparable with the change sets' (BTCTurk's two channels sit at an arbitrary offset).
  */
 export interface FeedBookSnapshot {
   readonly kind: 'book-snapshot';
@@ -44,8 +49,18 @@ export type MarketFeedEvent =
   | { readonly kind: 'trade'; readonly trade: PublicTrade }
   | { readonly kind: 'trades'; readonly symbol: string; readonly trades: readonly PublicTrade[] } // recent, on subscribe
   | { readonly kind: 'ticker'; readonly ticker: Ticker }
-  /** A book frame for `symbol` that could not be read: the book can no longer be trusted. */
-  | { readonly kind: 'book-unreadable'; readonly symbol: string; readonly reason: string };
+  /**
+   * A book frame for `symbol` that could not be read: the book can no longer be trusted.
+   * `cause`: `unknown-change-kind` when a row's CP is not one BTCTurk sends (0, 1, 3), else `unreadable`.
+   */
+  | {
+      readonly kind: 'book-unreadable';
+      readonly symbol: string;
+      readonly reason: string;
+      readonly cause: BookProblemCause;
+    };
+
+export type BookProblemCause = 'unknown-change-kind' | 'unreadable';
 
 /** What the market layer wants streamed for one symbol. */
 export interface FeedStreams {
@@ -77,4 +92,10 @@ export interface MarketFeed {
   unwatch(symbol: string): void;
   /** Asks for a fresh snapshot of the symbol's book (after a gap or an inconsistent book). */
   resyncBook(symbol: string): void;
+  /**
+   * Monotonic ms when the connection last proved alive (any frame, a server ping, a pong to ours);
+   * null while none is open. BTCTurk sends nothing for a book that does not change, so a book kept
+   * from an intact subscription is current as of this moment, not only as of its last frame.
+   */
+  lastAliveAt(): number | null;
 }

@@ -6,7 +6,12 @@ import type { BalanceReport, FillReport } from '../domain/reports.ts';
 // path only: the execution core must still reconcile over REST after `reconnected` or `overflow`,
 // because events sent while the connection was down, or dropped by a full queue, are gone.
 
-/** An order's change as the exchange pushes it. `deleted` is the final result of a cancel. */
+/**
+ * An order's change as the exchange pushes it. `inserted`: a new order on the book. `updated`: its
+ * remaining quantity changed; `leftQuantity` 0 means it left the book filled. `deleted`: the final
+ * result of a cancel (or expiry) — never a fill. Adapters translate their venue's wire into these
+ * meanings (BTCTurk sends an update as a delete then an insert; its adapter merges the pair).
+ */
 export interface OrderUpdateEvent {
   readonly kind: 'order';
   readonly change: 'inserted' | 'updated' | 'deleted';
@@ -20,16 +25,21 @@ export interface OrderUpdateEvent {
   readonly leftQuantity: Decimal; // still resting
 }
 
-/** One of our orders matched; the execution itself arrives as a `fill`. */
+/**
+ * One of our orders matched; the execution itself arrives as a `fill`. `symbol` is null when the
+ * exchange named the pair only by its id (`pairId`): resolve the order by `exchangeOrderId`.
+ * `timestamp` is null when the event carries none (BTCTurk's older 441 shape).
+ */
 export interface OrderMatchEvent {
   readonly kind: 'order-match';
   readonly exchangeOrderId: string;
   readonly clientOrderId: string | null;
-  readonly symbol: string;
+  readonly symbol: string | null;
+  readonly pairId: number | null;
   readonly side: Side;
   readonly price: Decimal;
   readonly quantity: Decimal;
-  readonly timestamp: number;
+  readonly timestamp: number | null;
 }
 
 export type UserStreamEvent =

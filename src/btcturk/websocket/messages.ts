@@ -3,20 +3,43 @@ import { z } from 'zod';
 import { toDec } from '../../domain/decimal.ts';
 import type { OrderMethod, Side } from '../../domain/orders.ts';
 import type { BalanceReport, FillReport, PublicTrade, Ticker } from '../../domain/reports.ts';
-import type { BookLevelChange, BookLevelText, MarketFeedEvent } from '../../ports/market-feed.ts';
+import type {
+  BookLevelChange,
+  BookLevelText,
+  BookProblemCause,
+  MarketFeedEvent,
+} from '../../ports/market-feed.ts';
 import type { OrderMatchEvent, OrderUpdateEvent } from '../../ports/user-stream.ts';
 import { parseJsonLossless } from '../common/json.ts';
-import { CP_REMOVED, isPlainDecimal, scanBookDiff } from './diff-scanner.ts';
+import {
+  bookReaderCounts,
+  CHANGE_KIND,
+  isKnownChangeKind,
+  isPlainDecimal,
+  isPositivePlainDecimal,
+  scanBookDiff,
+  scanBookSnapshot,
+} from './diff-scanner.ts';
 
-// BTCTurk's WebSocket frames (btcturk-api.md §8), every one `[type, {...}]`, read into venue-neutral
-// events. Unknown types are ignored. Field lists marked unofficial there are read tolerantly: ids as
-// strings or bare integers (kept exact: a trade id can exceed 2^53), decimals as strings or numbers.
+// BTCTurk's WebSocket frames (btcturk-api.md §8, ../shared/btcturk-wire: real frames, which outrank
+// the simulator), every one `[type, {...}]`, read into venue-neutral events. Unknown types are
+// ignored. Field lists marked unofficial there are read tolerantly where tolerance cannot hide a
+// problem: ids as strings or bare integers (kept exact: a trade id can exceed 2^53), decimals as
+// strings or numbers, client ids absent or null. Values that would make a wrong state are refused
+// with the field and the value named: a price of zero or below, a negative book amount, a fill
+// amount whose sign contradicts its side, an order book change kind BTCTurk does not send.
 //
-// Change kinds (`CP`) of an obdiff (432) row: BTCTurk does not document them. `A` is always the
-// level's new total, so a row sets the level to `A`, and a row removes the level when CP is 2 (the
-// removal code, as src/sim/server/ws-frames.ts encodes 0 = new level, 1 = amount changed,
-// 2 = removed) or when `A` is zero. Any other CP value sets the level like 0 and 1: a wrong guess
-// shows up in the periodic full-book cross-check (src/market/book-keeper.ts) and heals there.
+// Change kinds (`CP`) of an obdiff (432) row, as BTCTurk sends them (capture C1, see CHANGE_KIND in
+// diff-scanner.ts): 0 = the amount at `P` is replaced by `A`, 1 = a new level, 3 = the level is
+// deleted although `A` still carries its old, non-zero amount. A row with any other CP fails the
+// whole frame with cause `unknown-change-kind` (the book is resynced and the case counted); a zero
+// `A` on CP 0 or 1 removes the level too (the book does that), tolerantly.
+//
+// parseFrame never throws: whatever the text (nested thousands deep, megabytes long, not JSON), the
+// answer is events or a typed failure. Book frames in BTCTurk's layout take the readers of
+// diff-scanner.ts; anything else takes parseFrameGeneral (JSON.parse, then hand-written checks for
+// book frames and zod for the rest), which gives the same events for every frame the fast readers
+// accept (test/wire/ws-fuzz.test.ts).
 
 export const WS_TYPE = {
   balance: 201,
@@ -49,43 +72,88 @@ export type WsMessage =
 
 export type ParsedFrame =
   | { readonly ok: true; readonly messages: readonly WsMessage[] }
-  /** `symbol`: the pair a book frame was about, when it could be told, so its book can be resynced. */
+  /**
+   * `symbol`: the pair a book frame was about, when it could be told, so its book can be resynced.
+   * `cause`: `unknown-change-kind` for an obdiff row whose CP is not 0, 1 or 3; `unreadable` for
+   * every other failure.
+   */
   | {
       readonly ok: false;
       readonly type: number | null;
       readonly symbol: string | null;
       readonly reason: string;
+      readonly cause: BookProblemCause;
     };
 
 const NONE: readonly WsMessage[] = [];
+
+/** A value as a failure shows it: JSON, cut short (a hostile frame can hold megabytes in one string). */
+function shown(value: unknown): string {
+  let text: string;
+  try {
+    // JSON.stringify answers undefined (not a string) for these
+    const unwritable = value === undefined || typeof value === 'function' || typeof value === 'symbol';
+    text = unwritable ? String(value) : JSON.stringify(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 40 ? `${text.slice(0, 40)}… (${text.length} characters)` : text;
+}
 
 // ---- field schemas --------------------------------------------------------------------------------
 
 const textOrNumber = z
   .union([z.string(), z.number()])
   .transform((v) => (typeof v === 'number' ? String(v) : v));
-const priceText = textOrNumber.refine(
-  (v) => isPlainDecimal(v, false),
-  'expected a plain decimal such as "3400000.00"',
-);
-const amountText = textOrNumber.refine(
-  (v) => isPlainDecimal(v, true),
-  'expected a plain decimal such as "0.125"',
-);
-const decimal = textOrNumber.transform((v, ctx): Decimal => {
-  try {
-    return toDec(v);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: `expected a decimal, got ${JSON.stringify(v)}` });
-    return z.NEVER;
-  }
-});
-/** Costs are sometimes sent negative (REST fills do); the report holds them as positive costs. */
+
+/**
+ * Decimal exponents a value may have. toDec accepts "20e9700000000", a Decimal whose toFixed() would
+ * write trillions of digits and exhaust the heap wherever it is printed or stored (found by
+ * test/wire/ws-fuzz.test.ts). ASSUMPTION (BTCTurk): no amount, price or fee of a private event or
+ * ticker comes near 1e±30 (BTCTurk's scales are at most 16 decimals, the 452 padding).
+ */
+const MAX_EXPONENT = 30;
+
+/** A decimal meeting `test` (described by `wanted`), or an issue naming the value. */
+function decimalWhere(test: ((d: Decimal) => boolean) | null, wanted: string) {
+  return textOrNumber.transform((v, ctx): Decimal => {
+    let value: Decimal;
+    try {
+      value = toDec(v);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `expected a decimal, got ${shown(v)}` });
+      return z.NEVER;
+    }
+    if (!value.isZero() && Math.abs(value.e) > MAX_EXPONENT) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a decimal within 1e±${MAX_EXPONENT}, got ${shown(v)}`,
+      });
+      return z.NEVER;
+    }
+    if (test !== null && !test(value)) {
+      ctx.addIssue({ code: 'custom', message: `expected ${wanted}, got ${shown(v)}` });
+      return z.NEVER;
+    }
+    return value;
+  });
+}
+const decimal = decimalWhere(null, 'a decimal');
+const positive = decimalWhere((d) => d.gt(0), 'a decimal above zero');
+const nonNegative = decimalWhere((d) => !d.isNeg(), 'a decimal of zero or more');
+/**
+ * Fees and taxes: BTCTurk sends them negative on both sides (the REST example shows a negative fee
+ * on a buy); their sign says "cost", not a direction, so the report keeps the magnitude.
+ * ASSUMPTION (BTCTurk): a fee or tax is never a rebate, so a positive one is read as the same cost
+ * (no frame with one has been seen; the REST docs and the 423 paste show only negative ones).
+ */
 const cost = decimal.transform((v) => v.abs());
 const id = z.union([z.string().min(1), z.number().int()]).transform(String);
 const millis = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/).transform(Number)]);
+/** Absent, null or empty: no client id (orders placed by hand or on another client have none). */
 const optionalClientId = z
-  .union([z.string(), z.null(), z.undefined()])
+  .string()
+  .nullish()
   .transform((v) => (v === undefined || v === null || v === '' ? null : v));
 const symbol = z.string().min(1);
 
@@ -93,7 +161,7 @@ const symbol = z.string().min(1);
 const side = z.union([z.number().int(), z.string()]).transform((v, ctx): Side => {
   const word = typeof v === 'number' ? (v === 0 ? 'buy' : v === 1 ? 'sell' : '') : v.toLowerCase();
   if (word === 'buy' || word === 'sell') return word;
-  ctx.addIssue({ code: 'custom', message: `expected a side (0/1, buy/sell), got ${JSON.stringify(v)}` });
+  ctx.addIssue({ code: 'custom', message: `expected a side (0/1, buy/sell), got ${shown(v)}` });
   return z.NEVER;
 });
 
@@ -115,24 +183,6 @@ const result = z.object({
     .transform((v) => v ?? ''),
 });
 
-const bookRow = z.object({ A: amountText, P: priceText });
-const diffRow = bookRow.extend({ CP: z.number().int() });
-
-const orderBook = z.object({
-  CS: z.number().int().nonnegative(),
-  PS: symbol,
-  AO: z.array(bookRow).default([]),
-  BO: z.array(bookRow).default([]),
-  channel: z.string().optional(),
-});
-
-const orderBookDiff = z.object({
-  CS: z.number().int().nonnegative(),
-  PS: symbol,
-  AO: z.array(diffRow).default([]),
-  BO: z.array(diffRow).default([]),
-});
-
 const tickerRow = z.object({
   PS: symbol,
   B: decimal,
@@ -144,39 +194,53 @@ const tickerRow = z.object({
   V: decimal,
 });
 
-const tradeRow = z.object({ D: millis, I: id, A: decimal, P: decimal, S: side, PS: symbol });
+const tradeFields = { D: millis, I: id, A: decimal, P: decimal, S: side };
+const tradeRow = z.object({ ...tradeFields, PS: symbol });
+/** A 421 names its pair in `symbol`/`event`, not on each row (2022 frames). */
+const tradeListRow = z.object({ ...tradeFields, PS: symbol.optional() });
 
+/**
+ * 423. No `type` key inside; `id` (the trade id, above 2^53) and `orderId` bare integers, read
+ * exactly (the frame is parsed losslessly); `amount`, `fee` and `tax` negative strings for a sell;
+ * `preciseAmount` an exact JSON number beside the truncated `amount`.
+ */
 const userTrade = z.object({
   id,
   orderId: id,
   timestamp: millis,
   numeratorSymbol: symbol,
   denominatorSymbol: symbol,
-  amount: cost, // negative for sells in REST fills; the side says the direction
+  amount: decimal,
+  preciseAmount: decimal.nullish(),
   fee: cost,
   tax: cost,
-  price: decimal,
+  price: positive,
   orderType: side,
   orderClientId: optionalClientId,
 });
 
+/**
+ * 441. `id` is the ORDER id (one 441 per fill of it); `pair` is the pair id (a number), `symbol`
+ * the name; `timestamp` absent in the 2022 shape, a string of ms in the current one.
+ */
 const orderMatch = z.object({
   id,
-  timestamp: millis,
-  symbol: z.unknown(),
-  pair: z.unknown(),
+  timestamp: millis.optional(),
+  symbol: z.string().min(1).nullish(),
+  pair: z.union([z.number().int(), z.string().min(1)]).nullish(),
   isBid: z.boolean(),
-  price: decimal,
-  amount: decimal,
+  price: positive,
+  amount: positive,
   clientId: optionalClientId,
 });
 
+/** 451 insert, 452 delete, 453 update (no 453 in practice). 452 pads decimals to 16 places. */
 const userOrder = z.object({
   id,
   symbol,
-  price: decimal,
-  amount: decimal,
-  numLeft: decimal,
+  price: nonNegative, // 0 for an order without a price (market)
+  amount: nonNegative,
+  numLeft: nonNegative,
   orderType: side,
   method,
   newOrderClientId: optionalClientId,
@@ -187,12 +251,104 @@ const balances = z.object({ balances: z.array(balanceRow) });
 
 // ---- conversion ----------------------------------------------------------------------------------
 
-function levels(rows: readonly { A: string; P: string }[]): BookLevelText[] {
-  return rows.map((row) => ({ price: row.P, quantity: row.A }));
+class FrameError extends Error {
+  constructor(
+    message: string,
+    readonly problem: BookProblemCause = 'unreadable',
+  ) {
+    super(message);
+  }
 }
 
-function changes(rows: readonly { A: string; P: string; CP: number }[]): BookLevelChange[] {
-  return rows.map((row) => ({ price: row.P, quantity: row.A, remove: row.CP === CP_REMOVED }));
+// Book bodies are read by hand rather than by zod: they are the bulk of the traffic and, on the
+// general path, the frames a hostile server can make megabytes long; a plain loop over the parsed
+// rows costs a tenth of a schema's per-row work and names the first problem it meets.
+
+/** A book decimal as plain text: BTCTurk quotes them; a bare number is written out plainly (1e-7 → "0.0000001"). */
+function bookText(value: unknown, path: string): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') {
+    if (value === 0) return '0'; // -0 too
+    if (Number.isFinite(value)) return toDec(value).toFixed();
+  }
+  throw new FrameError(`${path}: expected a decimal string, got ${shown(value)}`);
+}
+
+function priceOf(row: Body, path: string): string {
+  const price = bookText(row.P, `${path}.P`);
+  if (!isPositivePlainDecimal(price))
+    throw new FrameError(`${path}.P: expected a price above zero such as "2900", got ${shown(price)}`);
+  return price;
+}
+
+function amountOf(row: Body, path: string): string {
+  const amount = bookText(row.A, `${path}.A`);
+  if (!isPlainDecimal(amount, false))
+    throw new FrameError(
+      `${path}.A: expected an amount of zero or more such as "0.0092056", got ${shown(amount)}`,
+    );
+  return amount;
+}
+
+function isObject(value: unknown): value is Body {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The rows of one side (absent: none), each a plain object. */
+function rowsOf(body: Body, side: 'AO' | 'BO'): readonly unknown[] {
+  const rows = body[side];
+  if (rows === undefined) return [];
+  if (!Array.isArray(rows)) throw new FrameError(`${side}: expected a list of levels, got ${shown(rows)}`);
+  return rows;
+}
+
+function rowAt(rows: readonly unknown[], index: number, side: string): Body {
+  const row = rows[index];
+  if (!isObject(row)) throw new FrameError(`${side}.${index}: expected a level {…}, got ${shown(row)}`);
+  return row;
+}
+
+function bookHead(body: Body): { symbol: string; changeSet: number } {
+  const { CS, PS } = body;
+  if (typeof CS !== 'number' || !Number.isSafeInteger(CS) || CS < 0)
+    throw new FrameError(`CS: expected a whole number of zero or more, got ${shown(CS)}`);
+  if (typeof PS !== 'string' || PS.length === 0)
+    throw new FrameError(`PS: expected a pair name, got ${shown(PS)}`);
+  return { symbol: PS, changeSet: CS };
+}
+
+function levels(body: Body, side: 'AO' | 'BO'): BookLevelText[] {
+  const rows = rowsOf(body, side);
+  const out: BookLevelText[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const row = rowAt(rows, i, side);
+    const path = `${side}.${i}`;
+    const price = priceOf(row, path);
+    out.push({ price, quantity: amountOf(row, path) });
+  }
+  return out;
+}
+
+function changes(body: Body, side: 'AO' | 'BO'): BookLevelChange[] {
+  const rows = rowsOf(body, side);
+  const out: BookLevelChange[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const row = rowAt(rows, i, side);
+    const path = `${side}.${i}`;
+    const kind = row.CP;
+    if (typeof kind !== 'number' || !Number.isSafeInteger(kind))
+      throw new FrameError(`${path}.CP: expected a whole number, got ${shown(kind)}`);
+    const price = priceOf(row, path);
+    const quantity = amountOf(row, path);
+    if (!isKnownChangeKind(kind))
+      throw new FrameError(
+        `${path}.CP: unknown change kind CP ${kind} at price ${shown(price)} ` +
+          '(BTCTurk sends CP 0 amount replaced, 1 new level, 3 deleted)',
+        'unknown-change-kind',
+      );
+    out.push({ price, quantity, remove: kind === CHANGE_KIND.deleted });
+  }
+  return out;
 }
 
 function ticker(row: z.infer<typeof tickerRow>, now: number): Ticker {
@@ -210,8 +366,43 @@ function ticker(row: z.infer<typeof tickerRow>, now: number): Ticker {
   };
 }
 
-function trade(row: z.infer<typeof tradeRow>): PublicTrade {
-  return { tradeId: row.I, symbol: row.PS, price: row.P, quantity: row.A, side: row.S, timestamp: row.D };
+function trade(row: z.infer<typeof tradeListRow>, pair: string | undefined): PublicTrade {
+  const name = row.PS ?? pair;
+  if (name === undefined) throw new FrameError('items: a trade names no pair, and neither does the list');
+  return { tradeId: row.I, symbol: name, price: row.P, quantity: row.A, side: row.S, timestamp: row.D };
+}
+
+/**
+ * The quantity of a 423 fill: `preciseAmount` when present (exact), else `amount` (truncated).
+ * BTCTurk signs the amount by side (a sell's is negative): a sign that contradicts the side is a
+ * problem, never silently flipped, and a zero fill is no fill. ASSUMPTION (BTCTurk): `preciseAmount`
+ * is signed like `amount` (the one real 423, a sell, has both negative), and a truncated `amount`
+ * of zero beside a non-zero `preciseAmount` (a fill below the amount's scale) is no contradiction.
+ */
+function fillQuantity(t: z.infer<typeof userTrade>): Decimal {
+  const sellSign = t.orderType === 'sell';
+  const contradicts = (d: Decimal): boolean => !d.isZero() && d.isNeg() !== sellSign;
+  const expected = sellSign ? 'negative for a sell' : 'positive for a buy';
+  for (const [name, value] of [
+    ['amount', t.amount],
+    ['preciseAmount', t.preciseAmount],
+  ] as const) {
+    if (value !== undefined && value !== null && contradicts(value))
+      throw new FrameError(`${name}: ${value.toFixed()} on a ${t.orderType} fill (BTCTurk's is ${expected})`);
+  }
+  const quantity = t.preciseAmount ?? t.amount;
+  if (quantity.isZero())
+    throw new FrameError(`${t.preciseAmount ? 'preciseAmount' : 'amount'}: a fill of zero`);
+  return quantity.abs();
+}
+
+/**
+ * ASSUMPTION (BTCTurk): an order id of 0 marks no order. A 451 with every field zero arrives on a
+ * socket that never logged in (ExchangeSharp ignores it); the same is assumed of 441/452/453 with
+ * id 0 and of a 423 with orderId 0: such an event is dropped, never turned into an order event.
+ */
+function isNoOrder(value: unknown): boolean {
+  return value === 0 || value === '0';
 }
 
 type Body = Record<string, unknown>;
@@ -230,21 +421,19 @@ function read(type: number, body: Body, now: number): readonly WsMessage[] {
       return [{ kind: 'login-result', ok: r.ok, message: r.message }];
     }
     case WS_TYPE.orderBook: {
-      const b = orderBook.parse(body);
-      return [
-        {
-          kind: 'book-snapshot',
-          symbol: b.PS,
-          changeSet: b.CS,
-          periodic: b.channel === 'orderbook',
-          bids: levels(b.BO),
-          asks: levels(b.AO),
-        },
-      ];
+      const { symbol, changeSet } = bookHead(body);
+      const channel = body.channel;
+      if (channel !== undefined && typeof channel !== 'string')
+        throw new FrameError(`channel: expected a channel name, got ${shown(channel)}`);
+      const asks = levels(body, 'AO');
+      const bids = levels(body, 'BO');
+      return [{ kind: 'book-snapshot', symbol, changeSet, periodic: channel === 'orderbook', bids, asks }];
     }
     case WS_TYPE.orderBookDiff: {
-      const b = orderBookDiff.parse(body);
-      return [{ kind: 'book-diff', symbol: b.PS, changeSet: b.CS, bids: changes(b.BO), asks: changes(b.AO) }];
+      const { symbol, changeSet } = bookHead(body);
+      const asks = changes(body, 'AO');
+      const bids = changes(body, 'BO');
+      return [{ kind: 'book-diff', symbol, changeSet, bids, asks }];
     }
     case WS_TYPE.tickerPair:
       return [{ kind: 'ticker', ticker: ticker(tickerRow.parse(body), now) }];
@@ -254,13 +443,17 @@ function read(type: number, body: Body, now: number): readonly WsMessage[] {
         .parse(body)
         .items.map((row) => ({ kind: 'ticker', ticker: ticker(row, now) }));
     case WS_TYPE.trade:
-      return [{ kind: 'trade', trade: trade(tradeRow.parse(body)) }];
+      return [{ kind: 'trade', trade: trade(tradeRow.parse(body), undefined) }];
     case WS_TYPE.tradeList: {
-      const list = z.object({ items: z.array(tradeRow), event: z.string().optional() }).parse(body);
-      const pair = list.event ?? list.items[0]?.PS;
-      return pair === undefined ? NONE : [{ kind: 'trades', symbol: pair, trades: list.items.map(trade) }];
+      const list = z
+        .object({ items: z.array(tradeListRow), symbol: symbol.optional(), event: z.string().optional() })
+        .parse(body);
+      const pair = list.symbol ?? list.event ?? list.items[0]?.PS;
+      if (pair === undefined) return NONE;
+      return [{ kind: 'trades', symbol: pair, trades: list.items.map((row) => trade(row, pair)) }];
     }
     case WS_TYPE.userTrade: {
+      if (isNoOrder(body.orderId)) return NONE;
       const t = userTrade.parse(body);
       const fill: FillReport = {
         tradeId: t.id,
@@ -271,7 +464,7 @@ function read(type: number, body: Body, now: number): readonly WsMessage[] {
         quote: t.denominatorSymbol,
         side: t.orderType,
         price: t.price,
-        quantity: t.amount,
+        quantity: fillQuantity(t),
         fee: t.fee,
         tax: t.tax,
         // BTCTurk charges the fee in the quote currency of TRY and USDT pairs.
@@ -281,26 +474,34 @@ function read(type: number, body: Body, now: number): readonly WsMessage[] {
       return [{ kind: 'fill', fill }];
     }
     case WS_TYPE.orderMatch: {
+      if (isNoOrder(body.id)) return NONE;
       const m = orderMatch.parse(body);
-      // Unofficial field list: `symbol` names the pair; some clients show `pair` doing so instead.
-      const name = typeof m.symbol === 'string' ? m.symbol : typeof m.pair === 'string' ? m.pair : null;
-      if (name === null) throw new FrameError('symbol: neither "symbol" nor "pair" names the pair');
+      // `symbol` names the pair and `pair` is its id; a `pair` given as a name (an older reading of
+      // the unofficial field list) is taken as the name. ASSUMPTION (BTCTurk): a 441's `amount` is
+      // positive on both sides (every real 441 is a sell with a positive amount; `isBid` says the side),
+      // so a negative one is refused rather than read by its sign.
+      const name = m.symbol ?? (typeof m.pair === 'string' ? m.pair : null);
+      const pairId = typeof m.pair === 'number' ? m.pair : null;
+      if (name === null && pairId === null)
+        throw new FrameError('symbol: neither "symbol" nor "pair" names the pair');
       return [
         {
           kind: 'order-match',
           exchangeOrderId: m.id,
           clientOrderId: m.clientId,
           symbol: name,
+          pairId,
           side: m.isBid ? 'buy' : 'sell',
           price: m.price,
           quantity: m.amount,
-          timestamp: m.timestamp,
+          timestamp: m.timestamp ?? null,
         },
       ];
     }
     case WS_TYPE.orderInsert:
     case WS_TYPE.orderDelete:
     case WS_TYPE.orderUpdate: {
+      if (isNoOrder(body.id)) return NONE;
       const o = userOrder.parse(body);
       const change =
         type === WS_TYPE.orderInsert ? 'inserted' : type === WS_TYPE.orderDelete ? 'deleted' : 'updated';
@@ -333,63 +534,147 @@ function read(type: number, body: Body, now: number): readonly WsMessage[] {
   }
 }
 
-class FrameError extends Error {}
-
 const LEADING_TYPE = /^\s*\[\s*(\d{1,6})\s*,/;
 const BOOK_TYPES: ReadonlySet<number> = new Set([WS_TYPE.orderBook, WS_TYPE.orderBookDiff]);
+/** A pair name near the start of a book frame that is not JSON, so that its book can be resynced. */
+const PAIR_NEAR_START = /"PS":"([A-Za-z0-9_]{1,32})"/;
+/**
+ * lossless-json parses recursively and runs out of stack a few thousand levels deep; no frame of
+ * BTCTurk's nests deeper than four. JSON.parse (used for book frames) is iterative in V8.
+ */
+const MAX_LOSSLESS_DEPTH = 64;
+/**
+ * A run of 16 digits (or digits and a dot), or an exponent: a number JSON.parse might round (up to
+ * 15 significant digits a double keeps exactly). Only a frame with one needs the lossless parser,
+ * a JS loop several times slower per character than JSON.parse; the test may also match inside a
+ * string (a UUID, say), which only costs that frame the slower parser.
+ */
+const MAYBE_INEXACT_NUMBER = /[\d.]{16,}|\d[eE][+-]?\d/;
+const MAX_REASON = 300;
 
 function describe(error: unknown): string {
+  let text: string;
   if (error instanceof z.ZodError) {
-    return error.issues
+    text = error.issues
       .slice(0, 3)
       .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'body'}: ${issue.message}`)
       .join('; ');
+  } else {
+    text = error instanceof Error ? error.message : String(error);
   }
-  return error instanceof Error ? error.message : String(error);
+  return text.length > MAX_REASON ? `${text.slice(0, MAX_REASON)}…` : text;
 }
 
 function pairOf(body: Body | null): string | null {
   if (body === null) return null;
   const name = body.PS ?? body.event;
-  return typeof name === 'string' && name.length > 0 ? name : null;
+  return typeof name === 'string' && name.length > 0 && name.length <= 64 ? name : null;
 }
 
-/**
- * Reads one frame. `now` (wall-clock ms) dates tickers, which carry no time of their own. A frame
- * that is not `[type, {...}]`, or a known type whose body does not fit, is a failure naming why.
- */
-export function parseFrame(text: string, now: number): ParsedFrame {
-  // The bulk of the traffic first, without even a regular expression: most frames are change sets.
-  if (text.startsWith('[432,')) {
-    const diff = scanBookDiff(text);
-    if (diff !== undefined) return { ok: true, messages: [diff] };
+/** True when arrays and objects in `text` nest deeper than `limit` (strings skipped). Linear. */
+function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92)
+        i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) {
+      inString = true;
+    } else if (c === 91 || c === 123) {
+      if (++depth > limit) return true;
+    } else if (c === 93 || c === 125) {
+      depth--;
+    }
   }
+  return false;
+}
+
+function failure(
+  type: number | null,
+  symbol: string | null,
+  reason: string,
+  cause: BookProblemCause = 'unreadable',
+): ParsedFrame {
+  return { ok: false, type, symbol, reason, cause };
+}
+
+function readGeneral(text: string, now: number): ParsedFrame {
   const leading = LEADING_TYPE.exec(text);
   const type = leading?.[1] === undefined ? null : Number(leading[1]);
+  const isBook = type !== null && BOOK_TYPES.has(type);
   let parsed: unknown;
   try {
-    // Book frames hold no number beyond 2^53 and are the bulk of the traffic: the fast parser.
-    parsed = type !== null && BOOK_TYPES.has(type) ? JSON.parse(text) : parseJsonLossless(text);
+    if (isBook || !MAYBE_INEXACT_NUMBER.test(text)) {
+      // Book frames hold no number beyond 2^53 and are the bulk of the traffic, and a frame without
+      // a long number loses nothing to a double: the fast (and iterative) parser.
+      parsed = JSON.parse(text);
+    } else {
+      if (nestsDeeperThan(text, MAX_LOSSLESS_DEPTH))
+        return failure(type, null, `the frame nests deeper than ${MAX_LOSSLESS_DEPTH} levels`);
+      parsed = parseJsonLossless(text);
+    }
   } catch {
-    return { ok: false, type, symbol: null, reason: 'the frame is not JSON' };
+    const pair = isBook ? PAIR_NEAR_START.exec(text.slice(0, 256))?.[1] : undefined;
+    return failure(type, pair ?? null, 'the frame is not JSON');
   }
   if (
     !Array.isArray(parsed) ||
     typeof parsed[0] !== 'number' ||
     typeof parsed[1] !== 'object' ||
-    parsed[1] === null
+    parsed[1] === null ||
+    Array.isArray(parsed[1])
   )
-    return { ok: false, type, symbol: null, reason: 'the frame is not [type, {...}]' };
+    return failure(type, null, 'the frame is not [type, {...}]');
   const frameType = parsed[0];
   const body = parsed[1] as Body;
   try {
     return { ok: true, messages: read(frameType, body, now) };
   } catch (error) {
-    return {
-      ok: false,
-      type: frameType,
-      symbol: BOOK_TYPES.has(frameType) ? pairOf(body) : null,
-      reason: describe(error),
-    };
+    return failure(
+      frameType,
+      BOOK_TYPES.has(frameType) ? pairOf(body) : null,
+      describe(error),
+      error instanceof FrameError ? error.problem : 'unreadable',
+    );
   }
+}
+
+/**
+ * The general reader alone: JSON.parse (lossless where a number might not survive a double) and
+ * the field checks, for any layout.
+ * parseFrame gives the same answer for every frame; exported for the differential tests.
+ */
+export function parseFrameGeneral(text: string, now: number): ParsedFrame {
+  try {
+    return readGeneral(text, now);
+  } catch (error) {
+    // Nothing above should throw; if something does, it is still a typed failure, never a crash.
+    return failure(null, null, `the frame could not be read: ${describe(error)}`);
+  }
+}
+
+/**
+ * Reads one frame. `now` (wall-clock ms) dates tickers, which carry no time of their own. A frame
+ * that is not `[type, {...}]`, or a known type whose body does not fit, is a failure naming why.
+ * Never throws.
+ */
+export function parseFrame(text: string, now: number): ParsedFrame {
+  // The bulk of the traffic first, without even a regular expression: most frames are change sets.
+  try {
+    if (text.startsWith('[432,')) {
+      const diff = scanBookDiff(text);
+      if (diff !== undefined) return { ok: true, messages: [diff] };
+      bookReaderCounts.general++;
+    } else if (text.startsWith('[431,')) {
+      const snapshot = scanBookSnapshot(text);
+      if (snapshot !== undefined) return { ok: true, messages: [snapshot] };
+      bookReaderCounts.general++;
+    }
+  } catch {
+    // The fast readers give up rather than throw; should one throw anyway, the general reader decides.
+  }
+  return parseFrameGeneral(text, now);
 }
