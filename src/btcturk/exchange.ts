@@ -49,6 +49,7 @@ import {
   parseTickers,
   parseTrades,
   normalSymbol,
+  REST_BOOK_MAX_LEVELS,
   type SkippedRow,
 } from './http/models.ts';
 
@@ -119,6 +120,15 @@ export class BtcturkExchange implements Exchange {
     });
   }
 
+  /**
+   * The exchange's wall-clock time in ms: the local clock corrected by the last measured server
+   * offset — the same offset REST stamps use (e.g. for the WebSocket login's `timestamp`). Before
+   * the first measurement (syncClock() or any private call) it is the local wall clock.
+   */
+  serverNow(): number {
+    return this.#client.serverNow();
+  }
+
   /** Re-measures the server clock offset now (it is also kept fresh on its own). */
   syncClock(): Promise<void> {
     return this.#client.syncClock();
@@ -140,19 +150,33 @@ export class BtcturkExchange implements Exchange {
   }
 
   serverTime(): Promise<number> {
-    return this.#client.call({ endpoint: ENDPOINTS.serverTime }, parseServerTime);
+    return this.#client.call({ endpoint: ENDPOINTS.serverTime, bareBody: true }, parseServerTime);
   }
 
+  /**
+   * The REST book, at most REST_BOOK_MAX_LEVELS (100) levels a side: BTCTurk caps it there whatever
+   * `limit` says (btcturk-wire), so a larger limit is clamped rather than sent as a promise the
+   * exchange does not keep. Fewer levels than asked is normal (a thin book).
+   */
   orderBook(symbol: string, limit?: number): Promise<OrderBookSnapshot> {
+    const levels = limit === undefined ? undefined : Math.min(limit, REST_BOOK_MAX_LEVELS);
     return this.#client.call(
-      { endpoint: ENDPOINTS.orderBook, query: { pairSymbol: symbol, limit } },
+      {
+        endpoint: ENDPOINTS.orderBook,
+        query: { pairSymbol: symbol, limit: levels },
+        subject: `pair ${symbol}`,
+      },
       (data) => parseOrderBook(data, symbol),
     );
   }
 
   async tickers(symbol?: string): Promise<Ticker[]> {
     const { tickers, skipped } = await this.#client.call(
-      { endpoint: ENDPOINTS.ticker, query: { pairSymbol: symbol } },
+      {
+        endpoint: ENDPOINTS.ticker,
+        query: { pairSymbol: symbol },
+        subject: symbol === undefined ? undefined : `pair ${symbol}`,
+      },
       parseTickers,
     );
     this.#warnSkipped('ticker', skipped);
@@ -160,8 +184,9 @@ export class BtcturkExchange implements Exchange {
   }
 
   recentTrades(symbol: string, last?: number): Promise<PublicTrade[]> {
-    return this.#client.call({ endpoint: ENDPOINTS.trades, query: { pairSymbol: symbol, last } }, (data) =>
-      parseTrades(data, symbol),
+    return this.#client.call(
+      { endpoint: ENDPOINTS.trades, query: { pairSymbol: symbol, last }, subject: `pair ${symbol}` },
+      (data) => parseTrades(data, symbol),
     );
   }
 
@@ -193,20 +218,36 @@ export class BtcturkExchange implements Exchange {
     };
     if (order.price) body.price = decText(order.price);
     if (order.stopPrice) body.stopPrice = decText(order.stopPrice);
-    return this.#client.call({ endpoint: ENDPOINTS.submitOrder, body }, (data) => parseOrderAck(data, order));
+    return this.#client.call(
+      {
+        endpoint: ENDPOINTS.submitOrder,
+        body,
+        subject: `order ${order.clientOrderId} (${order.side} ${order.symbol})`,
+      },
+      (data) => parseOrderAck(data, order),
+    );
   }
 
   async cancelOrder(exchangeOrderId: string): Promise<void> {
     // HTTP 200 means "cancel accepted": the order leaves the book later (asynchronous since 2024-04).
+    // The success reply has no `data` at all (btcturk-wire rest-cancel-ok): nothing to read.
     await this.#client.call(
-      { endpoint: ENDPOINTS.cancelOrder, query: { id: exchangeOrderId } },
+      {
+        endpoint: ENDPOINTS.cancelOrder,
+        query: { id: exchangeOrderId },
+        subject: `order ${exchangeOrderId}`,
+      },
       () => undefined,
     );
   }
 
   openOrders(symbol?: string): Promise<OrderStatusReport[]> {
     return this.#client.call(
-      { endpoint: ENDPOINTS.openOrders, query: { pairSymbol: symbol } },
+      {
+        endpoint: ENDPOINTS.openOrders,
+        query: { pairSymbol: symbol },
+        subject: symbol === undefined ? undefined : `pair ${symbol}`,
+      },
       parseOpenOrders,
     );
   }
@@ -229,8 +270,9 @@ export class BtcturkExchange implements Exchange {
   }
 
   order(exchangeOrderId: string): Promise<OrderStatusReport> {
-    return this.#client.call({ endpoint: ENDPOINTS.order, pathParams: { id: exchangeOrderId } }, (data) =>
-      parseSingleOrder(data, exchangeOrderId),
+    return this.#client.call(
+      { endpoint: ENDPOINTS.order, pathParams: { id: exchangeOrderId }, subject: `order ${exchangeOrderId}` },
+      (data) => parseSingleOrder(data, exchangeOrderId),
     );
   }
 

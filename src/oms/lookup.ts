@@ -9,12 +9,17 @@ import type { OmsContext } from './context.ts';
 const HISTORY_PAGE = 1000;
 const HISTORY_PAGES = 20;
 
-/** BTCTurk answers an unknown id with code 1152 "Order not found" (HTTP 400). */
+/**
+ * BTCTurk answers an unknown id with code 1152 "Order not found" (HTTP 400 per the docs).
+ * ASSUMPTION (BTCTurk): the docs' own example shows no status, so a 200 with success:false and that
+ * message reads the same. The message decides
+ * when there is one — codes are reused on the wire — and the code only when there is none. Any
+ * other failure (auth, parse, an error body) propagates: it never means "not found".
+ */
 function isOrderNotFound(error: unknown): boolean {
-  return (
-    isExchangeError(error, 'rejected') &&
-    (String(error.code) === '1152' || /order not found/i.test(error.venueMessage ?? ''))
-  );
+  if (!isExchangeError(error, 'rejected') && !isExchangeError(error, 'exchange-failure')) return false;
+  const message = error.venueMessage?.trim() ?? '';
+  return message !== '' ? /^order not found/i.test(message) : String(error.code) === '1152';
 }
 
 /** The order's report, or null when the exchange does not (yet) know the id. */

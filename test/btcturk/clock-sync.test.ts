@@ -216,3 +216,29 @@ describe('clock sync', () => {
     await exchange.close();
   });
 });
+
+describe('serverNow', () => {
+  it('is the local wall clock corrected by the measured offset: a server 8 s ahead reads 8 s ahead, and stays so', async () => {
+    const clock = new FakeClock();
+    const { venue } = await skewedVenue(
+      () => clock.now(),
+      () => 8_000,
+    );
+    const exchange = exchangeFor(venue.url, { clock });
+    // Nothing measured yet: the local wall clock stands in.
+    assert.equal(exchange.serverNow(), clock.now());
+    await exchange.syncClock();
+    // The fake clock does not move during the round trip, so the midpoint estimate is exact.
+    assert.equal(exchange.serverNow() - clock.now(), 8_000);
+    await clock.advance(5_000);
+    assert.equal(exchange.serverNow() - clock.now(), 8_000, 'the offset holds as time passes');
+    // The same offset signs REST stamps: a private call lands inside the server's ±5 s.
+    await exchange.balances();
+    assert.equal(privateRequests(venue).length, 1);
+    assert.equal(Number(privateRequests(venue)[0]?.headers['x-stamp']), exchange.serverNow());
+    const before = exchange.serverNow();
+    clock.setWall(clock.now() - 60_000); // NTP steps the local wall clock back a minute
+    assert.equal(exchange.serverNow(), before, 'a stepped wall clock does not move the server estimate');
+    await exchange.close();
+  });
+});

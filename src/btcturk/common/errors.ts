@@ -11,6 +11,21 @@ export interface CallContext {
   readonly operation: string; // "POST /api/v1/order"
   readonly effect: EndpointSpec['effect'];
   readonly secrets: readonly string[]; // scrubbed from anything kept from the reply
+  /** What the call is about, for messages: "pair NOPEUSDT", "order 123". */
+  readonly subject?: string | undefined;
+  /**
+   * The reply may be a bare payload without the {success, code, data} envelope (only
+   * /server/time is: btcturk-wire rest-server-time). Any other reply without a `data` member has
+   * no data, and reading it as data would turn an error body into "nothing there".
+   * ASSUMPTION (BTCTurk): every endpoint but /server/time answers inside the envelope (all captures
+   * and docs examples do); a bare 2xx body elsewhere is unreadable (parse, or ambiguous for a write).
+   */
+  readonly bareBody?: boolean | undefined;
+}
+
+/** "GET /api/v2/orderbook for pair NOPEUSDT": how a message names the call. */
+export function callName(call: Pick<CallContext, 'operation' | 'subject'>): string {
+  return call.subject === undefined ? call.operation : `${call.operation} for ${call.subject}`;
 }
 
 export interface Reply {
@@ -28,16 +43,57 @@ export type Classified =
   { readonly ok: true; readonly data: unknown } | { readonly ok: false; readonly error: ExchangeError };
 
 interface Envelope {
-  readonly success?: unknown;
-  readonly code?: unknown;
-  readonly message?: unknown;
-  readonly details?: unknown;
-  readonly period?: unknown;
-  readonly data?: unknown;
+  readonly success: readonly unknown[]; // every spelling of the key: "success", "Success", …
+  readonly code: readonly unknown[];
+  readonly message: unknown;
+  readonly details: unknown;
+  readonly period: unknown;
+  /** The reply has a `data` member (exactly that spelling), and its value. */
+  readonly hasData: boolean;
+  readonly data: unknown;
+  /** Any member of the envelope is there, in any case. */
+  readonly isEnvelope: boolean;
+  /** The data, under any spelling, names an order id: the exchange may have placed it. */
+  readonly namesOrder: boolean;
+}
+
+const ENVELOPE_KEYS = new Set(['success', 'code', 'message', 'data']);
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Values of `key` under any spelling of its case; BTCTurk has answered with "Success", "Code". */
+function anyCase(record: Record<string, unknown>, key: string): unknown[] {
+  return Object.keys(record)
+    .filter((k) => k.toLowerCase() === key)
+    .map((k) => record[k]);
+}
+
+function namesAnOrder(record: Record<string, unknown>): boolean {
+  return anyCase(record, 'data').some(
+    (data) =>
+      isRecord(data) && anyCase(data, 'id').some((id) => id !== null && id !== undefined && id !== ''),
+  );
 }
 
 function envelopeOf(body: unknown): Envelope | null {
-  return typeof body === 'object' && body !== null && !Array.isArray(body) ? body : null;
+  if (!isRecord(body)) return null;
+  const first = (key: string) => {
+    const exact = body[key];
+    return exact !== undefined ? exact : anyCase(body, key)[0];
+  };
+  return {
+    success: anyCase(body, 'success'),
+    code: anyCase(body, 'code'),
+    message: first('message'),
+    details: first('details'),
+    period: body.period,
+    hasData: Object.hasOwn(body, 'data'),
+    data: body.data,
+    isEnvelope: Object.keys(body).some((k) => ENVELOPE_KEYS.has(k.toLowerCase())),
+    namesOrder: namesAnOrder(body),
+  };
 }
 
 function tryParse(text: string): { ok: true; body: unknown } | { ok: false } {
@@ -49,13 +105,24 @@ function tryParse(text: string): { ok: true; body: unknown } | { ok: false } {
 }
 
 function venueCode(envelope: Envelope | null): number | string | undefined {
-  const code = envelope?.code;
+  const code = envelope?.code.find((c) => typeof c === 'number' || typeof c === 'string');
   return typeof code === 'number' || typeof code === 'string' ? code : undefined;
 }
 
+/**
+ * A non-zero `code` is a failure whatever `success` says: a stamp outside the window has come back
+ * as `success:true` with code 1037 "Unauthorized - Invalid Nonce" (btcturk-wire rest-invalid-nonce).
+ * A code that is neither a number nor a string cannot say "no error" either.
+ */
 function isFailureEnvelope(envelope: Envelope): boolean {
-  const code = venueCode(envelope);
-  return envelope.success === false || (code !== undefined && String(code) !== '0');
+  const failed = envelope.success.some((s) => s === false || (typeof s === 'string' && /^false$/i.test(s)));
+  const badCode = envelope.code.some((c) => {
+    if (c === null || c === undefined) return false;
+    if (typeof c === 'number') return c !== 0;
+    if (typeof c === 'string') return c.trim() !== '0' && c.trim() !== '';
+    return true;
+  });
+  return failed || badCode;
 }
 
 function venueMessage(
@@ -96,6 +163,81 @@ function bodyPeriodMs(envelope: Envelope | null): number | undefined {
   return Number(match[1]) * (UNIT_MS[match[2]] ?? 0);
 }
 
+/**
+ * Why BTCTurk refused, read from its `message` first: codes are reused (FAILED_ORDER_WITH_OPEN_ORDERS
+ * has come back with 1122 and with 1123, the code the docs give FAILED_MIN_TOTAL_AMOUNT), so the
+ * code decides only when the reply carries no message at all.
+ */
+export type VenueReason =
+  | 'insufficient-funds'
+  | 'min-total'
+  | 'price-scale'
+  | 'quantity-scale'
+  | 'stop-price-scale'
+  | 'price-bounds'
+  | 'order-not-found'
+  | 'unknown-pair'
+  | 'invalid-request'
+  | 'unauthorized'
+  | 'rate-limit';
+
+const REASON_BY_MESSAGE: readonly (readonly [RegExp, VenueReason])[] = [
+  [/^FAILED_ORDER_WITH_OPEN_ORDERS\b/, 'insufficient-funds'],
+  [/^BALANCE_NOT_ENOUGH\b/, 'insufficient-funds'],
+  [/^FAILED_MIN_TOTAL_AMOUNT\b/, 'min-total'],
+  [/^FAILED_INVALID_PRICE_SCALE\b/, 'price-scale'],
+  [/^FAILED_INVALID_QUANTITY_SCALE\b/, 'quantity-scale'],
+  [/^FAILED_INVALID_STOP_PRICE_SCALE\b/, 'stop-price-scale'],
+  [/^(PRICE_MUST_BE_LESS_THAN_M(AX|IN)PRICE|ORDER_M(IN|AX)_PRICE_EXCEEDED)\b/, 'price-bounds'],
+  [/^(NO_ORDER_MATCHES_YOUR_REQUEST\b|Order not found)/i, 'order-not-found'],
+  [/^Pair \S* ?does not exists?\b/i, 'unknown-pair'],
+  [/^(INVALID_REQUEST_ERROR|FAILED_ORDER_PARAMETER)\b/, 'invalid-request'],
+  [/^Unauthorized\b/i, 'unauthorized'],
+  [/^TOO_MANY_REQUESTS\b/, 'rate-limit'],
+];
+
+// Only for replies without a message (btcturk-api.md §6).
+const REASON_BY_CODE: Readonly<Record<string, VenueReason>> = {
+  '1122': 'insufficient-funds',
+  '1123': 'min-total',
+  '1126': 'price-scale',
+  '1127': 'quantity-scale',
+  '1128': 'stop-price-scale',
+  '1152': 'order-not-found',
+  '1226': 'price-bounds',
+  '1227': 'price-bounds',
+  '429': 'rate-limit',
+};
+
+const REASON_TEXT: Readonly<Record<VenueReason, string>> = {
+  'insufficient-funds': 'insufficient funds (the balance is too small or held by open orders)',
+  'min-total': 'the order value is below the minimum',
+  'price-scale': 'the price has more decimals than the pair allows',
+  'quantity-scale': 'the quantity has more decimals than the pair allows',
+  'stop-price-scale': 'the stop price has more decimals than the pair allows',
+  'price-bounds': "the price is outside the pair's current limits",
+  'order-not-found': 'the exchange knows no such order',
+  'unknown-pair': 'the exchange knows no such pair',
+  'invalid-request': 'a parameter is missing or malformed',
+  unauthorized: 'the API key, signature or stamp was not accepted',
+  'rate-limit': 'the rate limit was exceeded',
+};
+
+/** The reason behind a venue's message and code; null when neither says one we know. */
+export function reasonOf(
+  venueMessage: string | undefined,
+  code: number | string | undefined,
+): VenueReason | null {
+  const message = venueMessage?.trim() ?? '';
+  if (message !== '') return REASON_BY_MESSAGE.find(([pattern]) => pattern.test(message))?.[1] ?? null;
+  return code === undefined ? null : (REASON_BY_CODE[String(code)] ?? null);
+}
+
+/** Why an ExchangeError from this adapter says the exchange refused; null when it is not known. */
+export function venueReason(error: ExchangeError): VenueReason | null {
+  return reasonOf(error.venueMessage, error.code);
+}
+
 /** Turns an HTTP reply into its envelope's data or the ExchangeError it stands for. */
 export function classifyReply(reply: Reply, call: CallContext, retry: RetryAfterContext): Classified {
   const { status, text } = reply;
@@ -103,60 +245,84 @@ export function classifyReply(reply: Reply, call: CallContext, retry: RetryAfter
   const envelope = parsed.ok ? envelopeOf(parsed.body) : null;
   const code = venueCode(envelope);
   const message = venueMessage(envelope, text, call.secrets);
+  const reason = envelope === null ? null : reasonOf(message, code);
   const details = { operation: call.operation, httpStatus: status, code, venueMessage: message };
+  const said = `${describeVenue(code, message)}${reason === null ? '' : `: ${REASON_TEXT[reason]}`}`;
   const fail = (
     kind: ExchangeError['kind'],
     what: string,
     extra: { retryAfterMs?: number } = {},
-  ): Classified => ({
+  ): Classified & { ok: false } => ({
     ok: false,
-    error: new ExchangeError(kind, `${call.operation}: ${what}`, { ...details, ...extra }),
+    error: new ExchangeError(kind, `${callName(call)}: ${what}`, { ...details, ...extra }),
   });
-
-  if (status === 429) {
-    const retryAfterMs =
-      parseRetryAfter(reply.retryAfter, retry.serverNow) ?? bodyPeriodMs(envelope) ?? retry.fallbackMs;
+  const failure = refusal();
+  // A write whose refusal names an order id contradicts itself: the order may well exist. Only a
+  // lookup can tell, so it is ambiguous, never "not placed".
+  if (
+    failure !== null &&
+    call.effect === 'write' &&
+    envelope?.namesOrder &&
+    failure.error.kind !== 'ambiguous'
+  )
     return fail(
-      'rate-limited',
-      `rate limited with HTTP 429${describeVenue(code, message)}; nothing was processed and this endpoint ` +
-        `is paused for the ${retryAfterMs} ms the exchange asked`,
-      { retryAfterMs },
+      'ambiguous',
+      `HTTP ${status}${said} says it failed but names an order id: the exchange may have acted on it; ` +
+        'resolve it by lookup, do not send it again blindly',
     );
+  if (failure !== null) return failure;
+  // Most replies wrap their payload in {success, code, data}; /server/time may come bare. An
+  // envelope without `data` has none: `undefined` reaches the parser, which refuses it unless the
+  // call expects nothing (a cancel's success has no data).
+  if (envelope?.isEnvelope) return { ok: true, data: envelope.hasData ? envelope.data : undefined };
+  return { ok: true, data: call.bareBody ? (parsed.ok ? parsed.body : undefined) : undefined };
+
+  function refusal(): (Classified & { ok: false }) | null {
+    if (status === 429) {
+      const retryAfterMs =
+        parseRetryAfter(reply.retryAfter, retry.serverNow) ?? bodyPeriodMs(envelope) ?? retry.fallbackMs;
+      return fail(
+        'rate-limited',
+        `rate limited with HTTP 429${describeVenue(code, message)}; nothing was processed and this endpoint ` +
+          `is paused for the ${retryAfterMs} ms the exchange asked`,
+        { retryAfterMs },
+      );
+    }
+    if (status === 401 || (status < 500 && reason === 'unauthorized' && (status >= 400 || isFailed())))
+      return fail(
+        'auth',
+        `refused with HTTP ${status}${describeVenue(code, message)}: ${REASON_TEXT.unauthorized}; check ` +
+          'BTCTURK_API_KEY and BTCTURK_API_SECRET and that the machine clock is right',
+      );
+    if (status >= 500)
+      return call.effect === 'write'
+        ? fail(
+            'ambiguous',
+            `HTTP ${status}${said}: the exchange may or may not have acted on it; ` +
+              'resolve it by lookup, do not send it again blindly',
+          )
+        : fail('server', `HTTP ${status}${said} from the exchange; try again later`);
+    if (status >= 400)
+      return fail('rejected', `rejected with HTTP ${status}${said}; the request was not processed`);
+    if (status < 200 || status >= 300)
+      return call.effect === 'write'
+        ? fail('ambiguous', `unexpected HTTP ${status}: the outcome is unknown; resolve it by lookup`)
+        : fail('server', `unexpected HTTP ${status}; check BTCTURK_BASE_URL`);
+    if (!parsed.ok)
+      return unreadableReply(call, status, `the body is not JSON: "${excerpt(text, call.secrets, 80)}"`);
+    if (isFailed())
+      return fail(
+        'exchange-failure',
+        `failed although HTTP ${status}${said}; the request was not carried out`,
+      );
+    if (!call.bareBody && !envelope?.isEnvelope)
+      return unreadableReply(call, status, 'the body is not a {success, code, data} envelope');
+    return null;
   }
-  if (status === 401)
-    return fail(
-      'auth',
-      `refused with HTTP 401${describeVenue(code, message)}: the API key, signature or stamp was not accepted; ` +
-        'check BTCTURK_API_KEY and BTCTURK_API_SECRET and that the machine clock is right',
-    );
-  if (status >= 500)
-    return call.effect === 'write'
-      ? fail(
-          'ambiguous',
-          `HTTP ${status}${describeVenue(code, message)}: the exchange may or may not have acted on it; ` +
-            'resolve it by looking it up, do not send it again blindly',
-        )
-      : fail('server', `HTTP ${status}${describeVenue(code, message)} from the exchange; try again later`);
-  if (status >= 400)
-    return fail(
-      'rejected',
-      `rejected with HTTP ${status}${describeVenue(code, message)}; the request was not processed`,
-    );
-  if (status < 200 || status >= 300)
-    return call.effect === 'write'
-      ? fail('ambiguous', `unexpected HTTP ${status}: the outcome is unknown; resolve it by lookup`)
-      : fail('server', `unexpected HTTP ${status}; check BTCTURK_BASE_URL`);
 
-  if (!parsed.ok)
-    return unreadableReply(call, status, `the body is not JSON: "${excerpt(text, call.secrets, 80)}"`);
-  if (envelope !== null && isFailureEnvelope(envelope))
-    return fail(
-      'exchange-failure',
-      `failed although HTTP ${status}${describeVenue(code, message)}; the request was not carried out`,
-    );
-  // Most replies wrap their payload in {success, code, data}; /server/time may come bare.
-  const data = envelope !== null && 'data' in envelope ? envelope.data : parsed.body;
-  return { ok: true, data };
+  function isFailed(): boolean {
+    return envelope !== null && isFailureEnvelope(envelope);
+  }
 }
 
 /** A 2xx reply we cannot read: for a write its effect is unknown, for a read it is a parse failure. */
@@ -170,13 +336,13 @@ export function unreadableReply(
     call.effect === 'write'
       ? new ExchangeError(
           'ambiguous',
-          `${call.operation}: HTTP ${status} but the reply is unreadable (${detail}); the exchange probably ` +
+          `${callName(call)}: HTTP ${status} but the reply is unreadable (${detail}); the exchange probably ` +
             'acted on it: resolve it by lookup, do not send it again blindly',
           { operation: call.operation, httpStatus: status },
         )
       : new ExchangeError(
           'parse',
-          `${call.operation}: the reply does not have the expected shape: ${detail}`,
+          `${callName(call)}: the reply does not have the expected shape: ${detail}`,
           {
             operation: call.operation,
             httpStatus: status,
@@ -210,7 +376,7 @@ export function transportFailure(
   if (attempt.beforeSending || (code !== undefined && CONNECT_PHASE_CODES.has(code)))
     return new ExchangeError(
       'not-sent',
-      `${call.operation} not sent: could not connect (${code ?? name ?? 'error'}: ${said}); check BTCTURK_BASE_URL ` +
+      `${callName(call)} not sent: could not connect (${code ?? name ?? 'error'}: ${said}); check BTCTURK_BASE_URL ` +
         'and the network',
       { operation: call.operation, cause: error },
     );
@@ -222,7 +388,7 @@ export function transportFailure(
     call.effect === 'write'
       ? 'the exchange may or may not have acted on it; resolve it by lookup, do not send it again blindly'
       : 'nothing was changed by this read';
-  return new ExchangeError('ambiguous', `${call.operation}: ${what}; ${next}`, {
+  return new ExchangeError('ambiguous', `${callName(call)}: ${what}; ${next}`, {
     operation: call.operation,
     cause: error,
   });

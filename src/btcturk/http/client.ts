@@ -41,6 +41,10 @@ export interface CallSpec {
   readonly query?: Readonly<Record<string, QueryValue>>;
   readonly body?: Readonly<Record<string, string>>;
   readonly deadlineMs?: number;
+  /** What the call is about, named in its errors: "pair NOPEUSDT", "order 123". */
+  readonly subject?: string;
+  /** The reply may come without the envelope (/server/time only). */
+  readonly bareBody?: boolean;
 }
 
 interface Timed<T> {
@@ -123,6 +127,14 @@ export class BtcturkHttpClient {
     return (await this.#execute(spec, parse)).value;
   }
 
+  /**
+   * The server's wall-clock time as best known here: the local monotonic clock plus the last
+   * measured offset (the one REST stamps use); the local wall clock until the first measurement.
+   */
+  serverNow(): number {
+    return this.#stamps.serverNow();
+  }
+
   /** Measures the server's clock offset now; fails with the server-time endpoint's error. */
   syncClock(): Promise<void> {
     return this.#clockSync.syncNow(this.#clock.now() + this.#requestTimeoutMs);
@@ -137,7 +149,7 @@ export class BtcturkHttpClient {
     const budget = () => Math.min(this.#requestTimeoutMs, deadlineAt - this.#clock.now());
     try {
       const t = await this.#execute(
-        { endpoint: ENDPOINTS.serverTime, deadlineMs: budget() },
+        { endpoint: ENDPOINTS.serverTime, deadlineMs: budget(), bareBody: true },
         parseServerTime,
       );
       return clockOffset(t.value, t.sentAt, t.receivedAt);
@@ -229,7 +241,13 @@ export class BtcturkHttpClient {
       secrets.push(auth['X-Stamp'], auth['X-Signature']);
     }
     if (spec.body) headers['content-type'] = 'application/json';
-    const call: CallContext = { operation, effect: endpoint.effect, secrets };
+    const call: CallContext = {
+      operation,
+      effect: endpoint.effect,
+      secrets,
+      subject: spec.subject,
+      bareBody: spec.bareBody,
+    };
     const path = this.#path(spec);
 
     const sentAt = this.#clock.monotonic();

@@ -1,6 +1,6 @@
 import type { Decimal } from 'decimal.js';
 import { z } from 'zod';
-import { toDec } from '../../domain/decimal.ts';
+import { Dec, toDec } from '../../domain/decimal.ts';
 import type {
   BalanceReport,
   ExchangeInfo,
@@ -15,12 +15,19 @@ import type {
 import type { OrderMethod, Side, SymbolRules } from '../../domain/symbols.ts';
 import { completeRules, mergeRules } from '../../domain/symbols.ts';
 
-// Zod models of BTCTurk's replies (btcturk-api.md §4–5) and their translation into the
-// venue-neutral reports. Tolerance is deliberate and local to this file: decimals arrive as strings
-// or numbers, ids as strings or (above 2^53, kept exact by the lossless JSON parser) digit strings,
-// names in two casings, sells with negative amounts, unknown times as 0.
+// Zod models of BTCTurk's replies (btcturk-api.md §4–5, btcturk-wire README) and their translation
+// into the venue-neutral reports. Tolerance is deliberate and local to this file: decimals arrive as
+// strings or numbers, ids as numbers or (above 2^53, kept exact by the lossless JSON parser) digit
+// strings, names in two casings, unknown times as 0. What is never tolerated is a value that would
+// silently become a wrong one: a missing payload read as "nothing", a zero or negative price, a
+// negative amount made positive with abs(), a sign that contradicts the side. Each of those is a
+// ReplyShapeError, which the client turns into a typed ExchangeError (`parse` for a read, `ambiguous`
+// for a write) — that error is the unit in which such problems are counted.
 
-/** A reply whose shape we do not understand; the message names the field and never a value. */
+/**
+ * A reply whose shape or values we do not accept. The message names the field; a value is shown
+ * only when it was read as a number (so no echoed secret can pass through it).
+ */
 export class ReplyShapeError extends Error {
   constructor(problem: string) {
     super(problem);
@@ -36,38 +43,86 @@ function describeIssues(error: z.ZodError): string {
 }
 
 function parseWith<T>(schema: z.ZodType<T>, data: unknown): T {
+  // The envelope had no `data` member: refusing here keeps an error body (or `{"success":true}`)
+  // from being read as an empty list.
+  if (data === undefined) throw new ReplyShapeError('the reply has no data member');
   const result = schema.safeParse(data);
   if (!result.success) throw new ReplyShapeError(describeIssues(result.error));
   return result.data;
 }
 
-const decimal = z.union([z.string(), z.number()]).transform((value, ctx): Decimal => {
+// ASSUMPTION (BTCTurk): no price, amount or balance reaches 1e18; a larger one is a corrupt value
+// (and would turn into Infinity wherever it meets a float, e.g. a metric).
+const LIMIT = new Dec('1e18');
+
+/** Which sign a decimal may have. */
+type Sign = 'positive' | 'non-negative' | 'non-positive' | 'any';
+
+const SIGN_RULE: Readonly<Record<Sign, (value: Decimal) => boolean>> = {
+  positive: (v) => v.gt(0),
+  'non-negative': (v) => !v.isNegative() || v.isZero(),
+  'non-positive': (v) => v.isNegative() || v.isZero(),
+  any: () => true,
+};
+
+/** A value read as a number, safe to show in a message. */
+function shown(value: string | number): string {
+  const text = String(value).trim();
+  return text.length <= 40 ? text : `${text.slice(0, 40)}…`;
+}
+
+function readDecimal(value: string | number, sign: Sign, ctx: z.RefinementCtx): Decimal {
+  let parsed: Decimal;
   try {
-    return toDec(value);
+    parsed = toDec(value);
   } catch {
     ctx.addIssue({ code: 'custom', message: 'expected a decimal number' });
     return z.NEVER;
   }
-});
+  if (!parsed.isFinite() || parsed.abs().gte(LIMIT)) {
+    ctx.addIssue({ code: 'custom', message: `implausibly large: ${shown(value)}` });
+    return z.NEVER;
+  }
+  if (!SIGN_RULE[sign](parsed)) {
+    ctx.addIssue({ code: 'custom', message: `must be ${sign}, got ${shown(value)}` });
+    return z.NEVER;
+  }
+  return parsed;
+}
+
+/** A decimal with the given sign. */
+function decimal(sign: Sign) {
+  return z.union([z.string(), z.number()]).transform((value, ctx) => readDecimal(value, sign, ctx));
+}
 
 /** An optional decimal: absent, null and "" all mean "not stated". */
-const optionalDecimal = z
-  .union([z.string(), z.number()])
-  .nullish()
-  .transform((value, ctx): Decimal | null => {
-    if (value === null || value === undefined || value === '') return null;
-    try {
-      return toDec(value);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'expected a decimal number' });
-      return z.NEVER;
-    }
-  });
+function optionalDecimal(sign: Sign) {
+  return z
+    .union([z.string(), z.number()])
+    .nullish()
+    .transform((value, ctx): Decimal | null =>
+      value === null || value === undefined || value === '' ? null : readDecimal(value, sign, ctx),
+    );
+}
 
-const id = z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String);
+// Order and trade ids: a positive integer, as a JSON number or (above 2^53) its exact digits.
+// Id 0 names nothing (an all-zero event has been seen on a socket that never logged in).
+const id = z
+  .union([
+    z
+      .string()
+      .regex(/^\d+$/, 'expected an integer id')
+      .refine((v) => /[1-9]/.test(v), 'id 0 names nothing'),
+    z.number().int().positive(),
+  ])
+  .transform(String);
 
+// Milliseconds since the epoch, as a number or digit string, within what a Date can hold.
 const millis = z
-  .union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?$/, 'expected milliseconds')])
+  .union([
+    z.number().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    z.string().regex(/^\d{1,15}(\.\d+)?$/, 'expected milliseconds'),
+  ])
   .transform((value) => Math.floor(Number(value)));
 
 /** BTCTurk sends `time: 0` for times it does not know. */
@@ -109,14 +164,19 @@ function positiveOrNull(value: Decimal | null): Decimal | null {
   return value !== null && value.gt(0) ? value : null;
 }
 
-// A price of 0 on BTCTurk means "none" (market orders, orders without a stop).
+// A price of 0 on BTCTurk means "none" (market orders, orders without a stop); a negative one was
+// already refused by the schema.
 function priceOrNull(value: Decimal | null): Decimal | null {
-  return value === null || value.isZero() ? null : value.abs();
+  return value === null || value.isZero() ? null : value;
 }
 
 // ---------------------------------------------------------------- server time
 
-const serverTimeSchema = z.object({ serverTime: millis });
+// Bare on the wire (btcturk-wire rest-server-time), wrapped in the envelope elsewhere. A zero time
+// would shift every stamp by decades.
+const serverTimeSchema = z.object({
+  serverTime: millis.refine((ms) => ms > 0, 'must be positive'),
+});
 
 export function parseServerTime(data: unknown): number {
   return parseWith(serverTimeSchema, data).serverTime;
@@ -137,12 +197,13 @@ const scale = z
 
 const priceFilterSchema = z.object({
   filterType: z.literal('PRICE_FILTER'),
-  minPrice: optionalDecimal,
-  maxPrice: optionalDecimal,
-  tickSize: optionalDecimal,
-  minExchangeValue: optionalDecimal,
-  minAmount: optionalDecimal,
-  maxAmount: optionalDecimal,
+  // Bounds that are zero or negative state no rule: positiveOrNull drops them.
+  minPrice: optionalDecimal('any'),
+  maxPrice: optionalDecimal('any'),
+  tickSize: optionalDecimal('any'),
+  minExchangeValue: optionalDecimal('any'),
+  minAmount: optionalDecimal('any'),
+  maxAmount: optionalDecimal('any'),
 });
 
 const symbolRowSchema = z.object({
@@ -154,8 +215,8 @@ const symbolRowSchema = z.object({
   denominatorScale: scale,
   filters: z.array(z.unknown()).nullish(),
   orderMethods: z.array(z.string()).nullish(),
-  minimumLimitOrderPrice: optionalDecimal,
-  maximumLimitOrderPrice: optionalDecimal,
+  minimumLimitOrderPrice: optionalDecimal('any'),
+  maximumLimitOrderPrice: optionalDecimal('any'),
 });
 
 const exchangeInfoSchema = z.object({
@@ -247,7 +308,11 @@ export function parseExchangeInfo(data: unknown): { info: ExchangeInfo; skipped:
 
 // ---------------------------------------------------------------- public market data
 
-const bookRow = z.tuple([decimal, decimal], z.unknown());
+/** BTCTurk's REST book holds at most this many levels a side, whatever `limit` asks (btcturk-wire). */
+export const REST_BOOK_MAX_LEVELS = 100;
+
+// A level is a price with something at it: a price of 0 or a negative size is no level.
+const bookRow = z.tuple([decimal('positive'), decimal('positive')], z.unknown());
 const orderBookSchema = z.object({
   timestamp: millis,
   bids: z.array(bookRow),
@@ -265,16 +330,18 @@ export function parseOrderBook(data: unknown, symbol: string): OrderBookSnapshot
   };
 }
 
+// ASSUMPTION (BTCTurk): a ticker's prices are positive (the ccxt capture sends JSON numbers); a row
+// with a zero or negative price is skipped and reported like any other unreadable row.
 const tickerRowSchema = z.object({
   pair: z.string().min(1),
   timestamp: millis,
-  last: decimal,
-  high: decimal,
-  low: decimal,
-  bid: decimal,
-  ask: decimal,
-  open: decimal,
-  volume: decimal,
+  last: decimal('positive'),
+  high: decimal('positive'),
+  low: decimal('positive'),
+  bid: decimal('positive'),
+  ask: decimal('positive'),
+  open: decimal('positive'),
+  volume: decimal('non-negative'),
 });
 
 export function parseTickers(data: unknown): { tickers: Ticker[]; skipped: SkippedRow[] } {
@@ -303,12 +370,14 @@ export function parseTickers(data: unknown): { tickers: Ticker[]; skipped: Skipp
   return { tickers, skipped };
 }
 
+// ASSUMPTION (BTCTurk): public trades carry an unsigned amount and say the side in `side`; a
+// negative amount is refused rather than turned positive.
 const tradeRowSchema = z.object({
   pair: z.string().nullish(),
   date: millis,
   tid: id,
-  price: decimal,
-  amount: decimal,
+  price: decimal('positive'),
+  amount: decimal('positive'),
   side,
 });
 
@@ -317,7 +386,7 @@ export function parseTrades(data: unknown, symbol: string): PublicTrade[] {
     tradeId: row.tid,
     symbol: normalSymbol(row.pair ?? symbol),
     price: row.price,
-    quantity: row.amount.abs(),
+    quantity: row.amount,
     side: row.side,
     timestamp: row.date,
   }));
@@ -325,11 +394,13 @@ export function parseTrades(data: unknown, symbol: string): PublicTrade[] {
 
 // ---------------------------------------------------------------- balances
 
+// Rows as on the wire (btcturk-wire rest-balance-row-2025): strings for amounts, an integer
+// precision. A negative balance cannot be: refused, never treated as zero.
 const balanceRowSchema = z.object({
   asset: z.string().min(1),
-  balance: decimal,
-  locked: decimal,
-  free: decimal,
+  balance: decimal('non-negative'),
+  locked: decimal('non-negative'),
+  free: decimal('non-negative'),
 });
 
 export function parseBalances(data: unknown): BalanceReport[] {
@@ -343,14 +414,19 @@ export function parseBalances(data: unknown): BalanceReport[] {
 
 // ---------------------------------------------------------------- orders
 
+// ASSUMPTION (BTCTurk): order rows (openOrders, allOrders, order/{id}, the POST reply) carry
+// unsigned amounts and prices for both sides — every capture and docs example does. Unlike fills,
+// nothing here is signed by side, so a negative amount or price is a corrupt row, refused.
 const orderRowSchema = z
   .object({
     id,
-    price: optionalDecimal,
-    stopPrice: optionalDecimal,
-    amount: optionalDecimal,
-    quantity: optionalDecimal,
-    leftAmount: optionalDecimal,
+    // 0 for market orders. ASSUMPTION (BTCTurk): every order row has a price (every sample does);
+    // a missing one would otherwise read as "no price" on a limit order.
+    price: decimal('non-negative'),
+    stopPrice: optionalDecimal('non-negative'), // allOrders rows may leave it out
+    amount: optionalDecimal('non-negative'),
+    quantity: optionalDecimal('non-negative'),
+    leftAmount: optionalDecimal('non-negative'),
     pairSymbol: z.string().nullish(),
     pairsymbol: z.string().nullish(), // allOrders' spelling
     type: side,
@@ -366,7 +442,15 @@ const orderRowSchema = z
     const quantity = row.quantity ?? row.amount;
     if (!symbol) ctx.addIssue({ code: 'custom', message: 'pairSymbol is missing', path: ['pairSymbol'] });
     if (!quantity) ctx.addIssue({ code: 'custom', message: 'quantity is missing', path: ['quantity'] });
-    const left = row.leftAmount?.abs() ?? null;
+    else if (quantity.isZero())
+      ctx.addIssue({ code: 'custom', message: 'must be positive, got 0', path: ['quantity'] });
+    if ((row.method === 'limit' || row.method === 'stoplimit') && row.price.isZero())
+      ctx.addIssue({
+        code: 'custom',
+        message: `a ${row.method} order needs a price, got 0`,
+        path: ['price'],
+      });
+    const left = row.leftAmount;
     let status: VenueOrderStatus | undefined;
     if (row.status) {
       status = STATUS[row.status.toLowerCase()];
@@ -374,9 +458,9 @@ const orderRowSchema = z
         ctx.addIssue({ code: 'custom', message: `unknown order status "${row.status}"`, path: ['status'] });
     } else if (quantity && left) {
       // openOrders rows may come without a status: the resting remainder tells it.
-      status = left.lt(quantity.abs()) ? 'partially_filled' : 'open';
+      status = left.lt(quantity) ? 'partially_filled' : 'open';
     } else ctx.addIssue({ code: 'custom', message: 'status is missing', path: ['status'] });
-    if (!symbol || !quantity || !status) return z.NEVER;
+    if (!symbol || !quantity || quantity.isZero() || !status) return z.NEVER;
     return {
       exchangeOrderId: row.id,
       clientOrderId: row.orderClientId ?? row.newOrderClientId,
@@ -385,7 +469,7 @@ const orderRowSchema = z
       method: row.method,
       price: priceOrNull(row.price),
       stopPrice: priceOrNull(row.stopPrice),
-      quantity: quantity.abs(),
+      quantity,
       leftQuantity: left,
       status,
       createdAt: row.time,
@@ -393,14 +477,17 @@ const orderRowSchema = z
     };
   });
 
+// Both sides are always there on the wire (btcturk-wire rest-open-orders-*), even when empty: a
+// reply without them is not "no open orders".
+// ASSUMPTION (BTCTurk): openOrders always sends both `asks` and `bids` (every sample does).
 const openOrdersSchema = z.object({
-  asks: z.array(orderRowSchema).nullish(),
-  bids: z.array(orderRowSchema).nullish(),
+  asks: z.array(orderRowSchema),
+  bids: z.array(orderRowSchema),
 });
 
 export function parseOpenOrders(data: unknown): OrderStatusReport[] {
   const book = parseWith(openOrdersSchema, data);
-  return [...(book.bids ?? []), ...(book.asks ?? [])];
+  return [...book.bids, ...book.asks];
 }
 
 export function parseOrderHistory(data: unknown): OrderStatusReport[] {
@@ -409,19 +496,29 @@ export function parseOrderHistory(data: unknown): OrderStatusReport[] {
 
 /** GET /order/{id}: one row, or (tolerated) a list holding it. */
 export function parseSingleOrder(data: unknown, exchangeOrderId: string): OrderStatusReport {
-  if (!Array.isArray(data)) return parseWith(orderRowSchema, data);
+  if (!Array.isArray(data)) {
+    const order = parseWith(orderRowSchema, data);
+    if (order.exchangeOrderId !== exchangeOrderId)
+      throw new ReplyShapeError(
+        `asked for order ${exchangeOrderId}, the reply is order ${order.exchangeOrderId}`,
+      );
+    return order;
+  }
   const match = parseWith(z.array(orderRowSchema), data).find((o) => o.exchangeOrderId === exchangeOrderId);
   if (!match) throw new ReplyShapeError(`the reply lists no order with id ${exchangeOrderId}`);
   return match;
 }
 
+// POST /order's data: since 2020 lower-case type/method and message "SUCCESS"; older replies and the
+// docs say "OK" and "Buy"/"Limit" (btcturk-wire rest-order-post-*). A market order's price is "0".
 const orderAckSchema = z.object({
   id,
   datetime: optionalMillis,
   type: side.nullish(),
   method: method.nullish(),
-  price: optionalDecimal,
-  quantity: optionalDecimal,
+  price: optionalDecimal('non-negative'),
+  stopPrice: optionalDecimal('non-negative'),
+  quantity: optionalDecimal('positive'),
   pairSymbol: z.string().nullish(),
   newOrderClientId: optionalText,
 });
@@ -436,6 +533,11 @@ export interface SentOrder {
   readonly clientOrderId: string;
 }
 
+/**
+ * The acknowledgement of a placed order. A negative quantity or price is refused, never made
+ * positive: the client reports the unreadable reply as ambiguous and a lookup finds out what the
+ * exchange really holds.
+ */
 export function parseOrderAck(data: unknown, sent: SentOrder): OrderAck {
   const ack = parseWith(orderAckSchema, data);
   return {
@@ -445,33 +547,64 @@ export function parseOrderAck(data: unknown, sent: SentOrder): OrderAck {
     side: ack.type ?? sent.side,
     method: ack.method ?? sent.method,
     price: priceOrNull(ack.price) ?? sent.price ?? null,
-    quantity: ack.quantity?.abs() ?? sent.quantity,
+    quantity: ack.quantity ?? sent.quantity,
     createdAt: ack.datetime,
   };
 }
 
 // ---------------------------------------------------------------- fills
 
-const fillRowSchema = z.object({
-  id,
-  orderId: id,
-  orderClientId: optionalText,
-  timestamp: millis,
-  price: decimal,
-  amount: decimal,
-  preciseAmount: optionalDecimal,
-  fee: optionalDecimal,
-  tax: optionalDecimal,
-  numeratorSymbol: z.string().min(1),
-  denominatorSymbol: z.string().min(1),
-  orderType: side.nullish(),
-});
-
-export function parseFills(data: unknown): FillReport[] {
-  return parseWith(z.array(fillRowSchema), data).map((row) => {
+// users/transactions/trade signs amounts: a sell's amount is negative, a buy's positive, and fee and
+// tax are negative (charged) on both sides (btcturk-wire rest-user-trades-docs, ws-user-trade-423).
+// A sign that contradicts the side is refused, never flipped with abs().
+// ASSUMPTION (BTCTurk): every fill row states its fee and tax, and neither is ever positive (no
+// rebates); `preciseAmount` is optional (the docs example has none) and signed like `amount`.
+const fillRowSchema = z
+  .object({
+    id,
+    orderId: id,
+    orderClientId: optionalText,
+    timestamp: millis,
+    price: decimal('positive'),
+    amount: decimal('any'),
+    preciseAmount: optionalDecimal('any'),
+    fee: decimal('non-positive'),
+    tax: decimal('non-positive'),
+    numeratorSymbol: z.string().min(1),
+    denominatorSymbol: z.string().min(1),
+    orderType: side.nullish(),
+  })
+  .transform((row, ctx): FillReport => {
+    const signed = [
+      ['amount', row.amount],
+      ['preciseAmount', row.preciseAmount],
+    ] as const;
+    const negative = signed.some(([, v]) => v !== null && v.lt(0));
+    const positive = signed.some(([, v]) => v !== null && v.gt(0));
+    if (negative && positive)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'amount and preciseAmount have opposite signs',
+        path: ['amount'],
+      });
+    const fillSide: Side = row.orderType ?? (negative ? 'sell' : 'buy');
+    for (const [field, value] of signed) {
+      if (value === null) continue;
+      if (fillSide === 'sell' ? value.gt(0) : value.lt(0))
+        ctx.addIssue({
+          code: 'custom',
+          message: `a ${fillSide} is ${fillSide === 'sell' ? 'negative' : 'positive'} on BTCTurk, got ${value.toFixed()}`,
+          path: [field],
+        });
+    }
+    // `amount` is truncated, `preciseAmount` exact: a tiny fill can show amount "0" beside a
+    // non-zero precise one, so only the amount used must be non-zero.
+    // ASSUMPTION (BTCTurk): no fill row is for nothing; one whose amount used is 0 is refused.
+    const quantity = (row.preciseAmount ?? row.amount).abs();
+    if (quantity.isZero())
+      ctx.addIssue({ code: 'custom', message: 'a fill of nothing: the amount is 0', path: ['amount'] });
     const base = row.numeratorSymbol.toUpperCase();
     const quote = row.denominatorSymbol.toUpperCase();
-    const quantity = row.preciseAmount ?? row.amount;
     return {
       tradeId: row.id,
       exchangeOrderId: row.orderId,
@@ -479,15 +612,18 @@ export function parseFills(data: unknown): FillReport[] {
       symbol: `${base}${quote}`,
       base,
       quote,
-      // Sells arrive with negative amounts, fees and taxes: magnitudes here, the side says which way.
-      side: row.orderType ?? (row.amount.isNegative() ? 'sell' : 'buy'),
+      side: fillSide,
       price: row.price,
-      quantity: quantity.abs(),
-      fee: (row.fee ?? toDec(0)).abs(),
-      tax: (row.tax ?? toDec(0)).abs(),
+      quantity,
+      // Charged amounts arrive negative: costs here are their magnitudes.
+      fee: row.fee.abs(),
+      tax: row.tax.abs(),
       // The row names no fee asset; BTCTurk charges trading fees in the quote currency.
       feeAsset: quote,
       timestamp: row.timestamp,
     };
   });
+
+export function parseFills(data: unknown): FillReport[] {
+  return parseWith(z.array(fillRowSchema), data);
 }
