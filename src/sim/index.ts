@@ -6,9 +6,15 @@ import { processRandom, seededRandom } from '../domain/random.ts';
 import type { SimEngine, SimGroundTruth } from './engine/api.ts';
 import { createSimEngine, DEFAULT_FEES } from './engine/index.ts';
 import { Accounts, generateKeyPair } from './server/auth.ts';
+import { DEFAULT_BOOK_WINDOW } from './server/book-window.ts';
 import { Faults, type FaultInput } from './server/faults.ts';
 import { currenciesOf, DEFAULT_SIM_SYMBOLS, defaultBalances, simPairs } from './server/markets.ts';
 import { startSimServer } from './server/server.ts';
+import {
+  DEFAULT_BOOK_INTERVAL_MS,
+  DEFAULT_PING_INTERVAL_MS,
+  DEFAULT_PONG_TIMEOUT_MS,
+} from './server/ws-hub.ts';
 
 // The simulator in-process: a BTCTurk-compatible exchange on a loopback port, used by tests, paper
 // trading, chaos runs and benchmarks, and by `btcbot sim`.
@@ -24,12 +30,25 @@ export interface SimulatorOptions {
   readonly marketIntervalMs?: number; // one synthetic market step per interval (default 250)
   readonly speed?: number; // divides the interval (default 1)
   readonly autoMarket?: boolean; // default true; false: the market moves only on POST /sim/step
+  /**
+   * Book change sets are conflated per pair over this interval (default 764 ms, BTCTurk's observed
+   * cadence) and divided by `speed` like the market's steps. Tests pass a small one, or call
+   * flushBooks().
+   */
+  readonly bookIntervalMs?: number;
+  /** Levels a side the book channels and the REST book show (default 100, as on BTCTurk). */
+  readonly bookWindow?: number;
+  /** The server's protocol ping period (default 15 s) and how long a pong may be missing (45 s). */
+  readonly pingIntervalMs?: number;
+  readonly pongTimeoutMs?: number;
   /** Base clock (default the system's); the simulator's clock adds clock-skew-ms to it. */
   readonly clock?: Clock;
 }
 
 export interface OpenedAccount {
   readonly accountId: string;
+  /** The numeric user id of the login reply and the private events. */
+  readonly userId: number;
   readonly apiKey: string;
   readonly apiSecret: string;
 }
@@ -49,10 +68,13 @@ export interface RunningSimulator {
     balances?: Readonly<Record<string, string>>;
   }): OpenedAccount;
   groundTruth(): SimGroundTruth;
+  /** Sends every pair's pending book change set now instead of at the next interval. */
+  flushBooks(): void;
   stop(): Promise<void>;
 }
 
 export const DEFAULT_MARKET_INTERVAL_MS = 250;
+export { DEFAULT_BOOK_INTERVAL_MS };
 
 function positive(setting: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -85,6 +107,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
   if (!Number.isSafeInteger(seed)) throw new ConfigError('seed', `expected a whole number, got ${seed}`);
   const interval = positive('marketIntervalMs', opts.marketIntervalMs, DEFAULT_MARKET_INTERVAL_MS);
   const speed = positive('speed', opts.speed, 1);
+  const bookIntervalMs = positive('bookIntervalMs', opts.bookIntervalMs, DEFAULT_BOOK_INTERVAL_MS);
+  const bookWindow = opts.bookWindow ?? DEFAULT_BOOK_WINDOW;
+  if (!Number.isInteger(bookWindow) || bookWindow < 1)
+    throw new ConfigError('bookWindow', `expected a whole number of levels from 1, got ${bookWindow}`);
+  const pingIntervalMs = positive('pingIntervalMs', opts.pingIntervalMs, DEFAULT_PING_INTERVAL_MS);
+  const pongTimeoutMs = positive('pongTimeoutMs', opts.pongTimeoutMs, DEFAULT_PONG_TIMEOUT_MS);
   const pairs = simPairs(opts.symbols ?? DEFAULT_SIM_SYMBOLS);
   const faults = new Faults(seed, opts.faults);
   const base = opts.clock ?? systemClock;
@@ -123,6 +151,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     pairs,
     currencies: currenciesOf(pairs),
     openAccount,
+    seed,
+    bookIntervalMs: Math.max(1, bookIntervalMs / speed),
+    bookWindow,
+    pingIntervalMs,
+    pongTimeoutMs,
   });
   const market =
     opts.autoMarket === false
@@ -147,6 +180,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     },
     openAccount,
     groundTruth: () => engine.groundTruth(),
+    flushBooks: () => {
+      server.hub.flushBooks();
+    },
     stop: async () => {
       clearInterval(market);
       await server.close();

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerSimCommand } from '../../src/cli/commands/sim.ts';
 import { ConfigError } from '../../src/domain/errors.ts';
-import { raw } from './helpers.ts';
+import { raw, subscribeFrame, WsClient } from './helpers.ts';
 
 const DRIVER = fileURLToPath(new URL('./sim-cli-driver.ts', import.meta.url));
 
@@ -37,6 +37,8 @@ describe('btcbot sim', () => {
         'latency-ms=5',
         '--fault',
         'cancel-delay-ms=100ms',
+        '--book-interval-ms',
+        '30',
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
@@ -59,6 +61,17 @@ describe('btcbot sim', () => {
       assert.equal(faults['cancel-delay-ms'], 100);
       const info = await raw(rest, 'GET', '/api/v2/server/exchangeinfo');
       assert.match(info.text, /"name":"USDTTRY"/);
+      // Book change sets from market steps (POST /sim/step) arrive batched at the interval.
+      const socket = await WsClient.connect(String(ready.ws));
+      try {
+        socket.send(subscribeFrame('obdiff', 'BTCTRY'));
+        const snapshot = await socket.nextOfType(431);
+        assert.equal((await raw(rest, 'POST', '/sim/step', { body: { steps: 3 } })).status, 200);
+        const diff = await socket.nextOfType(432);
+        assert.ok((diff[1].CS as number) > (snapshot[1].CS as number));
+      } finally {
+        socket.close();
+      }
     } finally {
       child.kill('SIGTERM');
     }
@@ -84,6 +97,8 @@ describe('btcbot sim', () => {
     await refuses(/symbols: .*"DOGETRY"/, '--symbols', 'DOGETRY');
     await refuses(/--port/, '--port', '70000');
     await refuses(/--seed/, '--seed', 'abc');
+    await refuses(/--book-interval-ms/, '--book-interval-ms', '0');
+    await refuses(/--book-interval-ms/, '--book-interval-ms', 'fast');
     await refuses(/api-secret/, '--api-secret', 'not base64!');
   });
 });

@@ -172,7 +172,7 @@ const fills = success(
       id,
       timestamp: ms,
       amount: decimalText,
-      preciseAmount: decimalText,
+      preciseAmount: jsonNumber, // the exact amount, a JSON number as in the real 423
       fee: nonPositive,
       tax: nonPositive,
       price: decimalText,
@@ -184,7 +184,12 @@ const fills = success(
     }),
   ),
 );
-const cancelAccepted = success(z.null());
+// No `data` member at all (frames.jsonl rest-cancel-ok).
+const cancelAccepted = z.strictObject({
+  success: z.literal(true),
+  message: z.literal('SUCCESS'),
+  code: z.literal(0),
+});
 const tooMany = z.object({
   success: z.literal(false),
   message: z.literal('TOO_MANY_REQUESTS'),
@@ -198,6 +203,9 @@ const tooMany = z.object({
 // §8 WebSocket frames
 const frameOf = <T extends z.ZodRawShape>(type: number, shape: T) =>
   z.tuple([z.literal(type), z.object({ type: z.literal(type), ...shape })]);
+/** The user trade 423 has no "type" inside (frames.jsonl ws-user-trade-423). */
+const bareFrameOf = <T extends z.ZodRawShape>(type: number, shape: T) =>
+  z.tuple([z.literal(type), z.strictObject(shape)]);
 const wsDecimal = z.union([decimalText, jsonNumber]);
 const tickerShort = {
   B: wsDecimal,
@@ -224,20 +232,32 @@ const tradeShort = {
 };
 const level = z.object({ A: decimalText, P: decimalText });
 const userOrder = {
-  id,
+  pairId: z.number().int(),
   symbol: z.string(),
+  id,
+  method: z.number().int(),
+  userId: z.number().int().positive(),
+  orderType: z.union([z.literal(0), z.literal(1)]),
   price: decimalText,
   amount: decimalText,
   numLeft: decimalText,
   denomLeft: decimalText,
-  orderType: z.union([z.literal(0), z.literal(1)]),
-  method: z.number().int(),
   newOrderClientId: z.string().nullable(),
 };
 const WS_SCHEMAS: ReadonlyMap<number, z.ZodType> = new Map<number, z.ZodType>([
   [991, frameOf(991, {})],
-  [114, frameOf(114, { ok: z.boolean(), message: z.string() })],
-  [100, frameOf(100, { ok: z.boolean(), message: z.string().regex(/^(join|leave)\|[a-z]+:[A-Za-z]+$/) })],
+  [
+    114,
+    z.union([
+      frameOf(114, { ok: z.literal(true), id: z.number().int().positive(), message: z.null() }),
+      frameOf(114, {
+        ok: z.literal(false),
+        id: z.literal(0),
+        message: z.string().startsWith('Unauthorized - '),
+      }),
+    ]),
+  ],
+  [100, frameOf(100, { ok: z.boolean(), message: z.string().regex(/^(join|leave)\|[a-z]+:[A-Za-z_0-9]+$/) })],
   [
     401,
     frameOf(401, {
@@ -258,43 +278,44 @@ const WS_SCHEMAS: ReadonlyMap<number, z.ZodType> = new Map<number, z.ZodType>([
     frameOf(432, {
       CS: z.number().int().positive(),
       PS: pair,
-      AO: z.array(level.extend({ CP: z.number().int() })),
-      BO: z.array(level.extend({ CP: z.number().int() })),
+      AO: z.array(level.extend({ CP: z.union([z.literal(0), z.literal(1), z.literal(3)]) })),
+      BO: z.array(level.extend({ CP: z.union([z.literal(0), z.literal(1), z.literal(3)]) })),
     }),
   ],
   [
     423,
-    frameOf(423, {
+    bareFrameOf(423, {
       id,
       orderId: id,
       timestamp: ms,
       numeratorSymbol: z.string(),
       denominatorSymbol: z.string(),
       amount: decimalText,
-      fee: decimalText,
-      tax: decimalText,
+      fee: nonPositive,
+      tax: nonPositive,
       price: decimalText,
       orderType: z.enum(['buy', 'sell']),
       orderClientId: z.string().nullable(),
+      preciseAmount: jsonNumber,
     }),
   ],
   [
     441,
     frameOf(441, {
       id,
+      user: z.number().int().positive(),
+      isBid: z.boolean(),
       method: z.number().int(),
       pair: z.number().int(),
-      timestamp: ms,
       symbol: z.string(),
-      isBid: z.boolean(),
-      price: decimalText,
       amount: decimalText,
+      price: decimalText,
       clientId: z.string().nullable(),
+      timestamp: z.string().regex(/^\d+$/),
     }),
   ],
   [451, frameOf(451, userOrder)],
   [452, frameOf(452, userOrder)],
-  [453, frameOf(453, userOrder)],
   [201, frameOf(201, {})],
 ]);
 
@@ -375,7 +396,26 @@ describe('conformance with btcturk-api.md', () => {
       );
 
       await check(sim, failure, 'GET', '/api/v1/order/1');
-      await check(sim, failure, 'DELETE', '/api/v1/order?id=1');
+      const unknownCancel = await check(sim, failure, 'DELETE', '/api/v1/order?id=1');
+      assert.equal(unknownCancel.status, 400);
+      assert.equal(
+        unknownCancel.text,
+        '{"success":false,"message":"NO_ORDER_MATCHES_YOUR_REQUEST","code":1052}',
+      );
+      const unknownBook = await raw(sim.restUrl, 'GET', '/api/v2/orderbook?pairSymbol=NOPEUSDT');
+      assert.equal(unknownBook.status, 400);
+      assert.equal(
+        unknownBook.text,
+        '{"success":false,"message":"Pair NOPEUSDT does not exists.","code":1037}',
+      );
+      const noPair = await raw(sim.restUrl, 'GET', '/api/v2/orderbook');
+      assert.equal(noPair.status, 400);
+      assert.equal(noPair.text, '{"success":false,"message":"INVALID_REQUEST_ERROR","code":1037}');
+      const unknownTicker = await raw(sim.restUrl, 'GET', '/api/v2/ticker?pairSymbol=NOPEUSDT');
+      assert.equal(unknownTicker.status, 200);
+      assert.equal(unknownTicker.text, '{"data":[],"success":true,"message":null,"code":0}');
+      const aliases = await raw(sim.restUrl, 'GET', '/api/v2/orderbook?pairSymbol=btc_try');
+      assert.equal(aliases.status, 200, 'the REST book takes lower case and BTC_TRY');
       await check(sim, failure, 'POST', '/api/v1/order', { ...order, orderMethod: 'iceberg' });
       const unauthorised = await raw(sim.restUrl, 'GET', '/api/v1/users/balances');
       assert.equal(unauthorised.status, 401);

@@ -32,6 +32,8 @@ export async function withSim(
     autoMarket: false,
     apiKey: TEST_KEY,
     apiSecret: TEST_SECRET,
+    // Book change sets are batched per interval (BTCTurk's ~764 ms); tests need not wait that long.
+    bookIntervalMs: 20,
     ...options,
   });
   try {
@@ -101,13 +103,17 @@ export type Frame = [number, Record<string, unknown>];
 /** A WebSocket client that keeps every frame, so a test can wait for one in order. */
 export class WsClient {
   readonly frames: Frame[] = [];
+  /** The frames' exact text, index for index with `frames` (key order is part of the wire). */
+  readonly texts: string[] = [];
   private cursor = 0;
   private waiters: (() => void)[] = [];
   closed = false;
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data: Buffer) => {
-      this.frames.push(JSON.parse(data.toString('utf8')) as Frame);
+      const text = data.toString('utf8');
+      this.texts.push(text);
+      this.frames.push(JSON.parse(text) as Frame);
       this.wake();
     });
     socket.on('close', () => {
@@ -116,8 +122,8 @@ export class WsClient {
     });
   }
 
-  static async connect(url: string): Promise<WsClient> {
-    const socket = new WebSocket(url);
+  static async connect(url: string, options: { autoPong?: boolean } = {}): Promise<WsClient> {
+    const socket = new WebSocket(url, options);
     const client = new WsClient(socket);
     await once(socket, 'open');
     return client;
@@ -159,6 +165,27 @@ export class WsClient {
     return this.next((frame) => frame[0] === type, guardMs);
   }
 
+  /** The exact text a received frame came as. */
+  textOf(frame: Frame): string {
+    const text = this.texts[this.frames.indexOf(frame)];
+    if (text === undefined) throw new Error('that frame was not received by this client');
+    return text;
+  }
+
+  private barriers = 0;
+
+  /**
+   * Waits until every frame the server sent before now has arrived: a join of a fresh unknown pair is
+   * acknowledged and then silent, its repeat refused, and the socket keeps order.
+   */
+  async barrier(): Promise<void> {
+    this.barriers += 1;
+    const message = `join|ticker:BARRIER${this.barriers}`;
+    this.send(subscribeFrame('ticker', `BARRIER${this.barriers}`));
+    this.send(subscribeFrame('ticker', `BARRIER${this.barriers}`));
+    await this.next((f) => f[0] === 100 && f[1].ok === false && f[1].message === message);
+  }
+
   types(): number[] {
     return this.frames.map((frame) => frame[0]);
   }
@@ -184,20 +211,20 @@ export function subscribeFrame(channel: string, event: string, join = true): Fra
   return [151, { type: 151, channel, event, join }];
 }
 
-export function loginFrame(apiKey: string, apiSecret: string, nonce = 3000): Frame {
+export function loginFrame(apiKey: string, apiSecret: string, nonce = 3000, timestamp = Date.now()): Frame {
   return [
     114,
     {
       type: 114,
       publicKey: apiKey,
-      timestamp: Date.now(),
+      timestamp,
       nonce,
       signature: signature(apiSecret, apiKey + String(nonce)),
     },
   ];
 }
 
-/** Lets queued engine events reach the sockets (they are fanned out after the engine call returns). */
+/** Lets queued engine events reach the sockets (they are fanned out after the engine call returns); book change sets wait for the next interval or flushBooks(). */
 export function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }

@@ -284,6 +284,32 @@ describe('REST through the BTCTurk adapter', () => {
     });
   });
 
+  it('caps the book at 100 levels a side whatever limit asks, as BTCTurk does', async () => {
+    await withSim({}, async (sim) => {
+      const bid = sim.engine.book('BTCTRY', 1).bids[0]?.price;
+      assert.ok(bid);
+      for (let i = 1; i <= 110; i++)
+        sim.engine.placeOrder({
+          accountId: sim.accountId,
+          symbol: 'BTCTRY',
+          side: 'buy',
+          method: 'limit',
+          quantity: new Dec('0.001'),
+          price: bid.minus(i),
+        });
+      assert.ok(sim.engine.book('BTCTRY', 1000).bids.length > 110, 'the exchange holds more');
+      for (const query of ['&limit=1000', '&limit=150', '']) {
+        const reply = await raw(sim.restUrl, 'GET', `/api/v2/orderbook?pairSymbol=BTCTRY${query}`);
+        const book = reply.json() as { data: { bids: unknown[]; asks: unknown[] } };
+        assert.equal(book.data.bids.length, 100, `limit${query}`);
+      }
+      const few = (await raw(sim.restUrl, 'GET', '/api/v2/orderbook?pairSymbol=BTCTRY&limit=5')).json() as {
+        data: { bids: unknown[] };
+      };
+      assert.equal(few.data.bids.length, 5, 'a smaller limit is honoured');
+    });
+  });
+
   it('answers 404 to an unknown route and 405 to a wrong method', async () => {
     await withSim({}, async (sim) => {
       const unknown = await raw(sim.restUrl, 'GET', '/api/v1/nothing-here');

@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Dec } from '../../src/domain/decimal.ts';
 import { ConfigError } from '../../src/domain/errors.ts';
-import { Accounts, hmacBase64 } from '../../src/sim/server/auth.ts';
-import { BookSequence } from '../../src/sim/server/book-sequence.ts';
+import type { SimBook } from '../../src/sim/engine/api.ts';
+import { Accounts, hmacBase64, WS_LOGIN_REFUSAL } from '../../src/sim/server/auth.ts';
+import { BookWindow } from '../../src/sim/server/book-window.ts';
 import { Faults, parseFaultArg, parseFaultValue } from '../../src/sim/server/faults.ts';
 import { jsonText, rawNumber } from '../../src/sim/server/json.ts';
-import { FixedWindowLimiter, REST_LIMITS, WS_CONNECT_LIMIT } from '../../src/sim/server/rate-limits.ts';
+import { AnchoredWindowLimiter, REST_LIMITS, WS_CONNECT_LIMIT } from '../../src/sim/server/rate-limits.ts';
 import { CHANGE_KIND } from '../../src/sim/server/ws-frames.ts';
 
 describe('jsonText', () => {
@@ -52,6 +53,11 @@ describe('fault settings', () => {
       /fault ws-drop-every: the period must be greater than 0/,
     );
     named(() => parseFaultValue('cancel-delay-ms', '3 hours'), /fault cancel-delay-ms: expected a duration/);
+    // A timer past 2^31-1 ms fires at once: a huge period would drop every socket every millisecond.
+    named(
+      () => parseFaultValue('ws-drop-every', '99999999m'),
+      /fault ws-drop-every: must be at most 2147483647 ms/,
+    );
     named(() => parseFaultArg('latency-ms'), /--fault: expected NAME=VALUE/);
   });
 
@@ -78,12 +84,12 @@ describe('fault settings', () => {
   });
 });
 
-describe('fixed-window rate limits', () => {
+describe('rate limits with windows anchored at the first request', () => {
   const orderPost = REST_LIMITS['POST /api/v1/order'];
   if (!orderPost) throw new Error('order POST limit missing');
 
   it('allows 10 order POSTs a second and blocks the 11th for the rest of that second', () => {
-    const limiter = new FixedWindowLimiter();
+    const limiter = new AnchoredWindowLimiter();
     const start = 1_700_000_000_000;
     for (let i = 0; i < 10; i++) assert.equal(limiter.take(orderPost, 'a', start + i).ok, true);
     const refused = limiter.take(orderPost, 'a', start + 300);
@@ -94,8 +100,21 @@ describe('fixed-window rate limits', () => {
     assert.equal(limiter.take(orderPost, 'a', start + 1000).ok, true, 'the next window is open again');
   });
 
+  it('starts a window at the first request, not on a clock boundary', () => {
+    const limiter = new AnchoredWindowLimiter();
+    const start = 1_700_000_000_700; // 700 ms into a clock second
+    for (let i = 0; i < 10; i++) assert.equal(limiter.take(orderPost, 'a', start + i).ok, true);
+    // A clock-aligned window would have reopened at ...001_000; the anchored one runs to start + 1 s.
+    const refused = limiter.take(orderPost, 'a', 1_700_000_001_200);
+    assert.ok(!refused.ok, 'still the window that began at the first request');
+    assert.equal(refused.retryAfterMs, 500, 'blocked until that window ends');
+    assert.equal(limiter.take(orderPost, 'a', start + 1000).ok, true, 'a new window from the next request');
+    for (let i = 1; i < 10; i++) assert.equal(limiter.take(orderPost, 'a', start + 1500 + i).ok, true);
+    assert.equal(limiter.take(orderPost, 'a', start + 1999).ok, false, 'ten in the window that began then');
+  });
+
   it('counts the minute window too: 300 a minute even at 10 a second', () => {
-    const limiter = new FixedWindowLimiter();
+    const limiter = new AnchoredWindowLimiter();
     const minuteStart = 1_700_000_040_000 - (1_700_000_040_000 % 60_000);
     let accepted = 0;
     let refusal;
@@ -112,7 +131,7 @@ describe('fixed-window rate limits', () => {
   });
 
   it('blocks WebSocket connects for 60 s after the 16th in a minute', () => {
-    const limiter = new FixedWindowLimiter();
+    const limiter = new AnchoredWindowLimiter();
     const start = 1_700_000_000_000 - (1_700_000_000_000 % 60_000);
     for (let i = 0; i < 15; i++)
       assert.equal(limiter.take(WS_CONNECT_LIMIT, 'ip', start + i * 1000).ok, true);
@@ -127,7 +146,7 @@ describe('fixed-window rate limits', () => {
   });
 
   it('forgets subjects whose windows ended: the maps do not grow with every IP or account seen', () => {
-    const limiter = new FixedWindowLimiter();
+    const limiter = new AnchoredWindowLimiter();
     const start = 1_700_000_000_000;
     let peak = 0;
     // 10,000 subjects, a new one every 100 ms, some of them blocked (WebSocket connects).
@@ -175,35 +194,155 @@ describe('authentication', () => {
   });
 });
 
-describe('obdiff change sets', () => {
-  it('numbers every change set and tells new, changed and removed levels apart', () => {
-    const level = (price: string, quantity: string) => ({
-      price: new Dec(price),
-      quantity: new Dec(quantity),
-    });
-    const sequence = new BookSequence({
-      symbol: 'BTCTRY',
-      timestamp: 0,
-      bids: [level('100', '1')],
-      asks: [level('101', '2')],
-    });
-    assert.equal(sequence.changeSet, 0);
-    const first = sequence.apply([
-      { side: 'buy', ...level('100', '3') },
-      { side: 'buy', ...level('99', '1') },
-      { side: 'sell', ...level('101', '0') },
-    ]);
-    assert.equal(first.changeSet, 1);
-    assert.deepEqual(
-      first.bids.map((row) => row.kind),
-      [CHANGE_KIND.updated, CHANGE_KIND.added],
+describe('WebSocket login', () => {
+  const accounts = new Accounts();
+  const secret = 'c3VwZXItc2VjcmV0LWJ5dGVz';
+  const account = accounts.add({ accountId: 'a', apiKey: 'demo-key', apiSecret: secret });
+  const now = 1_700_000_000_000;
+  const login = (nonce: unknown, timestamp: unknown = now, key = 'demo-key') => ({
+    publicKey: key,
+    nonce,
+    timestamp,
+    signature: hmacBase64(Buffer.from(secret, 'base64'), `demo-key${String(nonce)}`),
+  });
+  const reason = (result: ReturnType<Accounts['verifyWsLogin']>): string =>
+    result.ok ? 'ok' : result.reason;
+
+  it('accepts a nonce from 100 to 60000 with a stamp within ±5 s, signed over key + nonce', () => {
+    for (const nonce of [100, 3000, 60_000]) {
+      const result = accounts.verifyWsLogin(login(nonce, now + 5_000), now);
+      assert.ok(result.ok);
+      assert.equal(result.account.userId, account.userId);
+    }
+  });
+
+  it('refuses with BTCTurk’s own words: nonce, stamp, key, signature', () => {
+    for (const nonce of [99, 60_001, 1_700_000_000_000, 3000.5, '3000', null])
+      assert.equal(reason(accounts.verifyWsLogin(login(nonce), now)), WS_LOGIN_REFUSAL.request);
+    for (const timestamp of [now - 5_001, now + 5_001, null, 'soon'])
+      assert.equal(reason(accounts.verifyWsLogin(login(3000, timestamp), now)), WS_LOGIN_REFUSAL.nonce);
+    const { timestamp: _omitted, ...unstamped } = login(3000);
+    assert.equal(reason(accounts.verifyWsLogin(unstamped, now)), WS_LOGIN_REFUSAL.nonce, 'no timestamp');
+    assert.equal(reason(accounts.verifyWsLogin(login(3000, now, 'other'), now)), WS_LOGIN_REFUSAL.publicKey);
+    assert.equal(
+      reason(accounts.verifyWsLogin({ ...login(3000), signature: 'AAAA' }, now)),
+      WS_LOGIN_REFUSAL.signature,
     );
-    assert.deepEqual(
-      first.asks.map((row) => row.kind),
-      [CHANGE_KIND.removed],
+    assert.equal(WS_LOGIN_REFUSAL.request, 'Unauthorized - Invalid Request');
+  });
+
+  it('gives every account its own numeric user id', () => {
+    const more = new Accounts();
+    const ids = ['x', 'y', 'z'].map(
+      (id) => more.add({ accountId: id, apiKey: id, apiSecret: secret }).userId,
     );
-    const second = sequence.apply([{ side: 'sell', ...level('101', '1') }]);
-    assert.equal(second.changeSet, 2);
-    assert.equal(second.asks[0]?.kind, CHANGE_KIND.added, 'a removed level that returns is new again');
+    assert.equal(new Set(ids).size, 3);
+    assert.ok(ids.every((id) => Number.isSafeInteger(id) && id > 0));
+    assert.equal(more.account('y')?.userId, ids[1]);
+  });
+});
+
+describe('book window', () => {
+  const level = (price: string, quantity: string) => ({ price: new Dec(price), quantity: new Dec(quantity) });
+  const book = (bids: [string, string][], asks: [string, string][]): SimBook => ({
+    symbol: 'BTCTRY',
+    timestamp: 0,
+    bids: bids.map(([p, q]) => level(p, q)),
+    asks: asks.map(([p, q]) => level(p, q)),
+  });
+  const show = (rows: readonly { kind: number; price: Dec; quantity: Dec }[]) =>
+    rows.map((row) => `${row.kind} ${row.price.toFixed()} ${row.quantity.toFixed()}`);
+
+  it('publishes the net change as CP 0/1/3 rows, best first, and uses no CS when nothing changed', () => {
+    const window = new BookWindow(
+      3,
+      book(
+        [
+          ['100', '1'],
+          ['99', '2'],
+        ],
+        [['101', '2']],
+      ),
+      { obdiff: 500, orderbookOffset: 1129 },
+    );
+    assert.equal(window.changeSet, 500);
+    assert.equal(window.orderbookChangeSet, 1629);
+    const first = window.publish(
+      book(
+        [
+          ['100', '3'],
+          ['99.5', '1'],
+          ['99', '2'],
+        ],
+        [],
+      ),
+    );
+    assert.ok(first);
+    assert.equal(first.changeSet, 501);
+    assert.deepEqual(show(first.bids), ['0 100 3', '1 99.5 1']);
+    assert.deepEqual(show(first.asks), [`${CHANGE_KIND.deleted} 101 2`], 'a delete carries the last amount');
+    assert.equal(window.orderbookChangeSet, 1630, 'both channels advance together');
+    assert.equal(
+      window.publish(
+        book(
+          [
+            ['100', '3'],
+            ['99.5', '1'],
+            ['99', '2'],
+          ],
+          [],
+        ),
+      ),
+      null,
+    );
+    assert.equal(window.changeSet, 501);
+  });
+
+  it('keeps the window: a level entering pushes the last out, one leaving lets the next in', () => {
+    const deep = book(
+      [
+        ['100', '1'],
+        ['99', '1'],
+        ['98', '1'],
+        ['97', '1'],
+      ],
+      [
+        ['101', '1'],
+        ['102', '1'],
+        ['103', '1'],
+        ['104', '1'],
+      ],
+    );
+    const window = new BookWindow(3, deep, { obdiff: 1, orderbookOffset: 7 });
+    assert.deepEqual(
+      window.levels().bids.map((l) => l.price.toFixed()),
+      ['100', '99', '98'],
+    );
+    const entered = window.publish(
+      book(
+        [
+          ['100.5', '4'],
+          ['100', '1'],
+          ['99', '1'],
+          ['98', '1'],
+          ['97', '1'],
+        ],
+        deep.asks.map((l) => [l.price.toFixed(), l.quantity.toFixed()]),
+      ),
+    );
+    assert.deepEqual(show(entered?.bids ?? []), ['1 100.5 4', '3 98 1']);
+    assert.deepEqual(show(entered?.asks ?? []), []);
+    const left = window.publish(
+      book(
+        [
+          ['100.5', '4'],
+          ['99', '1'],
+          ['98', '1'],
+          ['97', '1'],
+        ],
+        deep.asks.map((l) => [l.price.toFixed(), l.quantity.toFixed()]),
+      ),
+    );
+    assert.deepEqual(show(left?.bids ?? []), ['3 100 1', '1 98 1']);
   });
 });

@@ -15,6 +15,7 @@ interface SimFlags {
   balances?: string;
   fault: string[];
   speed?: string;
+  bookIntervalMs?: string;
 }
 
 function wholeNumber(setting: string, text: string, min: number, max: number): number {
@@ -68,6 +69,10 @@ async function runSim(flags: SimFlags): Promise<void> {
     balances: flags.balances === undefined ? undefined : parseBalancesArg(flags.balances),
     faults,
     speed,
+    bookIntervalMs:
+      flags.bookIntervalMs === undefined
+        ? undefined
+        : wholeNumber('--book-interval-ms', flags.bookIntervalMs, 1, 3_600_000),
   });
   const stopSignal = waitForStopSignal();
   process.stdout.write(
@@ -101,6 +106,10 @@ export function registerSimCommand(program: Command): void {
         [] as string[],
       )
       .option('--speed <factor>', 'synthetic market speed; 2 steps twice as often (default 1)')
+      .option(
+        '--book-interval-ms <n>',
+        'order book change sets are batched per pair over this many ms, like BTCTurk (default 764; divided by --speed)',
+      )
       .action((flags: SimFlags) => runSim(flags)),
   );
 }

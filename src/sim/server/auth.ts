@@ -9,8 +9,33 @@ export const STAMP_TOLERANCE_MS = 5_000;
 
 export interface SimAccount {
   readonly accountId: string;
+  /** The numeric user id BTCTurk puts in the login reply and in 441 `user` / 451 `userId`. */
+  readonly userId: number;
   readonly apiKey: string;
   readonly apiSecret: string;
+}
+
+/** The first account's user id; the next ones count up from it. An arbitrary six-digit number like the real ones. */
+const FIRST_USER_ID = 340_001;
+
+/** The nonces users report BTCTurk accepts (btcturk-wire README, "Login"). */
+export const WS_NONCE_RANGE = { min: 100, max: 60_000 } as const;
+
+/** The login refusals, worded as BTCTurk words them. */
+export const WS_LOGIN_REFUSAL = {
+  request: 'Unauthorized - Invalid Request',
+  nonce: 'Unauthorized - Invalid Nonce',
+  publicKey: 'Unauthorized - Invalid Public key',
+  // ASSUMPTION (BTCTurk): no capture shows the reply to a wrong signature; the wording follows the others.
+  signature: 'Unauthorized - Invalid Signature',
+} as const;
+
+/** The members of a login frame (type 114) the check reads. */
+export interface WsLogin {
+  readonly publicKey?: unknown;
+  readonly timestamp?: unknown;
+  readonly nonce?: unknown;
+  readonly signature?: unknown;
 }
 
 interface StoredAccount extends SimAccount {
@@ -39,8 +64,10 @@ export type AuthResult =
 /** The accounts of one simulator, one key pair each (used for REST and the WebSocket login alike). */
 export class Accounts {
   private readonly byApiKey = new Map<string, StoredAccount>();
+  private readonly byAccountId = new Map<string, StoredAccount>();
 
-  add(account: SimAccount): SimAccount {
+  add(input: Omit<SimAccount, 'userId'>): SimAccount {
+    const account: SimAccount = { ...input, userId: FIRST_USER_ID + this.byApiKey.size };
     if (account.apiKey.length === 0) throw new ConfigError('api-key', 'must not be empty');
     if (account.apiSecret.length === 0 || !STANDARD_BASE64.test(account.apiSecret))
       throw new ConfigError(
@@ -51,7 +78,13 @@ export class Accounts {
       throw new ConfigError('api-key', `account ${account.accountId} reuses the key of another account`);
     const stored = { ...account, secretBytes: Buffer.from(account.apiSecret, 'base64') };
     this.byApiKey.set(account.apiKey, stored);
-    return { accountId: account.accountId, apiKey: account.apiKey, apiSecret: account.apiSecret };
+    this.byAccountId.set(account.accountId, stored);
+    return account;
+  }
+
+  /** The account of an engine account id (the synthetic participants have none). */
+  account(accountId: string): SimAccount | undefined {
+    return this.byAccountId.get(accountId);
   }
 
   get size(): number {
@@ -77,16 +110,42 @@ export class Accounts {
     return { ok: true, account };
   }
 
-  /** WebSocket login (type 114): the nonce, not the timestamp, is signed. */
-  verifyWsLogin(publicKey: unknown, nonce: unknown, signature: unknown): AuthResult {
+  /**
+   * WebSocket login (type 114): the nonce, not the timestamp, is signed. Checked in this order, each
+   * failure with BTCTurk's own words: the nonce a whole number from 100 to 60000 (a millisecond
+   * timestamp as nonce is what users see refused as "Invalid Request"), the timestamp within ±5 s of
+   * `now` (the simulator's clock, clock-skew fault included), the public key, the signature.
+   * ASSUMPTION (BTCTurk): the order of the checks when several fail, that a missing or non-string
+   * member is "Invalid Request", and that the timestamp window is the REST stamp's ±5 s.
+   */
+  verifyWsLogin(login: WsLogin, now: number): AuthResult {
+    const { publicKey, timestamp, nonce, signature } = login;
     if (typeof publicKey !== 'string' || typeof signature !== 'string')
-      return { ok: false, reason: 'publicKey and signature are required' };
-    if (typeof nonce !== 'number' && typeof nonce !== 'string')
-      return { ok: false, reason: 'nonce is required' };
+      return { ok: false, reason: WS_LOGIN_REFUSAL.request };
+    if (
+      typeof nonce !== 'number' ||
+      !Number.isInteger(nonce) ||
+      nonce < WS_NONCE_RANGE.min ||
+      nonce > WS_NONCE_RANGE.max
+    )
+      return { ok: false, reason: WS_LOGIN_REFUSAL.request };
+    const stamp = typeof timestamp === 'string' && /^\d+$/.test(timestamp) ? Number(timestamp) : timestamp;
+    if (typeof stamp !== 'number' || !Number.isFinite(stamp) || Math.abs(stamp - now) > STAMP_TOLERANCE_MS)
+      return { ok: false, reason: WS_LOGIN_REFUSAL.nonce };
     const account = this.byApiKey.get(publicKey);
-    if (!account) return { ok: false, reason: 'unknown public key' };
+    if (!account) return { ok: false, reason: WS_LOGIN_REFUSAL.publicKey };
     if (!sameText(signature, hmacBase64(account.secretBytes, publicKey + String(nonce))))
-      return { ok: false, reason: 'signature does not match' };
-    return { ok: true, account };
+      return { ok: false, reason: WS_LOGIN_REFUSAL.signature };
+    return { ok: true, account: publicAccount(account) };
   }
+}
+
+/** The account without the decoded secret bytes. */
+function publicAccount(stored: StoredAccount): SimAccount {
+  return {
+    accountId: stored.accountId,
+    userId: stored.userId,
+    apiKey: stored.apiKey,
+    apiSecret: stored.apiSecret,
+  };
 }

@@ -60,6 +60,9 @@ function isProbabilityFault(name: FaultName): name is ProbabilityFault {
   return Object.hasOwn(PROBABILITY_FAULTS, name);
 }
 
+/** The longest delay setTimeout/setInterval honour. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const DURATION_TEXT = /^(-?\d+(?:\.\d+)?)(ms|s|m)?$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000 } as const;
 
@@ -93,6 +96,12 @@ export function parseFaultValue(name: string, input: FaultInput): number {
     throw new ConfigError(setting, `must not be negative, got ${JSON.stringify(input)}`);
   if (ms <= 0 && MUST_BE_POSITIVE.has(name))
     throw new ConfigError(setting, `the period must be greater than 0, got ${JSON.stringify(input)}`);
+  // Every duration fault ends up in a timer, and Node fires a timer longer than 2^31-1 ms at once.
+  if (Math.abs(ms) > MAX_TIMER_MS)
+    throw new ConfigError(
+      setting,
+      `must be at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest a timer can wait), got ${JSON.stringify(input)}`,
+    );
   return Math.round(ms);
 }
 

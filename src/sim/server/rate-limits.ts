@@ -1,6 +1,8 @@
-// BTCTurk's rate limits (btcturk-api.md §7): fixed windows, both windows where two exist, and a
-// request over either limit blocks its group for the rest of that window. Order routes count per
-// account, the rest per IP.
+// BTCTurk's rate limits (btcturk-api.md §7): both windows where two exist, and a request over either
+// limit blocks its group for the rest of that window. Order routes count per account, the rest per
+// IP. A window starts at the subject's first request, as BTCTurk's docs say (private-endpoints/
+// rate-limits), not on a clock boundary: a client that counts sliding windows stays inside the limit
+// either way, one that assumes clock-aligned windows does not.
 
 export interface RateWindow {
   readonly limit: number;
@@ -66,10 +68,11 @@ interface Block {
 }
 
 /**
- * Counts per group, subject and window. An entry outlives its window only until the next sweep, so
- * the maps hold the subjects seen in the last minute or so, not every IP or account ever seen.
+ * Counts per group, subject and window; each window is anchored at the first request that finds no
+ * open window. An entry outlives its window only until the next sweep, so the maps hold the subjects
+ * seen in the last minute or so, not every IP or account ever seen.
  */
-export class FixedWindowLimiter {
+export class AnchoredWindowLimiter {
   private readonly counts = new Map<string, WindowCount>();
   private readonly blocks = new Map<string, Block>();
   private lastSweep = Number.NEGATIVE_INFINITY;
@@ -89,18 +92,17 @@ export class FixedWindowLimiter {
 
     const current = limit.windows.map((window) => {
       const key = `${blockKey}|${window.periodMs}`;
-      const start = Math.floor(now / window.periodMs) * window.periodMs;
       let count = this.counts.get(key);
-      if (count?.start !== start) {
-        count = { start, end: start + window.periodMs, count: 0 };
+      // A new window opens when none is open; also when the clock went back (the clock-skew fault).
+      if (count === undefined || now >= count.end || now < count.start) {
+        count = { start: now, end: now + window.periodMs, count: 0 };
         this.counts.set(key, count);
       }
       return { window, count };
     });
     const exceeded = current.find(({ window, count }) => count.count >= window.limit);
     if (exceeded) {
-      const until =
-        limit.blockMs === undefined ? exceeded.count.start + exceeded.window.periodMs : now + limit.blockMs;
+      const until = limit.blockMs === undefined ? exceeded.count.end : now + limit.blockMs;
       this.blocks.set(blockKey, { until, window: exceeded.window });
       return { ok: false, retryAfterMs: until - now, window: exceeded.window };
     }

@@ -3,7 +3,7 @@ import { toDec } from '../../domain/decimal.ts';
 import type { OrderMethod, Side } from '../../domain/symbols.ts';
 import { SimRejection, type SimEngine, type SimOrder } from '../engine/api.ts';
 import type { SimAccount } from './auth.ts';
-import { success } from './envelope.ts';
+import { acknowledged, success } from './envelope.ts';
 import type { Faults } from './faults.ts';
 import type { JsonValue } from './json.ts';
 import type { SimCurrency, SimPair } from './markets.ts';
@@ -30,6 +30,8 @@ export interface RouteContext {
   readonly currencies: readonly SimCurrency[];
   /** Completes an accepted cancel later, as BTCTurk's asynchronous DELETE /order does. */
   readonly scheduleCancel: (orderId: string) => void;
+  /** Most levels a side the REST book returns, whatever `limit` asks (BTCTurk: 100). */
+  readonly bookDepth: number;
 }
 
 export interface RouteRequest {
@@ -159,11 +161,33 @@ function placeOrder(ctx: RouteContext, req: RouteRequest): JsonValue {
   return success(orderAckData(pair, order), 'SUCCESS');
 }
 
+/** BTCTurk's reply to a cancel of an order it does not know (frames.jsonl rest-order-delete-not-found-1052). */
+const NO_ORDER_CODE = 1052;
+
 function cancelOrder(ctx: RouteContext, req: RouteRequest): JsonValue {
   const account = accountOf(req);
-  const order = ctx.engine.requestCancel(account.accountId, idParam(req.query.id));
+  let order: SimOrder;
+  try {
+    order = ctx.engine.requestCancel(account.accountId, idParam(req.query.id));
+  } catch (error) {
+    // The engine words the refusal; the wire's code for this one is 1052.
+    if (error instanceof SimRejection && error.venueMessage === 'NO_ORDER_MATCHES_YOUR_REQUEST')
+      throw new SimRejection(error.venueMessage, NO_ORDER_CODE, 400);
+    throw error;
+  }
   ctx.scheduleCancel(order.id);
-  return success(null, 'SUCCESS');
+  // An accepted cancel has no `data` member (frames.jsonl rest-cancel-ok); its result comes as a 452.
+  return acknowledged('SUCCESS');
+}
+
+/** The book's pair: a missing one and an unknown one are refused as BTCTurk refuses them (code 1037). */
+function bookPair(ctx: RouteContext, value: unknown): SimPair {
+  const text = single(value);
+  if (text === undefined) throw new SimRejection('INVALID_REQUEST_ERROR', 1037, 400);
+  const pair = ctx.pairs.get(text.replace('_', '').toUpperCase());
+  // ASSUMPTION (BTCTurk): the message names the pair as the request wrote it.
+  if (!pair) throw new SimRejection(`Pair ${text} does not exists.`, 1037, 400);
+  return pair;
 }
 
 function openOrders(ctx: RouteContext, req: RouteRequest): JsonValue {
@@ -258,8 +282,9 @@ export const ROUTES: readonly RouteSpec[] = [
     authenticated: false,
     write: false,
     handle: (ctx, req) => {
-      const pair = pairOf(ctx, req.query.pairSymbol, true);
-      const limit = Math.min(intParam(req.query, 'limit') ?? 100, 1000);
+      const pair = bookPair(ctx, req.query.pairSymbol);
+      // Capped at the window the feed shows (100 on BTCTurk) whatever `limit` asks.
+      const limit = Math.min(intParam(req.query, 'limit') ?? ctx.bookDepth, ctx.bookDepth);
       return success(orderBookData(pair, ctx.engine.book(pair.config.symbol, limit)));
     },
   },
@@ -269,8 +294,10 @@ export const ROUTES: readonly RouteSpec[] = [
     authenticated: false,
     write: false,
     handle: (ctx, req) => {
-      const pair = pairOf(ctx, req.query.pairSymbol, false);
-      const pairs = pair ? [pair] : [...ctx.pairs.values()];
+      const text = single(req.query.pairSymbol);
+      // An unknown pair is not an error here: 200 with no rows (frames.jsonl rest-ticker-unknown-pair).
+      const pair = text === undefined ? undefined : ctx.pairs.get(text.replace('_', '').toUpperCase());
+      const pairs = text === undefined ? [...ctx.pairs.values()] : pair ? [pair] : [];
       return success(pairs.map((p) => tickerRow(p, ctx.engine.ticker(p.config.symbol))));
     },
   },

@@ -8,7 +8,7 @@ import type { Accounts, SimAccount } from './auth.ts';
 import { failure } from './envelope.ts';
 import { jsonText, type JsonValue } from './json.ts';
 import {
-  FixedWindowLimiter,
+  AnchoredWindowLimiter,
   REST_LIMITS,
   retryAfterSeconds,
   type RateDecision,
@@ -74,7 +74,7 @@ function serverError(reply: FastifyReply, useHtml: boolean): void {
 }
 
 export function registerRestRoutes(app: FastifyInstance, options: RestOptions, held: HeldSockets): void {
-  const limiter = new FixedWindowLimiter();
+  const limiter = new AnchoredWindowLimiter();
   const { faults } = options;
 
   const serve = async (spec: RouteSpec, request: FastifyRequest, reply: FastifyReply): Promise<void> => {

@@ -23,6 +23,14 @@ export interface SimServerOptions {
   readonly pairs: readonly SimPair[];
   readonly currencies: readonly SimCurrency[];
   readonly openAccount: AdminOptions['openAccount'];
+  /** Seeds the feed's CS counters. */
+  readonly seed: number;
+  /** Book change sets are conflated over this many ms of wall time. */
+  readonly bookIntervalMs: number;
+  /** Levels a side the book channels and the REST book show (BTCTurk: 100). */
+  readonly bookWindow: number;
+  readonly pingIntervalMs: number;
+  readonly pongTimeoutMs: number;
 }
 
 export interface SimServer {
@@ -106,6 +114,7 @@ export async function startSimServer(options: SimServerOptions): Promise<SimServ
       pairs: new Map(options.pairs.map((pair) => [pair.config.symbol, pair])),
       currencies: options.currencies,
       scheduleCancel,
+      bookDepth: options.bookWindow,
     },
     held,
   );
@@ -117,6 +126,11 @@ export async function startSimServer(options: SimServerOptions): Promise<SimServ
     faults,
     clock: options.clock,
     pairs: options.pairs,
+    seed: options.seed,
+    bookIntervalMs: options.bookIntervalMs,
+    bookWindow: options.bookWindow,
+    pingIntervalMs: options.pingIntervalMs,
+    pongTimeoutMs: options.pongTimeoutMs,
   });
   app.server.on('upgrade', (request, socket, head: Buffer) => {
     hub.handleUpgrade(request, socket, head);

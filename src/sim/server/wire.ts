@@ -1,4 +1,4 @@
-import type { Decimal } from 'decimal.js';
+import { Decimal } from 'decimal.js';
 import type { OrderMethod } from '../../domain/symbols.ts';
 import type { SimBalance, SimBook, SimFill, SimOrder, SimPublicTrade, SimTicker } from '../engine/api.ts';
 import { rawNumber, type JsonValue } from './json.ts';
@@ -10,6 +10,16 @@ import { currencyName, currencyPrecision, type SimCurrency, type SimPair } from 
 /** Decimal text padded to the pair's scale as BTCTurk writes it ("20000.00"), never rounded. */
 export function scaled(value: Decimal, scale: number): string {
   return value.decimalPlaces() <= scale ? value.toFixed(scale) : value.toFixed();
+}
+
+/**
+ * The amount a fill row reports beside the exact `preciseAmount`: cut (never rounded up) to the
+ * pair's quantity scale.
+ * ASSUMPTION (BTCTurk): the real `amount` is "truncated" (README of btcturk-wire); to what scale is
+ * not documented — the pair's quantity scale is the simulator's reading.
+ */
+export function truncatedAmount(value: Decimal, scale: number): Decimal {
+  return value.toDecimalPlaces(scale, Decimal.ROUND_DOWN);
 }
 
 const text = (value: Decimal): string => value.toFixed();
@@ -248,9 +258,15 @@ export function historyRow(pair: SimPair, order: SimOrder): JsonValue {
   };
 }
 
-/** A fill of users/transactions/trade: sells negative, fee and tax negative, id a bare integer above 2^53. */
+/**
+ * A fill of users/transactions/trade: sells negative, fee and tax negative, id a bare integer above
+ * 2^53; `amount` cut to the pair's quantity scale beside the exact `preciseAmount`.
+ * ASSUMPTION (BTCTurk): `preciseAmount` is a JSON number here as in the 423 frame (the only capture
+ * of it); the cut `amount` is the simulator's reading of "truncated" (see truncatedAmount).
+ */
 export function fillRow(pair: SimPair, fill: SimFill): JsonValue {
   const amount = fill.side === 'sell' ? fill.quantity.neg() : fill.quantity;
+  const scale = pair.config.rules.quantityScale;
   return {
     price: scaled(fill.price, pair.config.rules.priceScale),
     numeratorSymbol: pair.config.rules.base,
@@ -259,8 +275,8 @@ export function fillRow(pair: SimPair, fill: SimFill): JsonValue {
     orderId: rawNumber(fill.orderId),
     id: rawNumber(fill.tradeId),
     timestamp: fill.timestamp,
-    amount: text(amount),
-    preciseAmount: text(amount),
+    amount: scaled(truncatedAmount(amount, scale), scale),
+    preciseAmount: num(amount),
     fee: text(fill.fee.neg()),
     tax: text(fill.tax.neg()),
     orderClientId: fill.clientOrderId,

@@ -3,10 +3,12 @@ import type { OrderMethod } from '../../domain/symbols.ts';
 import type { SimBalance, SimFill, SimOrder, SimPublicTrade, SimTicker } from '../engine/api.ts';
 import { jsonText, rawNumber, type JsonValue } from './json.ts';
 import type { SimPair } from './markets.ts';
-import { balanceRow, scaled } from './wire.ts';
+import { balanceRow, scaled, truncatedAmount } from './wire.ts';
 
-// BTCTurk's WebSocket frames (btcturk-api.md §8): `[type, {type, ...}]`. Several frame types and
-// field lists are known only from unofficial clients; where so, the builder says it.
+// BTCTurk's WebSocket frames as the real feed writes them (../shared/btcturk-wire/frames.jsonl):
+// `[type, {...}]`, with the body's key order copied from the captured frames — a fast reader keys on
+// it. Channel frames (402, 421, 422, 431, 432) end in "channel","event","type"; the session and user
+// order frames (100, 114, 991, 441, 451, 452) start with "type"; the user trade 423 has no "type".
 
 export const WS = {
   balance: 201,
@@ -23,49 +25,79 @@ export const WS = {
   orderMatch: 441,
   orderInsert: 451,
   orderDelete: 452,
-  orderUpdate: 453,
   welcome: 991,
 } as const;
 
 /**
- * Change kinds (`CP`) of an obdiff row. BTCTurk does not document its values; the simulator uses
- * 0 = a new price level, 1 = a level's total amount changed, 2 = the level is gone (A is "0").
- * `A` is always the level's new total, never a delta.
+ * Change kinds (`CP`) of an obdiff row, as the real feed uses them: 0 = the level's amount is
+ * replaced by `A`, 1 = a new level, 3 = the level is deleted — and `A` then still carries its last
+ * non-zero amount. CP 2 never occurs on the real feed, so the simulator never sends it.
  */
-export const CHANGE_KIND = { added: 0, updated: 1, removed: 2 } as const;
+export const CHANGE_KIND = { updated: 0, added: 1, deleted: 3 } as const;
 export type ChangeKind = (typeof CHANGE_KIND)[keyof typeof CHANGE_KIND];
 
+/** `[type, {"type":type, ...payload}]`: the session frames and the user order events. */
 export function frame(type: number, payload: Record<string, JsonValue>): string {
-  return jsonText([type, { ...payload, type }]);
+  return jsonText([type, { type, ...payload }]);
+}
+
+/** `[type, {...payload, "channel", "event", "type"}]`: the public channel frames. */
+export function channelFrame(
+  type: number,
+  payload: Record<string, JsonValue>,
+  channel: string,
+  event: string,
+): string {
+  return jsonText([type, { ...payload, channel, event, type }]);
+}
+
+/** `[type, {...payload}]` with no "type" inside: the user trade 423 is written that way. */
+export function bareFrame(type: number, payload: Record<string, JsonValue>): string {
+  return jsonText([type, payload]);
+}
+
+/** A decimal as the real book feed writes it: no padding ("2900", "0.0092056"). */
+export function plain(value: Decimal): string {
+  return value.toFixed();
+}
+
+/** Padded to `places` like the real 441 and 452 ("20.9700000000"), never rounded. */
+function padded(value: Decimal, places: number): string {
+  return value.decimalPlaces() <= places ? value.toFixed(places) : value.toFixed();
 }
 
 export function welcomeFrame(): string {
-  return frame(WS.welcome, { current: '5.4.0', min: '2.3.0' });
+  return frame(WS.welcome, { current: '6.0.0', min: '2.3.0' });
 }
 
-/** The login result. BTCTurk's reply type for it is unofficial; the simulator answers with 114 itself. */
-export function loginResultFrame(ok: boolean, message: string): string {
-  return frame(WS.login, { ok, message });
+/**
+ * The login result, in the two layouts reported: a refusal `{"type","ok":false,"id":0,"message"}`,
+ * a success `{"type","id":<user id>,"ok":true,"message":null}`.
+ */
+export function loginResultFrame(
+  result: { ok: true; userId: number } | { ok: false; message: string },
+): string {
+  return result.ok
+    ? frame(WS.login, { id: result.userId, ok: true, message: null })
+    : frame(WS.login, { ok: false, id: 0, message: result.message });
 }
 
 export function subscribeResultFrame(ok: boolean, message: string): string {
   return frame(WS.subscribeResult, { ok, message });
 }
 
+/** A ticker row in the real 402's key order (B, A, BA, AA, PS, H, L, LA, O, V, AV, D, DP, DS, NS, PId). */
 function pairTicker(pair: SimPair, ticker: SimTicker): Record<string, JsonValue> {
   const { priceScale, quantityScale } = pair.config.rules;
   const p = (value: Decimal | null): string => (value === null ? '0' : scaled(value, priceScale));
   const q = (value: Decimal | null): string => (value === null ? '0' : scaled(value, quantityScale));
   const daily = ticker.last.minus(ticker.open);
   return {
-    PId: pair.pairId,
-    PS: pair.config.symbol,
-    NS: pair.config.rules.base,
-    DS: pair.config.rules.quote,
     B: p(ticker.bid),
     A: p(ticker.ask),
     BA: q(ticker.bidSize),
     AA: q(ticker.askSize),
+    PS: pair.config.symbol,
     H: p(ticker.high),
     L: p(ticker.low),
     LA: p(ticker.last),
@@ -74,19 +106,23 @@ function pairTicker(pair: SimPair, ticker: SimTicker): Record<string, JsonValue>
     AV: p(ticker.average),
     D: daily.toFixed(),
     DP: ticker.open.isZero() ? '0' : daily.div(ticker.open).mul(100).toDecimalPlaces(2).toFixed(),
+    DS: pair.config.rules.quote,
+    NS: pair.config.rules.base,
+    PId: pair.pairId,
   };
 }
 
 export function tickerPairFrame(pair: SimPair, ticker: SimTicker): string {
-  return frame(WS.tickerPair, { ...pairTicker(pair, ticker), channel: 'ticker', event: pair.config.symbol });
+  return channelFrame(WS.tickerPair, pairTicker(pair, ticker), 'ticker', pair.config.symbol);
 }
 
 export function tickerAllFrame(rows: readonly { pair: SimPair; ticker: SimTicker }[]): string {
-  return frame(WS.tickerAll, {
-    items: rows.map(({ pair, ticker }) => pairTicker(pair, ticker)),
-    channel: 'ticker',
-    event: 'all',
-  });
+  return channelFrame(
+    WS.tickerAll,
+    { items: rows.map(({ pair, ticker }) => pairTicker(pair, ticker)) },
+    'ticker',
+    'all',
+  );
 }
 
 function tradeItem(pair: SimPair, trade: SimPublicTrade): Record<string, JsonValue> {
@@ -101,15 +137,16 @@ function tradeItem(pair: SimPair, trade: SimPublicTrade): Record<string, JsonVal
 }
 
 export function tradeListFrame(pair: SimPair, trades: readonly SimPublicTrade[]): string {
-  return frame(WS.tradeList, {
-    items: trades.map((trade) => tradeItem(pair, trade)),
-    channel: 'trade',
-    event: pair.config.symbol,
-  });
+  return channelFrame(
+    WS.tradeList,
+    { items: trades.map((trade) => tradeItem(pair, trade)) },
+    'trade',
+    pair.config.symbol,
+  );
 }
 
 export function tradeFrame(pair: SimPair, trade: SimPublicTrade): string {
-  return frame(WS.trade, { ...tradeItem(pair, trade), channel: 'trade', event: pair.config.symbol });
+  return channelFrame(WS.trade, tradeItem(pair, trade), 'trade', pair.config.symbol);
 }
 
 export interface BookRow {
@@ -121,108 +158,122 @@ export interface DiffRow extends BookRow {
   readonly kind: ChangeKind;
 }
 
-/** A full book (431) for the `orderbook` channel, or the snapshot that opens an `obdiff` stream. */
+/**
+ * A 431: the `orderbook` channel's full book, or the snapshot that opens an `obdiff` stream. Rows
+ * `{"A","P"}` in that order, asks (AO) before bids (BO), unpadded decimals.
+ */
 export function orderBookFrame(
   pair: SimPair,
   channel: 'orderbook' | 'obdiff',
   changeSet: number,
   book: { readonly bids: readonly BookRow[]; readonly asks: readonly BookRow[] },
 ): string {
-  const { priceScale, quantityScale } = pair.config.rules;
-  const row = (level: BookRow): JsonValue => ({
-    A: scaled(level.quantity, quantityScale),
-    P: scaled(level.price, priceScale),
-  });
-  return frame(WS.orderBook, {
-    CS: changeSet,
-    PS: pair.config.symbol,
-    AO: book.asks.map(row),
-    BO: book.bids.map(row),
+  const row = (level: BookRow): JsonValue => ({ A: plain(level.quantity), P: plain(level.price) });
+  return channelFrame(
+    WS.orderBook,
+    { CS: changeSet, PS: pair.config.symbol, AO: book.asks.map(row), BO: book.bids.map(row) },
     channel,
-    event: pair.config.symbol,
-  });
+    pair.config.symbol,
+  );
 }
 
+/** A 432: rows `{"CP","P","A"}` in that order; a deleted level (CP 3) carries its last non-zero amount. */
 export function orderBookDiffFrame(
   pair: SimPair,
   changeSet: number,
   diff: { readonly bids: readonly DiffRow[]; readonly asks: readonly DiffRow[] },
 ): string {
-  const { priceScale, quantityScale } = pair.config.rules;
   const row = (level: DiffRow): JsonValue => ({
-    A: scaled(level.quantity, quantityScale),
-    P: scaled(level.price, priceScale),
     CP: level.kind,
+    P: plain(level.price),
+    A: plain(level.quantity),
   });
-  return frame(WS.orderBookDiff, {
-    CS: changeSet,
-    PS: pair.config.symbol,
-    AO: diff.asks.map(row),
-    BO: diff.bids.map(row),
-    channel: 'obdiff',
-    event: pair.config.symbol,
-  });
+  return channelFrame(
+    WS.orderBookDiff,
+    { CS: changeSet, PS: pair.config.symbol, AO: diff.asks.map(row), BO: diff.bids.map(row) },
+    'obdiff',
+    pair.config.symbol,
+  );
 }
 
-/** 423, one execution of the user's order (field list unofficial). Ids are bare integers. */
+/**
+ * 423, one execution of the user's order, in the key order of the real frame and with no "type"
+ * inside. `id` (trade id) and `orderId` are bare integers; `amount` is signed by side (a sell is
+ * negative), `fee` and `tax` are negative costs as in the REST fill rows; `preciseAmount` is the
+ * exact signed amount as a JSON number.
+ */
 export function userTradeFrame(pair: SimPair, fill: SimFill): string {
-  return frame(WS.userTrade, {
+  const { quantityScale, priceScale } = pair.config.rules;
+  const signed = fill.side === 'sell' ? fill.quantity.neg() : fill.quantity;
+  return bareFrame(WS.userTrade, {
     id: rawNumber(fill.tradeId),
     orderId: rawNumber(fill.orderId),
     timestamp: fill.timestamp,
     numeratorSymbol: pair.config.rules.base,
     denominatorSymbol: pair.config.rules.quote,
-    amount: scaled(fill.quantity, pair.config.rules.quantityScale),
-    fee: fill.fee.toFixed(),
-    tax: fill.tax.toFixed(),
-    price: scaled(fill.price, pair.config.rules.priceScale),
+    amount: scaled(truncatedAmount(signed, quantityScale), quantityScale),
+    fee: scaled(fill.fee.neg(), 8),
+    tax: scaled(fill.tax.neg(), 8),
+    price: scaled(fill.price, priceScale),
     orderType: fill.side,
     orderClientId: fill.clientOrderId,
+    preciseAmount: rawNumber(signed.toFixed()),
   });
 }
 
-/** Method codes of the user order events: 0 limit and 1 market are known; the stop codes are the simulator's. */
+/** Method codes of the user order events: 0 limit and 1 market are seen on the wire. */
 const METHOD_CODES: Readonly<Record<OrderMethod, number>> = {
   limit: 0,
   market: 1,
+  // ASSUMPTION (BTCTurk): the stop methods' codes are not documented; 2 and 3 are the simulator's.
   stoplimit: 2,
   stopmarket: 3,
 };
 
-/** 441, the user's order matched (field list unofficial: `pair` is the pair id, `symbol` the pair name). */
-export function orderMatchFrame(pair: SimPair, order: SimOrder, fill: SimFill): string {
+/**
+ * 441, one fill of the user's order: `id` is the ORDER id, `user` the numeric user id, `pair` the
+ * pair id, amount and price padded to 10 places, and the current shape's trailing `timestamp`, a
+ * string of ms.
+ */
+export function orderMatchFrame(pair: SimPair, userId: number, order: SimOrder, fill: SimFill): string {
   return frame(WS.orderMatch, {
     id: rawNumber(order.id),
+    user: userId,
+    isBid: fill.side === 'buy',
     method: METHOD_CODES[order.method],
     pair: pair.pairId,
-    timestamp: fill.timestamp,
     symbol: pair.config.symbol,
-    isBid: fill.side === 'buy',
-    price: scaled(fill.price, pair.config.rules.priceScale),
-    amount: scaled(fill.quantity, pair.config.rules.quantityScale),
+    amount: padded(fill.quantity, 10),
+    price: padded(fill.price, 10),
     clientId: fill.clientOrderId,
+    timestamp: String(fill.timestamp),
   });
 }
 
-/** 451 insert, 452 delete (a cancel's final result), 453 update (field lists unofficial). */
+/**
+ * 451 insert and 452 delete, in the real key order. The real 451 writes decimals unpadded, the same
+ * order's 452 pads them to 16 places: the simulator does both, so a client must compare by value.
+ */
 export function userOrderFrame(
-  type: typeof WS.orderInsert | typeof WS.orderDelete | typeof WS.orderUpdate,
+  type: typeof WS.orderInsert | typeof WS.orderDelete,
   pair: SimPair,
+  userId: number,
   order: SimOrder,
 ): string {
-  const { priceScale, quantityScale } = pair.config.rules;
   const numLeft = order.quantity.minus(order.filled);
   const price = order.price ?? order.stopPrice;
+  const text = (value: Decimal): string => (type === WS.orderDelete ? padded(value, 16) : plain(value));
   return frame(type, {
-    id: rawNumber(order.id),
     pairId: pair.pairId,
     symbol: pair.config.symbol,
-    price: price === null ? '0' : scaled(price, priceScale),
-    amount: scaled(order.quantity, quantityScale),
-    numLeft: scaled(numLeft, quantityScale),
-    denomLeft: price === null ? '0' : numLeft.mul(price).toFixed(),
-    orderType: order.side === 'buy' ? 0 : 1,
+    id: rawNumber(order.id),
     method: METHOD_CODES[order.method],
+    userId,
+    orderType: order.side === 'buy' ? 0 : 1,
+    price: price === null ? '0' : text(price),
+    amount: text(order.quantity),
+    numLeft: text(numLeft),
+    denomLeft: price === null ? '0' : text(numLeft.mul(price)),
     newOrderClientId: order.clientOrderId,
   });
 }

@@ -3,14 +3,15 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { z } from 'zod';
 import type { Clock } from '../../domain/clock.ts';
-import type { SimEngine, SimEvent } from '../engine/api.ts';
+import { randomInt, seededRandom } from '../../domain/random.ts';
+import type { SimEngine, SimEvent, SimOrder } from '../engine/api.ts';
 import type { Accounts, SimAccount } from './auth.ts';
-import { BookSequence } from './book-sequence.ts';
+import { BookWindow } from './book-window.ts';
 import { failure } from './envelope.ts';
 import type { FaultName, Faults } from './faults.ts';
 import { jsonText } from './json.ts';
 import type { SimPair } from './markets.ts';
-import { FixedWindowLimiter, retryAfterSeconds, WS_CONNECT_LIMIT } from './rate-limits.ts';
+import { AnchoredWindowLimiter, retryAfterSeconds, WS_CONNECT_LIMIT } from './rate-limits.ts';
 import {
   balanceFrame,
   loginResultFrame,
@@ -28,27 +29,39 @@ import {
   WS,
 } from './ws-frames.ts';
 
-// The WebSocket feed of btcturk-api.md §8 on the simulator's HTTP port: public channels fan out the
-// engine's events, a logged-in connection also receives its account's order, trade and balance
-// events. The ws-drop, ws-silence and ws-gap faults act here.
+// The WebSocket feed on the simulator's HTTP port, behaving as BTCTurk's does on the wire
+// (../shared/btcturk-wire/README.md): book channels conflated to one change set per pair per
+// interval over a 100-level window, a CS per subscription, protocol pings, unknown joins acknowledged
+// and then silent, the login refusals users report, and the private events in their real shapes. The
+// ws-drop, ws-silence and ws-gap faults act here.
 
-/** Deeper than any synthetic book: obdiff snapshots are the whole book so a client's copy can equal it. */
-const FULL_DEPTH = 10_000;
 const RECENT_TRADES = 50;
 /** A client that stops reading is cut off, as a real server would, instead of buffering without end. */
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+/**
+ * Subscriptions one connection may hold. Unknown joins are acknowledged and kept (a repeat is a
+ * duplicate), so without a bound a client could grow the server's memory one name at a time.
+ * ASSUMPTION (BTCTurk): past this bound a join is still acknowledged but not remembered.
+ */
+const MAX_SUBSCRIPTIONS = 1_000;
 
 const CHANNELS = ['ticker', 'trade', 'orderbook', 'obdiff'] as const;
 type Channel = (typeof CHANNELS)[number];
 
 const ClientFrame = z.tuple([z.number(), z.record(z.string(), z.unknown())]);
-const SubscribeMessage = z.object({ channel: z.string(), event: z.string(), join: z.boolean() });
+
+export const DEFAULT_BOOK_INTERVAL_MS = 764;
+export const DEFAULT_PING_INTERVAL_MS = 15_000;
+export const DEFAULT_PONG_TIMEOUT_MS = 45_000;
 
 interface Connection {
   readonly ws: WebSocket;
   account: SimAccount | null;
   readonly subscriptions: Set<string>;
   silenced: boolean;
+  /** performance.now() of the last pong (or of the connect), and of the last ping sent. */
+  lastPong: number;
+  lastPing: number;
 }
 
 export interface WsHubOptions {
@@ -57,27 +70,49 @@ export interface WsHubOptions {
   readonly faults: Faults;
   readonly clock: Clock;
   readonly pairs: readonly SimPair[];
+  /** Seeds where each pair's CS counters start. */
+  readonly seed: number;
+  /** Book change sets are conflated over this many ms (wall time) and sent once per pair. */
+  readonly bookIntervalMs: number;
+  /** Levels a side the book channels show. */
+  readonly bookWindow: number;
+  readonly pingIntervalMs: number;
+  /** A socket with no pong for this long is closed with code 1000. */
+  readonly pongTimeoutMs: number;
 }
 
 export class WsHub {
   private readonly wss = new WebSocketServer({ noServer: true, autoPong: false });
   private readonly connections = new Set<Connection>();
-  private readonly limiter = new FixedWindowLimiter();
+  private readonly limiter = new AnchoredWindowLimiter();
   private readonly pairs: ReadonlyMap<string, SimPair>;
-  private readonly sequences = new Map<string, BookSequence>();
+  private readonly windows = new Map<string, BookWindow>();
   private readonly pending: SimEvent[] = [];
-  private readonly dirty = new Set<string>();
+  /** Pairs whose book changed since the last book flush. */
+  private readonly booksChanged = new Set<string>();
+  /** Pairs whose ticker may have changed since the last drain. */
+  private readonly tickersChanged = new Set<string>();
   private drainScheduled = false;
   private readonly timers = new Map<FaultName, NodeJS.Timeout>();
+  private readonly bookTimer: NodeJS.Timeout;
+  private readonly sessionTimer: NodeJS.Timeout;
   private readonly detach: (() => void)[] = [];
 
   constructor(private readonly options: WsHubOptions) {
     this.pairs = new Map(options.pairs.map((pair) => [pair.config.symbol, pair]));
-    for (const pair of options.pairs)
-      this.sequences.set(
-        pair.config.symbol,
-        new BookSequence(options.engine.book(pair.config.symbol, FULL_DEPTH)),
+    // CS values on the real feed are large and unrelated between pairs and between the two book
+    // channels of one pair; a seeded draw gives the same property and replays.
+    const random = seededRandom(options.seed ^ 0x43530000);
+    for (const pair of options.pairs) {
+      const symbol = pair.config.symbol;
+      this.windows.set(
+        symbol,
+        new BookWindow(options.bookWindow, options.engine.book(symbol, options.bookWindow), {
+          obdiff: randomInt(random, 1_000, 4_000_000),
+          orderbookOffset: randomInt(random, 1_000, 100_000),
+        }),
       );
+    }
     // Engine events are queued and handled after the engine call returns, never inside it.
     this.detach.push(
       options.engine.subscribe((event) => {
@@ -91,6 +126,19 @@ export class WsHub {
     );
     this.schedule('ws-drop-every');
     this.schedule('ws-silence-every');
+    this.bookTimer = setInterval(
+      () => {
+        this.flushBooks();
+      },
+      Math.max(1, options.bookIntervalMs),
+    );
+    // Checked three times per ping interval so a silent socket is closed close to its deadline.
+    this.sessionTimer = setInterval(
+      () => {
+        this.keepAlive();
+      },
+      Math.max(1, Math.min(options.pingIntervalMs, options.pongTimeoutMs) / 3),
+    );
   }
 
   get connectionCount(): number {
@@ -121,18 +169,53 @@ export class WsHub {
     });
   }
 
-  /** Cuts every connection at once and stops the fault timers. */
+  /** Cuts every connection at once and stops the timers. */
   close(): void {
     for (const stop of this.detach) stop();
     for (const timer of this.timers.values()) clearInterval(timer);
     this.timers.clear();
+    clearInterval(this.bookTimer);
+    clearInterval(this.sessionTimer);
     for (const conn of this.connections) conn.ws.terminate();
     this.connections.clear();
     this.wss.close();
   }
 
+  /**
+   * Publishes every pair's book change since the last flush now, as the interval timer does: one
+   * 432 per changed pair on obdiff (the net change), one 431 on orderbook. Nothing for an unchanged
+   * book. Tests call it to skip the wait.
+   */
+  flushBooks(): void {
+    this.drain();
+    const { engine, faults } = this.options;
+    for (const symbol of this.booksChanged) {
+      const pair = this.pairs.get(symbol);
+      const window = this.windows.get(symbol);
+      if (!pair || !window) continue;
+      const change = window.publish(engine.book(symbol, window.size));
+      if (change === null) continue;
+      const targets = this.subscribers(`obdiff:${symbol}`);
+      // A draw only when someone would receive the change set; a struck one is lost, CS moved on.
+      if (targets.length > 0 && !faults.strikes('ws-gap'))
+        this.publishTo(targets, () => orderBookDiffFrame(pair, change.changeSet, change));
+      this.publish(`orderbook:${symbol}`, () =>
+        orderBookFrame(pair, 'orderbook', window.orderbookChangeSet, window.levels()),
+      );
+    }
+    this.booksChanged.clear();
+  }
+
   private accept(ws: WebSocket): void {
-    const conn: Connection = { ws, account: null, subscriptions: new Set(), silenced: false };
+    const now = performance.now();
+    const conn: Connection = {
+      ws,
+      account: null,
+      subscriptions: new Set(),
+      silenced: false,
+      lastPong: now,
+      lastPing: now,
+    };
     this.connections.add(conn);
     ws.on('message', (data: RawData) => {
       this.onMessage(conn, data);
@@ -141,10 +224,35 @@ export class WsHub {
     ws.on('ping', (data: Buffer) => {
       if (!conn.silenced) ws.pong(data);
     });
+    ws.on('pong', () => {
+      conn.lastPong = performance.now();
+    });
     ws.on('close', () => this.connections.delete(conn));
     // A client's broken socket is the client's business; 'close' follows and cleans up.
     ws.on('error', () => undefined);
     this.send(conn, welcomeFrame());
+  }
+
+  /**
+   * The server's side of the session: a protocol ping every pingIntervalMs, and a close (code 1000)
+   * for a socket that has not answered one for pongTimeoutMs. There is no application-level ping.
+   * A silenced socket (ws-silence-every) stands for a dead path: the server neither pings nor closes
+   * it, so the client has to find out on its own.
+   */
+  private keepAlive(): void {
+    const now = performance.now();
+    const { pingIntervalMs, pongTimeoutMs } = this.options;
+    for (const conn of this.connections) {
+      if (conn.silenced || conn.ws.readyState !== WebSocket.OPEN) continue;
+      if (now - conn.lastPong >= pongTimeoutMs) {
+        conn.ws.close(1000);
+        continue;
+      }
+      if (now - conn.lastPing >= pingIntervalMs) {
+        conn.lastPing = now;
+        conn.ws.ping();
+      }
+    }
   }
 
   private send(conn: Connection, text: string): void {
@@ -156,13 +264,14 @@ export class WsHub {
     conn.ws.send(text);
   }
 
+  /** Anything but `[type, {...}]` of a type the server knows gets no reply; the socket stays open. */
   private onMessage(conn: Connection, data: RawData): void {
     if (conn.silenced) return;
     let parsed: unknown;
     try {
       parsed = JSON.parse(rawText(data));
     } catch {
-      return; // not JSON: ignored like any unknown client frame
+      return;
     }
     const message = ClientFrame.safeParse(parsed);
     if (!message.success) return;
@@ -172,57 +281,71 @@ export class WsHub {
   }
 
   private onLogin(conn: Connection, body: Record<string, unknown>): void {
-    const result = this.options.accounts.verifyWsLogin(body.publicKey, body.nonce, body.signature);
-    if (result.ok) {
-      conn.account = result.account;
-      this.send(conn, loginResultFrame(true, 'success'));
-    } else {
-      this.send(conn, loginResultFrame(false, result.reason));
-    }
+    const result = this.options.accounts.verifyWsLogin(body, this.options.clock.now());
+    // ASSUMPTION (BTCTurk): a refused login also ends an earlier login on the same socket.
+    conn.account = result.ok ? result.account : null;
+    this.send(
+      conn,
+      loginResultFrame(
+        result.ok ? { ok: true, userId: result.account.userId } : { ok: false, message: result.reason },
+      ),
+    );
   }
 
+  /**
+   * Joins and leaves. A join of an unknown channel, an unknown pair or a lower-case one (the socket is
+   * case sensitive) is acknowledged `ok:true` and then nothing comes; only a duplicate join on the same
+   * connection is refused. A subscribe without its members gets no reply.
+   */
   private onSubscribe(conn: Connection, body: Record<string, unknown>): void {
-    const request = SubscribeMessage.safeParse(body);
-    if (!request.success) {
-      this.send(conn, subscribeResultFrame(false, 'a subscription needs channel, event and join'));
+    const { channel, event, join } = body;
+    if (typeof join !== 'boolean' || channel === undefined || event === undefined) return;
+    if (typeof channel !== 'string' || typeof event !== 'string') {
+      // As in frames.jsonl ws-join-refused-malformed: "join|true:all" answered a channel that was no name.
+      // ASSUMPTION (BTCTurk): any non-text channel or event is refused naming what was sent.
+      if (isPrimitive(channel) && isPrimitive(event))
+        this.send(conn, subscribeResultFrame(false, `join|${String(channel)}:${String(event)}`));
       return;
     }
-    const { channel, event, join } = request.data;
     const key = `${channel}:${event}`;
-    const pair = this.pairs.get(event);
-    if (!isChannel(channel) || (pair === undefined && !(channel === 'ticker' && event === 'all'))) {
-      this.send(conn, subscribeResultFrame(false, `unknown channel or pair: ${key}`));
-      return;
-    }
     if (!join) {
       conn.subscriptions.delete(key);
       this.send(conn, subscribeResultFrame(true, `leave|${key}`));
       return;
     }
-    conn.subscriptions.add(key);
-    this.send(conn, subscribeResultFrame(true, `join|${key}`));
-    this.sendInitial(conn, channel, pair);
-  }
-
-  /** What a new subscriber gets at once: recent trades, a book snapshot, the current ticker. */
-  private sendInitial(conn: Connection, channel: Channel, pair: SimPair | undefined): void {
-    const { engine } = this.options;
-    if (!pair) {
-      this.send(conn, this.tickerAll());
+    if (conn.subscriptions.has(key)) {
+      this.send(conn, subscribeResultFrame(false, `join|${key}`));
       return;
     }
+    if (conn.subscriptions.size < MAX_SUBSCRIPTIONS) conn.subscriptions.add(key);
+    this.send(conn, subscribeResultFrame(true, `join|${key}`));
+    if (!isChannel(channel)) return;
+    const pair = this.pairs.get(event);
+    if (pair) this.sendInitial(conn, channel, pair);
+    else if (channel === 'ticker' && event === 'all') this.send(conn, this.tickerAll());
+  }
+
+  /** What a new subscriber gets at once: recent trades, the book as of its CS, the current ticker. */
+  private sendInitial(conn: Connection, channel: Channel, pair: SimPair): void {
+    const { engine } = this.options;
     const symbol = pair.config.symbol;
     switch (channel) {
       case 'trade':
         this.send(conn, tradeListFrame(pair, engine.recentTrades(symbol, RECENT_TRADES)));
         break;
-      case 'orderbook':
-      case 'obdiff':
-        this.send(
-          conn,
-          orderBookFrame(pair, channel, this.sequence(symbol).changeSet, engine.book(symbol, FULL_DEPTH)),
-        );
+      case 'obdiff': {
+        // The published window, not the engine's book: the next 432 continues from exactly this.
+        const window = this.window(symbol);
+        this.send(conn, orderBookFrame(pair, 'obdiff', window.changeSet, window.levels()));
         break;
+      }
+      case 'orderbook': {
+        // ASSUMPTION (BTCTurk): the orderbook channel also answers a join with the current book
+        // rather than waiting for the next change.
+        const window = this.window(symbol);
+        this.send(conn, orderBookFrame(pair, 'orderbook', window.orderbookChangeSet, window.levels()));
+        break;
+      }
       case 'ticker':
         this.send(conn, tickerPairFrame(pair, engine.ticker(symbol)));
         break;
@@ -238,10 +361,10 @@ export class WsHub {
     );
   }
 
-  private sequence(symbol: string): BookSequence {
-    const sequence = this.sequences.get(symbol);
-    if (!sequence) throw new Error(`no obdiff sequence for ${symbol}`);
-    return sequence;
+  private window(symbol: string): BookWindow {
+    const window = this.windows.get(symbol);
+    if (!window) throw new Error(`no book window for ${symbol}`);
+    return window;
   }
 
   private subscribers(key: string): Connection[] {
@@ -259,10 +382,13 @@ export class WsHub {
     for (const conn of targets) this.send(conn, frame);
   }
 
-  private publishPrivate(accountId: string, frames: readonly string[]): void {
+  /** Private events need no subscription: every socket logged in as the account gets them. */
+  private publishPrivate(accountId: string, frames: (account: SimAccount) => readonly string[]): void {
+    let built: readonly string[] | undefined;
     for (const conn of this.connections) {
       if (conn.account?.accountId !== accountId) continue;
-      for (const text of frames) this.send(conn, text);
+      built ??= frames(conn.account);
+      for (const text of built) this.send(conn, text);
     }
   }
 
@@ -278,73 +404,62 @@ export class WsHub {
   private drain(): void {
     this.drainScheduled = false;
     for (let event = this.pending.shift(); event; event = this.pending.shift()) this.dispatch(event);
-    this.flushDirty();
+    this.flushTickers();
   }
 
   private dispatch(event: SimEvent): void {
     const { engine } = this.options;
     switch (event.type) {
-      case 'book': {
-        const pair = this.pairs.get(event.symbol);
-        if (!pair) return;
-        const diff = this.sequence(event.symbol).apply(event.changes);
-        this.dirty.add(event.symbol);
-        const targets = this.subscribers(`obdiff:${event.symbol}`);
-        // A draw only when someone would receive the change set; a struck one is lost, CS moved on.
-        if (targets.length === 0 || this.options.faults.strikes('ws-gap')) return;
-        this.publishTo(targets, () => orderBookDiffFrame(pair, diff.changeSet, diff));
+      case 'book':
+        if (!this.pairs.has(event.symbol)) return;
+        this.booksChanged.add(event.symbol);
+        this.tickersChanged.add(event.symbol);
         return;
-      }
       case 'trade': {
         const pair = this.pairs.get(event.trade.symbol);
         if (!pair) return;
-        this.dirty.add(event.trade.symbol);
+        this.tickersChanged.add(event.trade.symbol);
         this.publish(`trade:${event.trade.symbol}`, () => tradeFrame(pair, event.trade));
         return;
       }
       case 'fill': {
-        const pair = this.pairs.get(event.fill.symbol);
-        const order = engine.order(event.fill.accountId, event.fill.orderId);
+        const { fill } = event;
+        const pair = this.pairs.get(fill.symbol);
+        const order = engine.order(fill.accountId, fill.orderId);
         if (!pair || !order) return;
-        this.publishPrivate(event.fill.accountId, [
-          userTradeFrame(pair, event.fill),
-          orderMatchFrame(pair, order, event.fill),
+        this.publishPrivate(fill.accountId, (account) => [
+          userTradeFrame(pair, fill),
+          orderMatchFrame(pair, account.userId, order, fill),
         ]);
         return;
       }
       case 'order-inserted':
       case 'order-updated':
       case 'order-deleted': {
-        const pair = this.pairs.get(event.order.symbol);
+        const { order } = event;
+        const pair = this.pairs.get(order.symbol);
         if (!pair) return;
-        const type =
-          event.type === 'order-inserted'
-            ? WS.orderInsert
-            : event.type === 'order-updated'
-              ? WS.orderUpdate
-              : WS.orderDelete;
-        this.publishPrivate(event.order.accountId, [userOrderFrame(type, pair, event.order)]);
+        const types = orderFrameTypes(event.type, order);
+        this.publishPrivate(order.accountId, (account) =>
+          types.map((type) => userOrderFrame(type, pair, account.userId, order)),
+        );
         return;
       }
       case 'balance':
-        this.publishPrivate(event.accountId, [balanceFrame(event.balances)]);
+        this.publishPrivate(event.accountId, () => [balanceFrame(event.balances)]);
         return;
     }
   }
 
-  /** Full books and tickers go out once per burst of engine events, not once per event. */
-  private flushDirty(): void {
-    if (this.dirty.size === 0) return;
+  /** Tickers go out once per burst of engine events, not once per event. */
+  private flushTickers(): void {
+    if (this.tickersChanged.size === 0) return;
     const { engine } = this.options;
-    for (const symbol of this.dirty) {
+    for (const symbol of this.tickersChanged) {
       const pair = this.pairs.get(symbol);
-      if (!pair) continue;
-      this.publish(`orderbook:${symbol}`, () =>
-        orderBookFrame(pair, 'orderbook', this.sequence(symbol).changeSet, engine.book(symbol, FULL_DEPTH)),
-      );
-      this.publish(`ticker:${symbol}`, () => tickerPairFrame(pair, engine.ticker(symbol)));
+      if (pair) this.publish(`ticker:${symbol}`, () => tickerPairFrame(pair, engine.ticker(symbol)));
     }
-    this.dirty.clear();
+    this.tickersChanged.clear();
     this.publish('ticker:all', () => this.tickerAll());
   }
 
@@ -364,8 +479,29 @@ export class WsHub {
   }
 }
 
+/**
+ * The user order frames for an engine order event. BTCTurk sends no 453: an update runs as a delete
+ * and an insert, so a client sees 452 then 451; an order that left the book (canceled, filled) gets
+ * its 452 alone — a cancel's final result is a 452.
+ * ASSUMPTION (BTCTurk): a fill that completes the order is announced by a 452 with numLeft 0 and no
+ * 451, and the 452 of an update carries the order as it stands after the update.
+ */
+function orderFrameTypes(
+  change: 'order-inserted' | 'order-updated' | 'order-deleted',
+  order: SimOrder,
+): (typeof WS.orderInsert | typeof WS.orderDelete)[] {
+  if (change === 'order-inserted') return [WS.orderInsert];
+  if (change === 'order-deleted') return [WS.orderDelete];
+  const resting = order.status === 'open' || order.status === 'partially_filled';
+  return resting ? [WS.orderDelete, WS.orderInsert] : [WS.orderDelete];
+}
+
 function isChannel(name: string): name is Channel {
   return (CHANNELS as readonly string[]).includes(name);
+}
+
+function isPrimitive(value: unknown): value is string | number | boolean {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 }
 
 function rawText(data: RawData): string {
