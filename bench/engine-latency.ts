@@ -145,6 +145,9 @@ class DrivenFeed implements MarketFeed {
   watch(): void {}
   unwatch(): void {}
   resyncBook(): void {}
+  lastAliveAt(): number | null {
+    return null; // every frame is driven: the book's age is its last frame's
+  }
 }
 
 function percentile(sorted: readonly number[], p: number): number {

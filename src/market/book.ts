@@ -88,6 +88,10 @@ class BookSide {
     }
   }
 
+  get(key: number): Level | undefined {
+    return this.tree.getElementByKey(key);
+  }
+
   erase(key: number): void {
     if (!this.tree.eraseElementByKey(key) || key !== this.bestKey) return;
     this.findBest();
@@ -240,6 +244,16 @@ export class OrderBook {
 
   bestAsk(): BookLevel | null {
     return this.asks.best ?? null;
+  }
+
+  /**
+   * The level at `price` on one side, or undefined when the book holds none there. Levels are
+   * immutable, so the same object later means the level did not change in between.
+   */
+  level(side: 'bid' | 'ask', price: string): BookLevel | undefined {
+    const key = scaledInteger(price, this.scale);
+    if (Number.isNaN(key)) return undefined; // more decimals than any price in the book: none there
+    return (side === 'bid' ? this.bids : this.asks).get(key);
   }
 
   /** Up to `depth` levels per side, best first. */

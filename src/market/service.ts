@@ -11,6 +11,12 @@ import { RestPacer } from './rest-pacer.ts';
 // REST order-book polls while the feed cannot keep it (the fallback), and a status that says whether
 // the data is fresh enough to trade on. Listeners are called synchronously from the frame handler,
 // so a `top` listener sees a change the moment its frame is applied.
+//
+// The book comes from the obdiff subscription alone (snapshot on join, then change sets); the
+// periodic `orderbook` channel is off by default (its CS cannot be compared with obdiff's, see
+// book-keeper.ts). While a book is stream-kept, REST spot checks (paced with the fallback polls)
+// look for levels the exchange no longer has. A subscription that brings no snapshot is reported:
+// BTCTurk acknowledges unknown and lower-case pairs as joined and then sends nothing.
 
 export interface MarketDataOptions {
   readonly feed: MarketFeed;
@@ -30,6 +36,14 @@ export interface MarketDataOptions {
   readonly resyncTimeoutMs?: number;
   /** How often statuses, resyncs and polls are looked at. */
   readonly tickMs?: number;
+  /** A join (or resync) with no snapshot after this long, while connected: `subscription-silent`. */
+  readonly snapshotTimeoutMs?: number;
+  /** A stream-kept book is compared with a REST book this often (0: never); paced with the polls. */
+  readonly spotCheckMs?: number;
+  /** A difference a spot check found must still be there this much later to count. */
+  readonly spotConfirmMs?: number;
+  /** Levels a side the stream keeps (BTCTurk: 100); a side holding more has missed deletes. */
+  readonly windowLevels?: number;
 }
 
 export interface TopOfBook {
@@ -51,6 +65,12 @@ export interface MarketDataEvents {
   /** The feed is back after a loss: reconcile orders over REST for the gap. */
   reconnected: [];
   problem: [message: string];
+  /** After every applied snapshot, change set or REST book. */
+  book: [symbol: string, changeSet: number | null, source: BookSource];
+  /** Each time a fresh snapshot is asked for, with why. */
+  resync: [symbol: string, reason: string];
+  /** A join (or resync) brought no snapshot within `snapshotTimeoutMs` while connected. */
+  'subscription-silent': [symbol: string, message: string];
 }
 
 export interface SymbolStats {
@@ -61,6 +81,12 @@ export interface SymbolStats {
   readonly crossed: number;
   readonly malformed: number;
   readonly mismatches: number;
+  readonly unknownChangeKinds: number;
+  readonly windowOverflows: number;
+  readonly orphanDiffs: number;
+  readonly spotChecks: number;
+  readonly spotMismatches: number;
+  readonly silentSubscriptions: number;
   readonly resyncs: number;
   readonly snapshots: number;
   readonly diffs: number;
@@ -74,6 +100,8 @@ export interface MarketDataStats {
   readonly gaps: number;
   readonly resyncs: number;
   readonly mismatches: number;
+  readonly spotMismatches: number;
+  readonly unknownChangeKinds: number;
   readonly restPolls: number;
   readonly restFailures: number;
   /** Milliseconds during which at least one symbol was on fallback. */
@@ -87,11 +115,26 @@ interface SymbolState {
   /** Since when the symbol has had no book kept by the stream; null while it has one. */
   lostAt: number | null;
   resyncRequestedAt: number | null;
+  /** Resyncs asked for since the last snapshot: each re-ask waits twice as long as the one before. */
+  resyncAsks: number;
   resyncs: number;
   fallbackMs: number;
+  /** Since when, connected, the symbol has waited for a snapshot; null while it has a stream-kept book. */
+  awaitingSince: number | null;
+  /** The wait was re-joined (a resync), not the first join of the connection. */
+  awaitingResync: boolean;
+  silentReported: boolean;
+  silentSubscriptions: number;
+  /** When the next REST spot check is due; null while the book is not stream-kept. */
+  nextSpotAt: number | null;
 }
 
-const ALL_STREAMS: FeedStreams = { book: true, periodicBook: true, trades: true, ticker: true };
+// The periodic full book is off: obdiff's snapshot on join, its CS sequence, the window check and
+// REST spot checks keep the book honest without a second subscription per pair.
+const ALL_STREAMS: FeedStreams = { book: true, periodicBook: false, trades: true, ticker: true };
+
+/** Re-asks for a snapshot back off to at most this interval. */
+const MAX_RESYNC_INTERVAL_MS = 60_000;
 
 export class MarketDataService extends EventEmitter<MarketDataEvents> {
   private readonly feed: MarketFeed;
@@ -100,6 +143,8 @@ export class MarketDataService extends EventEmitter<MarketDataEvents> {
   private readonly fallbackAfterMs: number;
   private readonly resyncTimeoutMs: number;
   private readonly tickMs: number;
+  private readonly snapshotTimeoutMs: number;
+  private readonly spotCheckMs: number;
   private readonly pacer: RestPacer;
   private readonly states = new Map<string, SymbolState>();
   private detach: (() => void) | null = null;
@@ -118,15 +163,34 @@ export class MarketDataService extends EventEmitter<MarketDataEvents> {
     this.fallbackAfterMs = options.fallbackAfterMs ?? 1_000;
     this.resyncTimeoutMs = options.resyncTimeoutMs ?? 5_000;
     this.tickMs = options.tickMs ?? 200;
+    this.snapshotTimeoutMs = options.snapshotTimeoutMs ?? 10_000;
+    this.spotCheckMs = options.spotCheckMs ?? 60_000;
+    if (!(Number.isFinite(this.snapshotTimeoutMs) && this.snapshotTimeoutMs > 0))
+      throw new RangeError(
+        `market data: snapshotTimeoutMs must be a number of milliseconds above 0, got ${this.snapshotTimeoutMs}`,
+      );
+    if (!(Number.isFinite(this.spotCheckMs) && this.spotCheckMs >= 0))
+      throw new RangeError(
+        `market data: spotCheckMs must be a number of milliseconds, 0 (no spot checks) or more, got ${this.spotCheckMs}`,
+      );
     this.pacer = new RestPacer(options.restBooksPerMinute ?? 60);
     for (const symbol of options.symbols) {
       this.states.set(symbol, {
-        keeper: new BookKeeper(symbol),
+        keeper: new BookKeeper(symbol, {
+          windowLevels: options.windowLevels,
+          confirmMs: options.spotConfirmMs,
+        }),
         status: 'stale',
         lostAt: null,
         resyncRequestedAt: null,
+        resyncAsks: 0,
         resyncs: 0,
         fallbackMs: 0,
+        awaitingSince: null,
+        awaitingResync: false,
+        silentReported: false,
+        silentSubscriptions: 0,
+        nextSpotAt: null,
       });
     }
   }
@@ -135,7 +199,11 @@ export class MarketDataService extends EventEmitter<MarketDataEvents> {
   start(): void {
     if (this.detach) return;
     const now = this.clock.monotonic();
-    for (const state of this.states.values()) state.lostAt = now;
+    for (const state of this.states.values()) {
+      state.lostAt = now;
+      // The joins go out on connect (or now, when connected): the snapshot wait starts here.
+      state.awaitingSince = this.feed.connected ? now : null;
+    }
     const listener: MarketFeedListener = {
       event: (event, receivedAt) => {
         this.onEvent(event, receivedAt);
@@ -180,10 +248,10 @@ export class MarketDataService extends EventEmitter<MarketDataEvents> {
 
   /** The book, best first, up to `depth` levels a side; null while there is no usable book. */
   book(symbol: string, depth?: number): OrderBookSnapshot | null {
-    const { keeper } = this.state(symbol);
-    if (!keeper.usable || keeper.lastDataAt === null) return null;
-    const { bids, asks } = keeper.book.levels(depth);
-    const age = this.clock.monotonic() - keeper.lastDataAt;
+    const state = this.state(symbol);
+    const age = this.ageOf(state, this.clock.monotonic());
+    if (!state.keeper.usable || age === null) return null;
+    const { bids, asks } = state.keeper.book.levels(depth);
     return { symbol, timestamp: this.clock.now() - age, bids, asks };
   }
 
@@ -193,20 +261,30 @@ export class MarketDataService extends EventEmitter<MarketDataEvents> {
     let gaps = 0;
     let resyncs = 0;
     let mismatches = 0;
+    let spotMismatches = 0;
+    let unknownChangeKinds = 0;
     for (const [symbol, state] of this.states) {
       const { keeper } = state;
       const c = keeper.counts;
       gaps += c.gaps;
       resyncs += state.resyncs;
       mismatches += c.mismatches;
+      spotMismatches += c.spotMismatches;
+      unknownChangeKinds += c.unknownChangeKinds;
       symbols[symbol] = {
         status: this.evaluate(state, now),
-        dataAgeMs: keeper.lastDataAt === null ? null : now - keeper.lastDataAt,
+        dataAgeMs: this.ageOf(state, now),
         source: keeper.source,
         gaps: c.gaps,
         crossed: c.crossed,
         malformed: c.malformed,
         mismatches: c.mismatches,
+        unknownChangeKinds: c.unknownChangeKinds,
+        windowOverflows: c.windowOverflows,
+        orphanDiffs: c.orphanDiffs,
+        spotChecks: c.spotChecks,
+        spotMismatches: c.spotMismatches,
+        silentSubscriptions: state.silentSubscriptions,
         resyncs: state.resyncs,
         snapshots: c.snapshots,
         diffs: c.diffs,
@@ -215,7 +293,17 @@ export class MarketDataService extends EventEmitter<MarketDataEvents> {
       };
     }
     const { connects, reconnects } = this.feed.connectionCounts();
-    return { connects, reconnects, gaps, resyncs, mismatches, ...this.counts, symbols };
+    return {
+      connects,
+      reconnects,
+      gaps,
+      resyncs,
+      mismatches,
+      spotMismatches,
+      unknownChangeKinds,
+      ...this.counts,
+      symbols,
+    };
   }
 
   private state(symbol: string): SymbolState {
@@ -227,11 +315,32 @@ export class MarketDataService extends EventEmitter<MarketDataEvents> {
     return state;
   }
 
+  /**
+   * Age of the symbol's data. A book kept by an intact subscription on a live connection is current
+   * as of the last moment the connection proved alive (any frame, a ping from the server, a pong):
+   * BTCTurk sends nothing while a book does not change (a quiet pair went 30 s without a frame),
+   * so its last book frame would age a healthy book into staleness. Both book channels are
+   * conflated (one frame per pair about every 764 ms), so such a book may lag the exchange by
+   * ~0.8 s at any moment; the freshness limit (seconds) absorbs that.
+   * ASSUMPTION (BTCTurk): an obdiff subscription is never dropped by the server while its connection
+   * stays open (nothing captured says otherwise); the REST spot checks would catch one that was.
+   */
+  private ageOf(state: SymbolState, now: number): number | null {
+    const { keeper } = state;
+    if (keeper.lastDataAt === null) return null;
+    let newest = keeper.lastDataAt;
+    if (keeper.streamKept && state.lostAt === null && this.feed.connected) {
+      const alive = this.feed.lastAliveAt();
+      if (alive !== null && alive > newest) newest = Math.min(alive, now);
+    }
+    return now - newest;
+  }
+
   private evaluate(state: SymbolState, now: number): MarketStatus {
     const { keeper } = state;
     return marketStatus({
       usable: keeper.usable,
-      ageMs: keeper.lastDataAt === null ? null : now - keeper.lastDataAt,
+      ageMs: this.ageOf(state, now),
       freshnessMs: this.freshnessMs,
       fromStream: keeper.source === 'stream' && state.lostAt === null,
       streamUp: this.feed.connected,
@@ -240,12 +349,13 @@ export class MarketDataService extends EventEmitter<MarketDataEvents> {
 
   private topOf(state: SymbolState, now: number): TopOfBook | null {
     const { keeper } = state;
-    if (!keeper.usable || keeper.lastDataAt === null || keeper.source === null) return null;
+    const age = this.ageOf(state, now);
+    if (!keeper.usable || age === null || keeper.source === null) return null;
     return {
       symbol: keeper.symbol,
       bid: keeper.book.bestBid(),
       ask: keeper.book.bestAsk(),
-      ageMs: now - keeper.lastDataAt,
+      ageMs: age,
       status: this.evaluate(state, now),
       source: keeper.source,
       changeSet: keeper.book.changeSet,
@@ -258,9 +368,13 @@ export class MarketDataService extends EventEmitter<MarketDataEvents> {
         const state = this.states.get(event.symbol);
         if (!state) return;
         const outcome = state.keeper.onSnapshot(event, at);
-        if (!outcome.resync) {
+        if (outcome.applied) {
           state.lostAt = null;
           state.resyncRequestedAt = null;
+          state.resyncAsks = 0;
+          state.awaitingSince = null;
+          state.silentReported = false;
+          state.nextSpotAt = at + this.spotCheckMs;
         }
         this.after(state, outcome, at);
         return;
@@ -272,7 +386,7 @@ export class MarketDataService extends EventEmitter<MarketDataEvents> {
       }
       case 'book-unreadable': {
         const state = this.states.get(event.symbol);
-        if (state) this.after(state, state.keeper.onUnreadable(event.reason, at), at);
+        if (state) this.after(state, state.keeper.onUnreadable(event.reason, at, event.cause), at);
         return;
       }
       case 'trade':
@@ -287,24 +401,43 @@ export class MarketDataService extends EventEmitter<MarketDataEvents> {
   }
 
   private after(state: SymbolState, outcome: KeeperOutcome, at: number): void {
+    const { keeper } = state;
     if (outcome.resync) {
       state.lostAt ??= at;
-      this.emit(
-        'problem',
-        `${state.keeper.lastProblem ?? `${state.keeper.symbol}: book invalid`}; resyncing`,
-      );
-      this.requestResync(state, at);
+      this.requestResync(state, at, keeper.lastProblem ?? `${keeper.symbol}: book invalid`);
     }
+    if (outcome.applied) this.emit('book', keeper.symbol, keeper.book.changeSet, keeper.source ?? 'stream');
     if (outcome.topChanged) {
       const top = this.topOf(state, this.clock.monotonic());
       if (top) this.emit('top', top);
     }
   }
 
-  private requestResync(state: SymbolState, now: number): void {
+  /** Asks for a fresh snapshot, unless one was asked for recently enough to still be on its way. */
+  private requestResync(state: SymbolState, now: number, reason: string, again = false): void {
+    if (
+      !again &&
+      state.resyncRequestedAt !== null &&
+      now - state.resyncRequestedAt < this.resyncInterval(state)
+    )
+      return; // in-flight change sets of a book awaiting its snapshot: already asked
     state.resyncRequestedAt = now;
+    state.resyncAsks++;
     state.resyncs++;
+    if (this.feed.connected && state.awaitingSince === null) {
+      state.awaitingSince = now;
+      state.awaitingResync = true;
+    }
+    this.emit('problem', `${reason}; resyncing`);
+    this.emit('resync', state.keeper.symbol, reason);
     if (this.feed.connected) this.feed.resyncBook(state.keeper.symbol);
+  }
+
+  private resyncInterval(state: SymbolState): number {
+    return Math.min(
+      this.resyncTimeoutMs * 2 ** Math.max(0, state.resyncAsks - 1),
+      Math.max(this.resyncTimeoutMs, MAX_RESYNC_INTERVAL_MS),
+    );
   }
 
   private onDisconnected(): void {
@@ -313,6 +446,10 @@ export class MarketDataService extends EventEmitter<MarketDataEvents> {
       state.keeper.onStreamLost();
       state.lostAt ??= now;
       state.resyncRequestedAt = null; // the reconnect re-subscribes, which brings a fresh snapshot
+      state.resyncAsks = 0;
+      state.awaitingSince = null;
+      state.silentReported = false;
+      state.nextSpotAt = null;
     }
   }
 
@@ -332,7 +469,10 @@ export class MarketDataService extends EventEmitter<MarketDataEvents> {
     this.lastTickAt = now;
     let anyFallback = false;
     const needRest: { symbol: string; lastDataAt: number | null }[] = [];
+    const spotDue: { symbol: string; lastDataAt: number | null }[] = [];
+    const connected = this.feed.connected;
     for (const state of this.states.values()) {
+      this.watchSnapshot(state, now, connected);
       const status = this.evaluate(state, now);
       if (state.status === 'fallback') {
         state.fallbackMs += elapsed;
@@ -347,16 +487,63 @@ export class MarketDataService extends EventEmitter<MarketDataEvents> {
       if (
         state.resyncRequestedAt !== null &&
         state.lostAt !== null &&
-        now - state.resyncRequestedAt >= this.resyncTimeoutMs
+        now - state.resyncRequestedAt >= this.resyncInterval(state)
       )
-        this.requestResync(state, now);
+        this.requestResync(
+          state,
+          now,
+          `${state.keeper.symbol}: no snapshot ${now - state.resyncRequestedAt} ms after asking for one`,
+          true,
+        );
       if (state.lostAt !== null && now - state.lostAt >= this.fallbackAfterMs)
         needRest.push({ symbol: state.keeper.symbol, lastDataAt: state.keeper.lastDataAt });
+      else if (
+        this.spotCheckMs > 0 &&
+        connected &&
+        state.lostAt === null &&
+        state.keeper.streamKept &&
+        state.nextSpotAt !== null &&
+        now >= state.nextSpotAt
+      )
+        spotDue.push({ symbol: state.keeper.symbol, lastDataAt: state.nextSpotAt });
     }
     if (anyFallback) this.counts.fallbackMs += elapsed;
     if (this.polling || now < this.pollPausedUntil) return;
-    const symbol = this.pacer.next(needRest, now);
+    // Both share the pacer's budget; symbols without a stream-kept book come first.
+    const symbol = this.pacer.next(needRest.length > 0 ? needRest : spotDue, now);
     if (symbol !== null) void this.poll(symbol, now);
+  }
+
+  /**
+   * BTCTurk acknowledges a join of an unknown or lower-case pair as success and then sends nothing,
+   * so a subscription that brings no snapshot is noticed here, by time, while connected.
+   */
+  private watchSnapshot(state: SymbolState, now: number, connected: boolean): void {
+    if (!connected) {
+      state.awaitingSince = null;
+      return;
+    }
+    if (state.keeper.streamKept && state.lostAt === null) {
+      state.awaitingSince = null;
+      state.silentReported = false;
+      return;
+    }
+    if (state.awaitingSince === null) {
+      state.awaitingSince = now; // connected since the last tick: the joins went out on connect
+      state.awaitingResync = false;
+    }
+    if (state.silentReported || now - state.awaitingSince < this.snapshotTimeoutMs) return;
+    state.silentReported = true;
+    state.silentSubscriptions++;
+    const symbol = state.keeper.symbol;
+    const seconds = Math.round((now - state.awaitingSince) / 100) / 10;
+    const message = state.awaitingResync
+      ? `no order book snapshot for ${symbol} within ${seconds} s of re-subscribing to resync its book`
+      : `no order book snapshot for ${symbol} within ${seconds} s of subscribing: BTCTurk acknowledges unknown or lower-case pairs and then sends nothing`;
+    this.emit('subscription-silent', symbol, message);
+    this.emit('problem', message);
+    // Join again once now (a lost snapshot is healed by it); re-asks then back off.
+    if (state.resyncRequestedAt === null) this.requestResync(state, now, message);
   }
 
   private async poll(symbol: string, requestedAt: number): Promise<void> {
@@ -365,8 +552,14 @@ export class MarketDataService extends EventEmitter<MarketDataEvents> {
     try {
       const snapshot = await this.options.fetchBook(symbol);
       const state = this.states.get(symbol);
-      if (state && !this.stopper.signal.aborted)
-        this.after(state, state.keeper.onRestBook(snapshot, requestedAt), requestedAt);
+      if (state && !this.stopper.signal.aborted) {
+        const at = this.clock.monotonic();
+        const outcome = state.keeper.onRestBook(snapshot, requestedAt, at);
+        // A spot check that saw a difference looks again once it could have been confirmed.
+        if (state.keeper.streamKept)
+          state.nextSpotAt = at + (outcome.suspect ? state.keeper.confirmMs : this.spotCheckMs);
+        this.after(state, outcome, at);
+      }
     } catch (error) {
       this.counts.restFailures++;
       if (isExchangeError(error) && error.retryAfterMs !== undefined)

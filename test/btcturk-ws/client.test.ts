@@ -6,6 +6,7 @@ import { BtcturkWsClient, type WsProblem } from '../../src/btcturk/websocket/cli
 import type { WsMessage } from '../../src/btcturk/websocket/messages.ts';
 import { ConnectBudget } from '../../src/btcturk/websocket/reconnect.ts';
 import { seededRandom } from '../../src/domain/random.ts';
+import { wireText } from '../wire/corpus.ts';
 import * as F from './fixtures/frames.ts';
 import { answerSubscriptions, startLocalServer, until, type LocalServerOptions } from './local-server.ts';
 
@@ -95,11 +96,11 @@ describe('WebSocket client', () => {
     });
   });
 
-  it('reports a refused subscription instead of waiting in silence', async () => {
+  it('reports a refused subscription (a malformed one: BTCTurk’s real refusal) instead of waiting in silence', async () => {
     await withClient(
       {
         onFrame: (conn) => {
-          conn.send(F.JOIN_REFUSED);
+          conn.send(wireText('ws-join-refused-malformed')); // message "join|true:all"
         },
       },
       {},
@@ -109,8 +110,119 @@ describe('WebSocket client', () => {
         await until('a problem', () => problems.length > 0);
         const problem = first(problems);
         assert.equal(problem.kind, 'subscription-refused');
-        assert.match(problem.message, /refused join\|obdiff:NOPETRY: unknown channel or pair/);
+        assert.match(problem.message, /refused join\|obdiff:NOPETRY: join\|true:all/);
         assert.equal(client.stats().refusedSubscriptions, 1);
+        assert.equal(client.stats().duplicateJoins, 0);
+      },
+    );
+  });
+
+  it('a duplicate-join refusal means "already joined": counted, nothing torn down', async () => {
+    await withClient(
+      {
+        autoPong: true,
+        onFrame: (conn, frame) => {
+          if (frame[0] === 151) conn.send(wireText('ws-join-duplicate')); // ok:false, "join|obdiff:BTCUSDT"
+        },
+      },
+      { answerTimeoutMs: 200, silenceMs: 400, pingEveryMs: 50 },
+      async ({ client, server, problems }) => {
+        client.subscribe('obdiff', 'BTCUSDT');
+        client.start();
+        await until('the refusal', () => client.stats().duplicateJoins === 1);
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        assert.deepEqual(problems, []);
+        assert.equal(server.connections.length, 1, 'the answer was taken: no unanswered join, no reconnect');
+        assert.equal(client.stats().refusedSubscriptions, 0);
+        assert.equal(
+          server.connections[0]?.received.length,
+          1,
+          'a plain join refused as duplicate is not retried',
+        );
+      },
+    );
+  });
+
+  it('a resubscribe refused as a duplicate (the leave not taken yet) leaves and joins once more', async () => {
+    let joins = 0;
+    await withClient(
+      {
+        onFrame: (conn, frame) => {
+          if (frame[0] !== 151) return;
+          const { join } = frame[1] as { join: boolean };
+          if (!join) return; // this server never answers a leave
+          joins++;
+          // The first join subscribes; the re-join right after the first leave finds it still held.
+          conn.send(
+            joins === 2
+              ? wireText('ws-join-duplicate')
+              : '[100,{"type":100,"ok":true,"message":"join|obdiff:BTCUSDT"}]',
+          );
+        },
+      },
+      {},
+      async ({ client, server, problems }) => {
+        client.subscribe('obdiff', 'BTCUSDT');
+        client.start();
+        await until('subscribed', () => server.connections[0]?.received.length === 1);
+        client.resubscribe('obdiff', 'BTCUSDT');
+        await until('leave and join again', () => server.connections[0]?.received.length === 5);
+        assert.deepEqual(
+          server.connections[0]?.received.map((f) => f[1].join),
+          [true, false, true, false, true],
+        );
+        assert.equal(client.stats().duplicateJoins, 1);
+        assert.deepEqual(problems, []);
+      },
+    );
+  });
+
+  it('a resubscribe refused twice is reported, and not retried for ever', async () => {
+    await withClient(
+      {
+        onFrame: (conn, frame) => {
+          if (frame[0] !== 151 || !(frame[1] as { join: boolean }).join) return;
+          conn.send(
+            conn.received.filter((f) => f[1].join === true).length === 1
+              ? '[100,{"type":100,"ok":true,"message":"join|obdiff:BTCUSDT"}]'
+              : wireText('ws-join-duplicate'),
+          );
+        },
+      },
+      {},
+      async ({ client, server, problems }) => {
+        client.subscribe('obdiff', 'BTCUSDT');
+        client.start();
+        await until('subscribed', () => server.connections[0]?.received.length === 1);
+        client.resubscribe('obdiff', 'BTCUSDT');
+        await until('a problem', () => problems.length > 0);
+        const problem = first(problems);
+        assert.equal(problem.kind, 'resubscribe-failed');
+        assert.match(problem.message, /obdiff:BTCUSDT/);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assert.equal(server.connections[0]?.received.length, 5, 'join, then leave+join twice, then nothing');
+        assert.equal(client.stats().duplicateJoins, 2);
+        assert.equal(server.connections.length, 1);
+      },
+    );
+  });
+
+  it('a pair acknowledged and then silent (as BTCTurk does for unknown pairs) does not cost the connection', async () => {
+    await withClient(
+      {
+        autoPong: true,
+        onFrame: (conn) => {
+          conn.send(wireText('ws-join-unknown-pair')); // ok:true for NOPETRY, then nothing
+        },
+      },
+      { answerTimeoutMs: 200, silenceMs: 300, pingEveryMs: 50 },
+      async ({ client, server, problems }) => {
+        client.subscribe('obdiff', 'NOPETRY');
+        client.start();
+        await until('the acknowledgement', () => server.connections[0]?.received.length === 1);
+        await new Promise((resolve) => setTimeout(resolve, 800));
+        assert.equal(server.connections.length, 1, 'book silence is not connection silence');
+        assert.deepEqual(problems, []);
       },
     );
   });
@@ -130,6 +242,36 @@ describe('WebSocket client', () => {
         assert.ok(client.stats().silences >= 1);
       },
     );
+  });
+
+  it('the server’s own pings keep a connection alive whose pongs never come', async () => {
+    let timer: NodeJS.Timeout | undefined;
+    await withClient(
+      {
+        autoPong: false,
+        onConnection: (conn) => {
+          // BTCTurk pings every 15 s; here every 50 ms, with the client's silence limit at 300 ms.
+          timer = setInterval(() => {
+            if (conn.socket.readyState === 1) conn.socket.ping();
+          }, 50);
+        },
+      },
+      { silenceMs: 300, pingEveryMs: 100 },
+      async ({ client, server, problems }) => {
+        assert.equal(client.lastAliveAt(), null, 'no connection yet');
+        client.start();
+        await until('a connection', () => server.connections.length === 1 && client.connected);
+        await until('server pings', () => client.stats().serverPings >= 3);
+        const alive = client.lastAliveAt();
+        assert.ok(alive !== null);
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        clearInterval(timer);
+        assert.equal(server.connections.length, 1);
+        assert.deepEqual(problems, []);
+        assert.ok((client.lastAliveAt() ?? 0) > alive, 'each ping proves the connection alive');
+      },
+    );
+    clearInterval(timer);
   });
 
   it('keeps a quiet connection that answers pings', async () => {
@@ -157,9 +299,10 @@ describe('WebSocket client', () => {
     );
   });
 
-  it('logs in with a signature the server can verify, and reports a refused login', async () => {
+  it('logs in with nonce 3000 and the server-synced time, signed so the server can verify it', async () => {
     const publicKey = 'ws-key';
     const privateKey = Buffer.from('ws-private').toString('base64');
+    const logins: { ok: boolean; message: string }[] = [];
     await withClient(
       {
         onFrame: (conn, frame) => {
@@ -169,33 +312,76 @@ describe('WebSocket client', () => {
             .update(body.publicKey + String(body.nonce))
             .digest('base64');
           const ok = body.publicKey === publicKey && body.signature === expected;
-          conn.send([114, { type: 114, ok, message: ok ? 'success' : 'signature does not match' }]);
+          conn.send(
+            ok
+              ? F.LOGIN_OK
+              : [114, { type: 114, ok: false, id: 0, message: 'Unauthorized - Invalid Signature' }],
+          );
         },
       },
-      { credentials: new WsCredentials(publicKey, privateKey) },
-      async ({ client, messages, problems }) => {
+      { credentials: new WsCredentials(publicKey, privateKey), serverNow: () => 1_790_133_600_027 },
+      async ({ client, server, problems }) => {
+        client.on('login', (ok, message) => logins.push({ ok, message }));
+        assert.equal(client.loggedIn, null, 'no answer yet');
         client.start();
-        await until('login result', () => messages.some((m) => m.kind === 'login-result'));
-        assert.deepEqual(
-          messages.find((m) => m.kind === 'login-result'),
-          { kind: 'login-result', ok: true, message: 'success' },
-        );
+        await until('login result', () => logins.length === 1);
+        assert.deepEqual(logins, [{ ok: true, message: '' }]);
+        assert.equal(client.loggedIn, true);
+        const sent = server.connections[0]?.received.find((f) => f[0] === 114)?.[1];
+        assert.ok(sent);
+        assert.equal(sent.nonce, 3000, 'the documented nonce, not a large random number');
+        assert.equal(sent.timestamp, 1_790_133_600_027, 'the server-synced clock, not the local one');
         assert.deepEqual(problems, []);
+        assert.equal(client.stats().loginRefusals, 0);
       },
     );
+  });
+
+  it('a refused login is reported with the server’s own message and counted', async () => {
+    const privateKey = Buffer.from('ws-private').toString('base64');
     await withClient(
       {
         onFrame: (conn, frame) => {
-          if (frame[0] === 114) conn.send([114, { type: 114, ok: false, message: 'unknown public key' }]);
+          if (frame[0] === 114) conn.send(wireText('ws-login-refused')); // "Unauthorized - Invalid Public key"
         },
       },
-      { credentials: new WsCredentials('other', privateKey) },
-      async ({ client, problems }) => {
+      { credentials: new WsCredentials('other', privateKey), loginNonce: 5000 },
+      async ({ client, server, problems }) => {
+        const logins: [boolean, string][] = [];
+        client.on('login', (ok, message) => logins.push([ok, message]));
         client.start();
         await until('a problem', () => problems.length > 0);
+        assert.deepEqual(logins, [[false, 'Unauthorized - Invalid Public key']]);
+        assert.equal(client.loggedIn, false);
+        assert.equal(client.stats().loginRefusals, 1);
         const problem = first(problems);
         assert.equal(problem.kind, 'login-refused');
+        assert.match(problem.message, /refused: Unauthorized - Invalid Public key/);
         assert.ok(!problem.message.includes(privateKey));
+        assert.equal(server.connections[0]?.received.find((f) => f[0] === 114)?.[1].nonce, 5000);
+      },
+    );
+  });
+
+  it('a frame above maxPayloadBytes (default 4 MiB) closes the socket, is reported, and the connection is replaced', async () => {
+    await withClient(
+      {
+        onConnection: (conn, index) => {
+          // 5 MB of an otherwise ordinary frame on the first connection only.
+          if (index === 0) conn.send(`[402,{"PS":"BTCTRY","pad":"${'x'.repeat(5_000_000)}"}]`);
+          else conn.send(F.WELCOME);
+        },
+      },
+      {},
+      async ({ client, server, problems, messages }) => {
+        client.start();
+        await until('a second connection', () => server.connections.length >= 2 && messages.length >= 1);
+        const problem = first(problems);
+        assert.equal(problem.kind, 'oversized-frame');
+        assert.match(problem.message, /above 4194304 bytes \(maxPayloadBytes\)/);
+        assert.equal(client.stats().oversizedFrames, 1);
+        assert.equal(client.stats().frames, 1, 'the oversized frame was never read');
+        assert.deepEqual(messages, [{ kind: 'welcome' }]);
       },
     );
   });
@@ -241,6 +427,25 @@ describe('WebSocket client', () => {
     );
   });
 
+  it('an unknown change kind (CP 2) becomes book-unreadable with its cause', async () => {
+    await withClient(
+      {
+        onConnection: (conn) => {
+          conn.send(F.OBDIFF_CP2);
+        },
+      },
+      {},
+      async ({ client, messages }) => {
+        client.start();
+        await until('the event', () => messages.length === 1);
+        const message = first(messages);
+        assert.ok(message.kind === 'book-unreadable');
+        assert.equal(message.symbol, 'BTCTRY');
+        assert.equal(message.cause, 'unknown-change-kind');
+      },
+    );
+  });
+
   it('turns an unreadable book frame into a book-unreadable event for its pair', async () => {
     await withClient(
       {
@@ -255,6 +460,7 @@ describe('WebSocket client', () => {
         const message = first(messages);
         assert.ok(message.kind === 'book-unreadable');
         assert.equal(message.symbol, 'BTCTRY');
+        assert.equal(message.cause, 'unreadable');
         assert.equal(problems[0]?.kind, 'unreadable-frame');
         assert.equal(client.stats().unreadableFrames, 1);
       },
@@ -268,5 +474,11 @@ describe('WebSocket client configuration', () => {
       () => new BtcturkWsClient({ url: 'https://ws-feed-pro.btcturk.com' }),
       /BTCTURK_WS_URL: expected a ws:\/\/ or wss:\/\/ URL/,
     );
+  });
+
+  it('refuses a login nonce or payload limit that is not a usable whole number, naming the option', () => {
+    assert.throws(() => new BtcturkWsClient({ loginNonce: 0 }), /loginNonce must be a whole number/);
+    assert.throws(() => new BtcturkWsClient({ loginNonce: 1.5 }), /loginNonce/);
+    assert.throws(() => new BtcturkWsClient({ maxPayloadBytes: 10 }), /maxPayloadBytes must be/);
   });
 });

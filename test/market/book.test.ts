@@ -78,6 +78,20 @@ describe('order book: change-set continuity', () => {
     assert.deepEqual(flat(book), { bids: ['2@99.5', '3@99'], asks: ['2.5@101.5'] });
   });
 
+  it('finds a level by price, and the same object while it is unchanged', () => {
+    const book = new OrderBook('BTCTRY', 2);
+    book.reset(snapshot(1));
+    const level = book.level('bid', '99.5');
+    assert.ok(level?.quantity.eq(2));
+    assert.equal(book.level('bid', '99.50'), level, 'any spelling of the price');
+    assert.equal(book.level('ask', '99.5'), undefined);
+    assert.equal(book.level('bid', '99.123'), undefined, 'finer than any price in the book');
+    book.applyDiff(diff(2, [chg('99', '4')]));
+    assert.equal(book.level('bid', '99.5'), level, 'another level changed: this one did not');
+    book.applyDiff(diff(3, [chg('99.5', '2')]));
+    assert.notEqual(book.level('bid', '99.5'), level, 'a change set replaced it');
+  });
+
   it('a detached book keeps its levels but applies no change set until a snapshot', () => {
     const book = new OrderBook('BTCTRY', 2);
     book.reset(snapshot(1));

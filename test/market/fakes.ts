@@ -59,7 +59,13 @@ export class FakeFeed implements MarketFeed {
   readonly watched = new Map<string, FeedStreams>();
   readonly resyncs: string[] = [];
   counts: FeedConnectionCounts = { connects: 1, reconnects: 0 };
+  /** What `lastAliveAt` answers: set it to play a connection proving itself alive. */
+  aliveAt: number | null = null;
   private listeners: MarketFeedListener[] = [];
+
+  lastAliveAt(): number | null {
+    return this.connected ? this.aliveAt : null;
+  }
 
   connectionCounts(): FeedConnectionCounts {
     return this.counts;

@@ -12,7 +12,9 @@ import { until } from '../btcturk-ws/local-server.ts';
 
 // The market layer against the simulator over real loopback WebSocket and HTTP, with the feed
 // faults switched on. The synthetic market moves only when a test steps it, so "quiet" is exact:
-// after the last step the simulator's book is fixed and the local one must come to equal it.
+// after the last step the simulator's book is fixed and the local one must come to equal it. The
+// simulator conflates book changes like BTCTurk (one change set per pair per interval, 764 ms by
+// default); the tests run it at 50 ms.
 
 const SYMBOL = 'BTCTRY';
 
@@ -27,10 +29,19 @@ async function withRig(
     faults?: Record<string, string | number>;
     client?: Partial<WsClientOptions>;
     service?: Partial<MarketDataOptions>;
+    symbols?: readonly string[];
+    bookWindow?: number;
   },
   body: (rig: Rig) => Promise<void>,
 ): Promise<void> {
-  const sim = await startSimulator({ seed: 7, autoMarket: false, symbols: [SYMBOL], faults: setup.faults });
+  const sim = await startSimulator({
+    seed: 7,
+    autoMarket: false,
+    symbols: [SYMBOL],
+    faults: setup.faults,
+    bookIntervalMs: 50,
+    bookWindow: setup.bookWindow,
+  });
   const client = new BtcturkWsClient({
     url: sim.wsUrl,
     random: seededRandom(5),
@@ -40,8 +51,8 @@ async function withRig(
   const exchange = new BtcturkExchange({ baseUrl: sim.restUrl });
   const service = new MarketDataService({
     feed: new BtcturkMarketFeed(client),
-    fetchBook: (symbol) => exchange.orderBook(symbol, 1000),
-    symbols: [SYMBOL],
+    fetchBook: (symbol) => exchange.orderBook(symbol, 100),
+    symbols: setup.symbols ?? [SYMBOL],
     tickMs: 20,
     ...setup.service,
   });
@@ -60,11 +71,11 @@ async function withRig(
 const show = (levels: readonly BookLevel[]) =>
   levels.map((l) => `${l.quantity.toFixed()}@${l.price.toFixed()}`);
 
-/** The difference between the local book and the simulator's, or null when they are equal. */
-function bookDifference(rig: Rig): string | null {
+/** The difference between the local book and the simulator's window, or null when they are equal. */
+function bookDifference(rig: Rig, window = 100): string | null {
   const local = rig.service.book(SYMBOL);
   if (local === null) return 'no usable local book';
-  const truth = rig.sim.engine.book(SYMBOL, 10_000);
+  const truth = rig.sim.engine.book(SYMBOL, window);
   const mine = { bids: show(local.bids), asks: show(local.asks) };
   const theirs = { bids: show(truth.bids), asks: show(truth.asks) };
   return JSON.stringify(mine) === JSON.stringify(theirs)
@@ -72,11 +83,15 @@ function bookDifference(rig: Rig): string | null {
     : `local ${JSON.stringify(mine).slice(0, 300)} vs simulator ${JSON.stringify(theirs).slice(0, 300)}`;
 }
 
-async function expectEqualBooks(rig: Rig, guardMs = 5_000): Promise<void> {
+async function expectEqualBooks(rig: Rig, guardMs = 5_000, window = 100): Promise<void> {
   try {
-    await until('the local book to equal the simulator’s', () => bookDifference(rig) === null, guardMs);
+    await until(
+      'the local book to equal the simulator’s',
+      () => bookDifference(rig, window) === null,
+      guardMs,
+    );
   } catch (error) {
-    assert.fail(`${(error as Error).message}: ${bookDifference(rig) ?? ''}`);
+    assert.fail(`${(error as Error).message}: ${bookDifference(rig, window) ?? ''}`);
   }
 }
 
@@ -109,14 +124,15 @@ function maxInWindow(times: readonly number[], windowMs: number): number {
 
 describe('market data against the simulator', () => {
   it('ws-gap: every skipped change set is detected and resynced, and the book then equals the exchange’s', async () => {
-    // Without the periodic full book, only the CS sequence can reveal the hole.
-    await withRig({ service: { streams: { periodicBook: false } } }, async (rig) => {
+    // The periodic full book is off by default: only the CS sequence reveals the hole.
+    await withRig({}, async (rig) => {
       const { sim, service } = rig;
       await until('a live book', () => service.status(SYMBOL) === 'live');
       for (let round = 1; round <= 4; round++) {
         const gapsBefore = service.stats().gaps;
         sim.setFault('ws-gap', 1);
         await churn(sim, 2);
+        sim.flushBooks(); // the conflated change set goes out (and is lost) while the fault is on
         sim.setFault('ws-gap', null);
         await until(`gap ${round} to be seen`, () => {
           sim.engine.stepMarket();
@@ -131,16 +147,76 @@ describe('market data against the simulator', () => {
     });
   });
 
-  it('ws-gap at random with the periodic full book: the cross-check heals too, and nothing is left behind', async () => {
-    await withRig({ faults: { 'ws-gap': 0.3 } }, async (rig) => {
+  it('ws-gap at random with the periodic full book on: its CS (another subscription’s) is never compared, gaps heal by resync', async () => {
+    await withRig(
+      { faults: { 'ws-gap': 0.3 }, service: { streams: { periodicBook: true } } },
+      async (rig) => {
+        await until('a live book', () => rig.service.status(SYMBOL) === 'live');
+        await churn(rig.sim, 60, 30);
+        rig.sim.setFault('ws-gap', null);
+        await churn(rig.sim, 3);
+        await expectEqualBooks(rig);
+        const stats = rig.service.stats().symbols[SYMBOL];
+        assert.ok((stats?.snapshots ?? 0) > 1, 'resync snapshots');
+        assert.ok((stats?.gaps ?? 0) >= 1);
+        // Once quiet, the periodic full book agrees with the local one: no confirmed difference.
+        const resyncs = stats?.resyncs ?? 0;
+        await pause(500);
+        assert.equal(rig.service.stats().symbols[SYMBOL]?.resyncs, resyncs);
+        assert.equal(rig.service.status(SYMBOL), 'live');
+      },
+    );
+  });
+
+  it('a window smaller than the book: churn at the edge (CP 1 in, CP 3 out) keeps the book equal to the window', async () => {
+    await withRig({ bookWindow: 4, service: { windowLevels: 4 } }, async (rig) => {
       await until('a live book', () => rig.service.status(SYMBOL) === 'live');
-      await churn(rig.sim, 60);
-      rig.sim.setFault('ws-gap', null);
-      await churn(rig.sim, 3);
-      await expectEqualBooks(rig);
-      const stats = rig.service.stats();
-      assert.ok((stats.symbols[SYMBOL]?.snapshots ?? 0) > 1, 'full books were adopted or resynced');
+      await churn(rig.sim, 80, 15);
+      await expectEqualBooks(rig, 5_000, 4);
+      const stats = rig.service.stats().symbols[SYMBOL];
+      assert.ok(stats);
+      assert.equal(stats.windowOverflows, 0);
+      assert.equal(stats.gaps, 0);
+      assert.equal(stats.resyncs, 0);
+      assert.ok(stats.diffs > 10);
     });
+  });
+
+  it('REST spot checks on a busy book find no difference that the conflation does not explain', async () => {
+    // REST answers at once, the stream up to one 50 ms batch later: every check may see the two
+    // out of step, and none of it may count as a mismatch.
+    await withRig(
+      { service: { spotCheckMs: 150, spotConfirmMs: 300, restBooksPerMinute: 90 } },
+      async (rig) => {
+        await until('a live book', () => rig.service.status(SYMBOL) === 'live');
+        await churn(rig.sim, 200, 15);
+        const stats = rig.service.stats().symbols[SYMBOL];
+        assert.ok(stats);
+        assert.ok(stats.spotChecks >= 3, `${stats.spotChecks} spot checks`);
+        assert.equal(stats.spotMismatches, 0);
+        assert.equal(stats.resyncs, 0);
+        await expectEqualBooks(rig);
+      },
+    );
+  });
+
+  it('an unknown or lower-case pair is acknowledged and then silent: reported as subscription-silent, naming it', async () => {
+    await withRig(
+      {
+        symbols: [SYMBOL, 'NOPETRY', 'btctry'],
+        service: { snapshotTimeoutMs: 400, fallbackAfterMs: 60_000 },
+      },
+      async (rig) => {
+        const silent: string[] = [];
+        rig.service.on('subscription-silent', (symbol, message) => silent.push(`${symbol}: ${message}`));
+        rig.service.on('problem', () => undefined);
+        await until('both reported', () => silent.length >= 2);
+        assert.deepEqual(silent.map((line) => line.split(':')[0]).sort(), ['NOPETRY', 'btctry']);
+        assert.match(silent.join('\n'), /no order book snapshot for NOPETRY within [\d.]+ s of subscribing/);
+        assert.equal(rig.service.status(SYMBOL), 'live', 'the known pair is unaffected');
+        assert.equal(rig.client.stats().refusedSubscriptions, 0, 'BTCTurk acknowledged them');
+      },
+    );
   });
 
   it('ws-drop-every: reconnects stay within the connect budget, and the book recovers', async () => {
@@ -178,16 +254,26 @@ describe('market data against the simulator', () => {
     );
   });
 
-  it('a symbol goes stale without data and can trade again when data returns', async () => {
-    await withRig({ service: { freshnessMs: 300 } }, async (rig) => {
-      const { sim, service } = rig;
-      await until('a live book', () => service.canTrade(SYMBOL));
-      await until('the data to age past the limit', () => !service.canTrade(SYMBOL));
-      assert.equal(service.status(SYMBOL), 'stale');
-      sim.engine.stepMarket();
-      await until('fresh data', () => service.canTrade(SYMBOL));
-      assert.equal(service.status(SYMBOL), 'live');
-    });
+  it('a quiet pair stays live while the connection proves itself alive, and goes stale when it stops', async () => {
+    // The book never changes (no market steps): the simulator, like BTCTurk, sends nothing for it.
+    await withRig(
+      { service: { freshnessMs: 1_000 }, client: { pingEveryMs: 100, silenceMs: 3_000 } },
+      async (rig) => {
+        const { sim, service } = rig;
+        await until('a live book', () => service.canTrade(SYMBOL));
+        const diffs = service.stats().symbols[SYMBOL]?.diffs;
+        await pause(2_000);
+        assert.equal(service.stats().symbols[SYMBOL]?.diffs, diffs, 'no book frame came');
+        assert.equal(service.status(SYMBOL), 'live', 'pongs keep a quiet book current');
+        sim.setFault('ws-silence-every', '100ms'); // a dead path: no frames, no pings, no pongs
+        await until('the data to age past the limit', () => !service.canTrade(SYMBOL));
+        assert.equal(service.status(SYMBOL), 'stale');
+        sim.setFault('ws-silence-every', null);
+        await until('a new connection and a fresh snapshot', () => service.canTrade(SYMBOL), 10_000);
+        assert.equal(service.status(SYMBOL), 'live');
+        assert.ok(rig.client.stats().silences >= 1);
+      },
+    );
   });
 
   it('while the socket is down, REST books keep the symbol tradable, then the stream takes over', async () => {

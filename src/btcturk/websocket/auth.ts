@@ -4,6 +4,14 @@ import { ConfigError } from '../../domain/errors.ts';
 
 // The WebSocket login (btcturk-api.md §8): base64(HMAC-SHA256(base64decode(privateKey), publicKey + nonce)).
 // Unlike REST, the nonce is signed, not the timestamp. BTCTurk issues a separate key pair for it.
+//
+// The nonce is small and fixed, not a fresh random or a millisecond stamp: the docs' example uses
+// 3000, users report that 3000 logs in while a millisecond-timestamp nonce is refused ("Unauthorized -
+// Invalid Request" / "Invalid Nonce"), and a community client notes "accepted between 100 and 60000".
+// ASSUMPTION (BTCTurk): the nonce is a tolerance in ms around `timestamp` (users' reports, not
+// confirmed by the docs), so `timestamp` must come from the server-synced clock and the nonce stay
+// small (the client's `loginNonce`, default 3000). A repeated nonce makes a captured login frame
+// replayable within that tolerance only; the frame travels over TLS.
 
 const STANDARD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 

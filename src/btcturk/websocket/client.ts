@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { WebSocket, type RawData } from 'ws';
 import { systemClock, type Clock } from '../../domain/clock.ts';
 import { ConfigError } from '../../domain/errors.ts';
-import { processRandom, randomInt, type Random } from '../../domain/random.ts';
+import { processRandom, type Random } from '../../domain/random.ts';
 import type { WsCredentials } from './auth.ts';
 import { parseFrame, WS_TYPE, type WsMessage } from './messages.ts';
 import { backoffDelay, ConnectBudget, DEFAULT_BACKOFF, type BackoffOptions } from './reconnect.ts';
@@ -12,6 +12,19 @@ import { backoffDelay, ConnectBudget, DEFAULT_BACKOFF, type BackoffOptions } fro
 // subscriptions it was asked for, and hand every parsed frame to listeners synchronously. A lost,
 // refused or silent connection is replaced, paced by a connect budget that stays under BTCTurk's
 // 15 connects a minute; each replacement re-subscribes everything and announces `reconnected`.
+//
+// What the real server does (../shared/btcturk-wire/README.md): it pings every 15 s (a protocol
+// ping, answered by `ws` on its own) and closes a socket that has not answered by ~45 s; it sends
+// nothing for a book that does not change, so book silence says nothing about the connection. A
+// connection is judged by any frame, the server's pings and the pongs to ours. A join of an
+// unknown or lower-case pair is acknowledged `ok:true` and then silent (the market layer notices
+// the missing snapshot); only a duplicate join is refused, with the subscription as its message.
+//
+// ASSUMPTION (BTCTurk): the server answers our protocol pings with pongs (RFC 6455 requires it; the
+// capture shows the server's pings, not its pongs). The market layer counts a quiet book current as
+// of the connection's last sign of life, so with pings every 5 s a quiet pair stays within a 10 s
+// freshness limit; were pongs never to come, the server's own 15 s pings still keep the connection
+// (silence limit 20 s), but quiet pairs would go stale between them.
 
 export const DEFAULT_WS_URL = 'wss://ws-feed-pro.btcturk.com';
 
@@ -22,10 +35,22 @@ export interface WsClientOptions {
   readonly clock?: Clock;
   /** Jitter source; by default seeded per process from the OS (src/domain/random.ts). */
   readonly random?: Random;
-  /** No frame and no pong for this long: the connection is treated as dead. */
+  /**
+   * No frame, no ping from the server and no pong for this long: the connection is treated as dead.
+   * The default outlasts the server's own 15 s ping with margin, should our pings go unanswered.
+   */
   readonly silenceMs?: number;
   /** Ping interval, so a quiet but healthy connection proves itself with pongs. */
   readonly pingEveryMs?: number;
+  /**
+   * Server-synced wall-clock ms for the login `timestamp` (e.g. `BtcturkExchange.serverNow`);
+   * default: the local clock.
+   */
+  readonly serverNow?: () => number;
+  /** The login nonce (default 3000, the docs' value; see auth.ts). */
+  readonly loginNonce?: number;
+  /** A frame larger than this closes the socket (reported, then replaced). Default 4 MiB. */
+  readonly maxPayloadBytes?: number;
   /** A subscription or login without an answer for this long: the connection is replaced. */
   readonly answerTimeoutMs?: number;
   readonly handshakeTimeoutMs?: number;
@@ -44,6 +69,8 @@ export type WsProblemKind =
   | 'silence'
   | 'login-refused'
   | 'subscription-refused'
+  | 'resubscribe-failed'
+  | 'oversized-frame'
   | 'unanswered'
   | 'unreadable-frame'
   | 'listener-failed';
@@ -65,6 +92,8 @@ export interface WsClientEvents {
   reconnected: [];
   disconnected: [reason: string];
   problem: [problem: WsProblem];
+  /** Every login answer: `message` is the server's own text ('' when it sent none). */
+  login: [ok: boolean, message: string];
 }
 
 export interface WsClientStats {
@@ -77,7 +106,15 @@ export interface WsClientStats {
   readonly frames: number;
   readonly unreadableFrames: number;
   readonly refusedSubscriptions: number;
+  /** Joins refused because the server already held the subscription: harmless, counted. */
+  readonly duplicateJoins: number;
+  readonly loginRefusals: number;
+  readonly oversizedFrames: number;
+  readonly serverPings: number;
 }
+
+export const DEFAULT_LOGIN_NONCE = 3000;
+export const DEFAULT_MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
 
 interface Subscription {
   readonly channel: string;
@@ -113,10 +150,16 @@ export class BtcturkWsClient extends EventEmitter<WsClientEvents> {
   private readonly silenceMs: number;
   private readonly pingEveryMs: number;
   private readonly answerTimeoutMs: number;
+  private readonly loginNonce: number;
+  private readonly maxPayloadBytes: number;
+  private readonly serverNow: () => number;
   private readonly subscriptions = new Map<string, Subscription>();
+  /** Subscriptions left and re-joined for a fresh snapshot, until the join is acknowledged. */
+  private readonly resubscribing = new Map<string, { retried: boolean }>();
   private readonly pending: Pending[] = [];
   private socket: WebSocket | null = null;
   private lastActivity = 0;
+  #loggedIn: boolean | null = null;
   private running: Promise<void> | null = null;
   private stopper = new AbortController();
   private everOpened = false;
@@ -130,6 +173,10 @@ export class BtcturkWsClient extends EventEmitter<WsClientEvents> {
     frames: 0,
     unreadableFrames: 0,
     refusedSubscriptions: 0,
+    duplicateJoins: 0,
+    loginRefusals: 0,
+    oversizedFrames: 0,
+    serverPings: 0,
   };
 
   constructor(private readonly options: WsClientOptions = {}) {
@@ -143,14 +190,39 @@ export class BtcturkWsClient extends EventEmitter<WsClientEvents> {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? processRandom();
     this.budget = options.budget ?? new ConnectBudget();
-    this.silenceMs = options.silenceMs ?? 15_000;
-    this.pingEveryMs = options.pingEveryMs ?? Math.max(1, Math.floor(this.silenceMs / 3));
+    this.silenceMs = options.silenceMs ?? 20_000;
+    this.pingEveryMs = options.pingEveryMs ?? Math.max(1, Math.min(5_000, Math.floor(this.silenceMs / 3)));
     this.answerTimeoutMs = options.answerTimeoutMs ?? 10_000;
+    this.loginNonce = options.loginNonce ?? DEFAULT_LOGIN_NONCE;
+    if (!(Number.isSafeInteger(this.loginNonce) && this.loginNonce >= 1))
+      throw new RangeError(
+        `WebSocket client: loginNonce must be a whole number of at least 1, got ${this.loginNonce}`,
+      );
+    this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    if (!(Number.isSafeInteger(this.maxPayloadBytes) && this.maxPayloadBytes >= 1024))
+      throw new RangeError(
+        `WebSocket client: maxPayloadBytes must be a whole number of bytes, at least 1024, got ${this.maxPayloadBytes}`,
+      );
+    const clock = this.clock;
+    this.serverNow = options.serverNow ?? (() => clock.now());
   }
 
   /** True while a socket is open. */
   get connected(): boolean {
     return this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  /**
+   * The last login answer: true accepted, false refused; null without credentials or before the
+   * first answer. It stands across reconnects until the next answer (the keys have not changed).
+   */
+  get loggedIn(): boolean | null {
+    return this.#loggedIn;
+  }
+
+  /** Monotonic ms the open connection last proved alive (a frame, a server ping, a pong); null while none is open. */
+  lastAliveAt(): number | null {
+    return this.connected ? this.lastActivity : null;
   }
 
   stats(): WsClientStats {
@@ -190,9 +262,15 @@ export class BtcturkWsClient extends EventEmitter<WsClientEvents> {
     this.sendJoin(channel, event, false);
   }
 
-  /** Leaves and re-joins a subscription: BTCTurk answers a join with a fresh snapshot. */
+  /**
+   * Leaves and re-joins a subscription: BTCTurk answers a join with a fresh snapshot. Should the
+   * server refuse the join as a duplicate (the leave not taken yet), it leaves and joins once more.
+   */
   resubscribe(channel: string, event: string): void {
-    if (!this.subscriptions.has(keyOf(channel, event))) return;
+    const key = keyOf(channel, event);
+    if (!this.subscriptions.has(key)) return;
+    if (!this.connected) return; // the reconnect joins afresh, which brings the snapshot
+    this.resubscribing.set(key, { retried: false });
     this.sendJoin(channel, event, false);
     this.sendJoin(channel, event, true);
   }
@@ -234,7 +312,12 @@ export class BtcturkWsClient extends EventEmitter<WsClientEvents> {
   /** One connection from attempt to close; resolves with how long it was open (0 if never). */
   private connectOnce(): Promise<number> {
     return new Promise((resolve) => {
-      const socket = new WebSocket(this.url, { handshakeTimeout: this.options.handshakeTimeoutMs ?? 10_000 });
+      // maxPayload: the library's default is 100 MiB, and a huge frame costs seconds to read; BTCTurk's
+      // largest (a 100-level snapshot, the all-pairs ticker) are tens of KB.
+      const socket = new WebSocket(this.url, {
+        handshakeTimeout: this.options.handshakeTimeoutMs ?? 10_000,
+        maxPayload: this.maxPayloadBytes,
+      });
       this.socket = socket;
       let openedAt: number | null = null;
       // Set from callbacks; a holder object keeps the type checker from narrowing it to null.
@@ -260,13 +343,24 @@ export class BtcturkWsClient extends EventEmitter<WsClientEvents> {
         outcome.failure = `the upgrade was answered with HTTP ${status}`;
         socket.terminate();
       });
-      socket.on('error', (error) => {
+      socket.on('error', (error: Error & { code?: string }) => {
+        if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+          // `ws` closes the socket (1009) after this; the close below replaces the connection.
+          this.counts.oversizedFrames++;
+          this.report({
+            kind: 'oversized-frame',
+            message: `a frame above ${this.maxPayloadBytes} bytes (maxPayloadBytes) arrived; the connection is closed and replaced`,
+          });
+          outcome.failure ??= `a frame above ${this.maxPayloadBytes} bytes arrived`;
+          return;
+        }
         outcome.failure ??= error.message;
       });
       socket.on('open', () => {
         openedAt = this.clock.monotonic();
         this.lastActivity = openedAt;
         this.pending.length = 0;
+        this.resubscribing.clear();
         this.counts.opened++;
         const again = this.everOpened;
         this.everOpened = true;
@@ -281,6 +375,11 @@ export class BtcturkWsClient extends EventEmitter<WsClientEvents> {
         this.onFrame(rawText(data));
       });
       socket.on('pong', () => {
+        this.lastActivity = this.clock.monotonic();
+      });
+      // BTCTurk pings every 15 s; `ws` answers with a pong by itself. The ping proves the server alive.
+      socket.on('ping', () => {
+        this.counts.serverPings++;
         this.lastActivity = this.clock.monotonic();
       });
       socket.on('close', (code, reason) => {
@@ -305,9 +404,8 @@ export class BtcturkWsClient extends EventEmitter<WsClientEvents> {
   private login(socket: WebSocket): void {
     const credentials = this.options.credentials;
     if (!credentials) return;
-    // A fresh nonce per login: the signature covers it, so a captured login frame is not a reusable token.
-    const nonce = randomInt(this.random, 1, 2 ** 31 - 1);
-    socket.send(credentials.loginFrame(nonce, this.clock.now()));
+    // A small nonce and the server-synced time: BTCTurk refuses a large nonce (see auth.ts).
+    socket.send(credentials.loginFrame(this.loginNonce, Math.round(this.serverNow())));
     this.pending.push({ what: 'login', since: this.clock.monotonic() });
   }
 
@@ -327,7 +425,7 @@ export class BtcturkWsClient extends EventEmitter<WsClientEvents> {
         this.counts.silences++;
         this.report({
           kind: 'silence',
-          message: `no frame and no pong for ${now - this.lastActivity} ms; reconnecting`,
+          message: `no frame, no ping and no pong for ${now - this.lastActivity} ms; reconnecting`,
         });
         socket.terminate();
         return;
@@ -366,7 +464,12 @@ export class BtcturkWsClient extends EventEmitter<WsClientEvents> {
       if (parsed.symbol !== null)
         this.emitSafely(
           'message',
-          { kind: 'book-unreadable', symbol: parsed.symbol, reason: parsed.reason },
+          {
+            kind: 'book-unreadable',
+            symbol: parsed.symbol,
+            reason: parsed.reason,
+            cause: parsed.cause,
+          },
           receivedAt,
         );
       return;
@@ -379,8 +482,9 @@ export class BtcturkWsClient extends EventEmitter<WsClientEvents> {
   }
 
   private onResult(ok: boolean, message: string): void {
-    if (ok && message.startsWith('leave|')) return; // leaves are not tracked
-    // The answer names the subscription ("join|obdiff:BTCTRY"); a refusal may not, and then it
+    // Leaves are not tracked: BTCTurk's answer to one is not documented.
+    if (message.startsWith('leave|')) return;
+    // The answer names the subscription ("join|obdiff:BTCTRY"), a refusal too; one that does not
     // answers the oldest request, as the server answers in order.
     let index = this.pending.findIndex((p) => p.what === message);
     if (index < 0)
@@ -389,7 +493,15 @@ export class BtcturkWsClient extends EventEmitter<WsClientEvents> {
       );
     if (index < 0) index = this.pending.findIndex((p) => p.what !== 'login');
     const request = index >= 0 ? this.pending.splice(index, 1)[0] : undefined;
-    if (ok) return;
+    const key = message.startsWith('join|') ? message.slice('join|'.length) : null;
+    if (ok) {
+      if (key !== null) this.resubscribing.delete(key);
+      return;
+    }
+    if (key !== null && this.subscriptions.has(key)) {
+      this.onDuplicateJoin(key);
+      return;
+    }
     this.counts.refusedSubscriptions++;
     this.report({
       kind: 'subscription-refused',
@@ -397,14 +509,44 @@ export class BtcturkWsClient extends EventEmitter<WsClientEvents> {
     });
   }
 
+  /**
+   * BTCTurk refuses a join of a subscription it already holds (`ok:false`, message
+   * "join|obdiff:BTCUSDT"): the subscription stands, so this is no failure. After a resubscribe it
+   * means the leave was not taken before the join, and no fresh snapshot comes: leave and join
+   * once more; if that is refused too, say so (the market layer's resync re-asks later).
+   * ASSUMPTION (BTCTurk): a leave (`join:false`) is honoured and a later join brings a fresh 431;
+   * how the server answers a leave is not captured, so no answer to one is awaited.
+   */
+  private onDuplicateJoin(key: string): void {
+    this.counts.duplicateJoins++;
+    const resubscribe = this.resubscribing.get(key);
+    const subscription = this.subscriptions.get(key);
+    if (resubscribe === undefined || subscription === undefined) return;
+    if (!resubscribe.retried) {
+      resubscribe.retried = true;
+      this.sendJoin(subscription.channel, subscription.event, false);
+      this.sendJoin(subscription.channel, subscription.event, true);
+      return;
+    }
+    this.resubscribing.delete(key);
+    this.report({
+      kind: 'resubscribe-failed',
+      message: `the server kept ${key} through two leaves, refusing each re-join as a duplicate: no fresh snapshot yet`,
+    });
+  }
+
   private onLoginResult(ok: boolean, message: string): void {
     const index = this.pending.findIndex((p) => p.what === 'login');
     if (index >= 0) this.pending.splice(index, 1);
-    if (!ok)
+    this.#loggedIn = ok;
+    if (!ok) {
+      this.counts.loginRefusals++;
       this.report({
         kind: 'login-refused',
-        message: `the WebSocket login was refused: ${message || 'no reason given'}; check BTCTURK_WS_PUBLIC_KEY and BTCTURK_WS_PRIVATE_KEY`,
+        message: `the WebSocket login was refused: ${message || 'no reason given'}; check BTCTURK_WS_PUBLIC_KEY and BTCTURK_WS_PRIVATE_KEY (and the clock)`,
       });
+    }
+    this.emitSafely('login', ok, message);
   }
 
   private report(problem: WsProblem): void {

@@ -9,7 +9,9 @@ import type { BtcturkWsClient } from './client.ts';
 import type { WsMessage } from './messages.ts';
 
 // The market layer's view of the BTCTurk socket (ports/market-feed.ts): which channels carry what,
-// and how a fresh book snapshot is asked for. BTCTurk answers every obdiff join with a full book.
+// and how a fresh book snapshot is asked for. BTCTurk answers every obdiff join with a full book
+// (up to 100 levels a side), so a resync is a leave and a join of obdiff; the periodic `orderbook`
+// channel is only joined when asked for (its CS is another subscription's, see book-keeper.ts).
 
 const CHANNEL_OF: Readonly<Record<keyof FeedStreams, string>> = {
   book: 'obdiff',
@@ -84,5 +86,9 @@ export class BtcturkMarketFeed implements MarketFeed {
 
   resyncBook(symbol: string): void {
     this.client.resubscribe(CHANNEL_OF.book, symbol);
+  }
+
+  lastAliveAt(): number | null {
+    return this.client.lastAliveAt();
   }
 }
