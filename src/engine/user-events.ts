@@ -2,8 +2,11 @@ import type { OrderStatusReport, VenueOrderStatus } from '../domain/reports.ts';
 import type { OrderUpdateEvent } from '../ports/user-stream.ts';
 
 // The private stream pushes an order's change with the quantity it still has resting; the execution
-// core takes the venue's status report. A delete is a cancel's final result (a filled order is
-// announced as an update with nothing left), so only updates are read by what is left.
+// core takes the venue's status report. The port's meaning (ports/user-stream.ts), which each venue
+// adapter produces from its own wire (BTCTurk's 452 + 451 pairs: btcturk/websocket/user-stream.ts):
+// `deleted` is a cancel's final result, so canceled whatever is left (its fills, if any, arrive as
+// fills); an order that left the book because it filled is an `updated` (or `inserted`) with nothing
+// left, so filled; otherwise what is left against the original quantity tells open from partly filled.
 
 function statusOf(event: OrderUpdateEvent): VenueOrderStatus {
   if (event.change === 'deleted') return 'canceled';
