@@ -19,6 +19,24 @@ export interface MetricsSource {
   readonly store: Pick<StoreReader, 'activeOrders' | 'escalation' | 'killSwitch'>;
   /** The latest valuation of the account; null while there is none. */
   readonly valuation: () => Valuation | null;
+  /** The WebSocket connection's own counters (frames it could not read, refusals, silences). */
+  readonly socket?: {
+    stats(): {
+      readonly unreadableFrames: number;
+      readonly oversizedFrames: number;
+      readonly refusedSubscriptions: number;
+      readonly duplicateJoins: number;
+      readonly silences: number;
+      readonly rateLimited: number;
+    };
+  };
+  /** The private stream's login; absent in a mode without one (dry-run). */
+  readonly privateStream?: {
+    /** True while logged in on an open socket. */
+    loggedIn(): boolean;
+    /** Logins the server refused since the start. */
+    loginRefusals(): number;
+  };
 }
 
 const LEVELS = { NORMAL: 0, REDUCE_ONLY: 1, HALTED: 2 } as const;
@@ -110,10 +128,55 @@ export function botMetrics(source: MetricsSource): Registry {
     },
   });
 
+  const stream = source.privateStream;
+  if (stream !== undefined) {
+    const loginRefusals: Counter = new Counter({
+      name: 'btcbot_ws_login_refusals_total',
+      help: 'WebSocket logins the server refused (fills and order states then come from REST polling)',
+      registers,
+      collect() {
+        loginRefusals.reset();
+        loginRefusals.inc(stream.loginRefusals());
+      },
+    });
+    const loggedIn: Gauge = new Gauge({
+      name: 'btcbot_ws_logged_in',
+      help: '1 while the private WebSocket stream is logged in, 0 while refused, down or not yet answered',
+      registers,
+      collect() {
+        loggedIn.set(stream.loggedIn() ? 1 : 0);
+      },
+    });
+  }
+
+  const socket = source.socket;
+  if (socket !== undefined) {
+    const problems: Counter<'kind'> = new Counter({
+      name: 'btcbot_ws_problems_total',
+      help:
+        'WebSocket problems: frames that could not be read, frames over the size limit, refused and duplicate ' +
+        'joins, silent connections, connects refused with 429',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        problems.reset();
+        const s = socket.stats();
+        problems.inc({ kind: 'unreadable-frame' }, s.unreadableFrames);
+        problems.inc({ kind: 'oversized-frame' }, s.oversizedFrames);
+        problems.inc({ kind: 'subscription-refused' }, s.refusedSubscriptions);
+        problems.inc({ kind: 'duplicate-join' }, s.duplicateJoins);
+        problems.inc({ kind: 'silence' }, s.silences);
+        problems.inc({ kind: 'rate-limited' }, s.rateLimited);
+      },
+    });
+  }
+
   // Book health per symbol: change-set gaps, resyncs, and time spent on the REST fallback.
   const bookEvents: Counter<'symbol' | 'event'> = new Counter({
     name: 'btcbot_market_book_events_total',
-    help: 'order book gaps (a change set missed), crossed books and resyncs per symbol',
+    help:
+      'order book problems per symbol: gaps (a change set missed), crossed books, resyncs, unknown change kinds (CP), ' +
+      'window overflows (deletes missed), change sets before a snapshot, REST spot-check mismatches, silent subscriptions',
     labelNames: ['symbol', 'event'],
     registers,
     collect() {
@@ -122,6 +185,11 @@ export function botMetrics(source: MetricsSource): Registry {
         bookEvents.inc({ symbol, event: 'gap' }, s.gaps);
         bookEvents.inc({ symbol, event: 'crossed' }, s.crossed);
         bookEvents.inc({ symbol, event: 'resync' }, s.resyncs);
+        bookEvents.inc({ symbol, event: 'unknown-change-kind' }, s.unknownChangeKinds);
+        bookEvents.inc({ symbol, event: 'window-overflow' }, s.windowOverflows);
+        bookEvents.inc({ symbol, event: 'orphan-diff' }, s.orphanDiffs);
+        bookEvents.inc({ symbol, event: 'spot-mismatch' }, s.spotMismatches);
+        bookEvents.inc({ symbol, event: 'silent-subscription' }, s.silentSubscriptions);
       }
     },
   });

@@ -1,4 +1,5 @@
 import { extname } from 'node:path';
+import { validateSecret } from '../btcturk/common/credentials.ts';
 import {
   loadConnectionSettings,
   readConfigFile,
@@ -40,6 +41,7 @@ export interface RunFlags extends FlagValues {
   readonly cancelOnExit?: boolean | undefined;
   readonly ordersPerMinute?: string | undefined;
   readonly paperStateFile?: string | undefined;
+  readonly wsLoginNonce?: string | undefined;
 }
 
 /** Where the bot keeps its state: a SQLite file or a PostgreSQL database. */
@@ -65,9 +67,21 @@ export interface RunConfig {
   readonly ordersPerMinute: number;
   /** Paper mode: where the simulator's ground truth is written when the session ends. */
   readonly paperStateFile: string | undefined;
-  /** The exchange to use; null in paper mode, whose exchange is the in-process simulator. */
+  /** The nonce of the WebSocket login (BTCTurk documents 3000 and refuses large ones). */
+  readonly wsLoginNonce: number;
+  /**
+   * The exchange to use; null in paper mode, whose exchange is the in-process simulator (its
+   * connection settings are still checked when given, but not used).
+   */
   readonly connection: ConnectionSettings | null;
 }
+
+export const DEFAULT_WS_LOGIN_NONCE = 3000;
+// ASSUMPTION (BTCTurk): users report logins refused for nonces outside about 100..60000 (a
+// millisecond timestamp is refused, the documented 3000 accepted); the exact bounds are not
+// documented, so the setting is held to the range known to work.
+export const MIN_WS_LOGIN_NONCE = 100;
+export const MAX_WS_LOGIN_NONCE = 60_000;
 
 const CONNECTION_KEYS = [
   'baseUrl',
@@ -93,6 +107,7 @@ const RUN_KEYS = [
   'cancelOnExit',
   'ordersPerMinute',
   'paperStateFile',
+  'wsLoginNonce',
 ];
 
 interface Source {
@@ -109,9 +124,9 @@ class Settings {
   ) {}
 
   /** The value of a setting from the first source that has it. */
-  get(flag: keyof RunFlags, envName: string | null, key: string): Source | undefined {
-    const fromFlag = this.flags[flag];
-    if (fromFlag !== undefined) return { name: `--${kebab(flag)}`, value: fromFlag };
+  get(flag: keyof RunFlags | null, envName: string | null, key: string): Source | undefined {
+    const fromFlag = flag === null ? undefined : this.flags[flag];
+    if (fromFlag !== undefined && flag !== null) return { name: `--${kebab(flag)}`, value: fromFlag };
     const fromEnv = envName === null ? undefined : this.env[envName];
     if (fromEnv !== undefined && fromEnv !== '') return { name: envName ?? '', value: fromEnv };
     if (this.file[key] !== undefined) return { name: `${this.path ?? ''}: ${key}`, value: this.file[key] };
@@ -186,6 +201,29 @@ function storeLocation(mode: RunMode, source: Source | undefined): StoreLocation
   return { kind: 'sqlite', path: sessionDbPath(db, mode), fresh: true };
 }
 
+/**
+ * The connection settings, each checked: URLs, the key pair given together, the request timeout,
+ * and a secret that is not BTCTurk's base64 is refused now rather than at the first signed call.
+ * The secrets' form is checked first, so a broken one is named even when its partner is missing
+ * too. The error names the setting where the value came from (flag, variable or config key),
+ * never the secret.
+ */
+function checkedConnection(settings: Settings, flags: RunFlags, env: NodeJS.ProcessEnv): ConnectionSettings {
+  for (const [flag, envName, key] of [
+    ['apiSecret', 'BTCTURK_API_SECRET', 'apiSecret'],
+    [null, 'BTCTURK_WS_PRIVATE_KEY', 'wsPrivateKey'],
+  ] as const) {
+    const source = settings.get(flag, envName, key);
+    if (source !== undefined && typeof source.value === 'string' && source.value.trim() !== '')
+      validateSecret(source.value.trim(), source.name);
+  }
+  const connection = loadConnectionSettings(flags, env);
+  if (connection.apiSecret !== undefined) validateSecret(connection.apiSecret, 'BTCTURK_API_SECRET');
+  if (connection.wsPrivateKey !== undefined)
+    validateSecret(connection.wsPrivateKey, 'BTCTURK_WS_PRIVATE_KEY');
+  return connection;
+}
+
 /** Says exactly what live mode still lacks; null when it is armed. */
 export function liveArmingProblem(
   connection: ConnectionSettings,
@@ -221,11 +259,13 @@ export function loadRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv = process.
       `"${modeText}" is not a mode; modes: ${RUN_MODES.join(', ')}`,
     );
   const mode = modeText as RunMode;
-  // Paper mode's exchange is its own simulator: the connection settings are not read at all.
-  const connection = mode === 'paper' ? null : loadConnectionSettings(flags, env);
+  // Every mode checks the connection settings it was given (URLs, the secrets' base64, the
+  // request timeout), so a mistake shows before the settings are first used; paper mode's exchange
+  // is its own simulator, so it then leaves them unused.
+  const connection = checkedConnection(settings, flags, env);
   if (flags.live === true && mode !== 'live')
     throw new ConfigError('--live', `arms live mode only; it was given with --mode ${mode}`);
-  if (mode === 'live' && connection !== null) {
+  if (mode === 'live') {
     const problem = liveArmingProblem(connection, flags.live === true, env);
     if (problem !== null) throw new ConfigError('live mode', problem);
   }
@@ -285,6 +325,7 @@ export function loadRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv = process.
   const cancelOnExit = settings.get('cancelOnExit', 'BTCBOT_CANCEL_ON_EXIT', 'cancelOnExit');
   const rate = settings.get('ordersPerMinute', 'BTCBOT_ORDERS_PER_MINUTE', 'ordersPerMinute');
   const stateFile = settings.get('paperStateFile', null, 'paperStateFile');
+  const nonce = settings.get('wsLoginNonce', 'BTCBOT_WS_LOGIN_NONCE', 'wsLoginNonce');
 
   return {
     mode,
@@ -304,6 +345,7 @@ export function loadRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv = process.
     cancelOnExit: cancelOnExit ? bool(cancelOnExit) : mode !== 'live',
     ordersPerMinute: rate ? wholeNumber(rate, 1, MAX_ORDERS_PER_MINUTE) : DEFAULT_ORDERS_PER_MINUTE,
     paperStateFile: stateFile ? text(stateFile) : undefined,
-    connection,
+    wsLoginNonce: nonce ? wholeNumber(nonce, MIN_WS_LOGIN_NONCE, MAX_WS_LOGIN_NONCE) : DEFAULT_WS_LOGIN_NONCE,
+    connection: mode === 'paper' ? null : connection,
   };
 }

@@ -28,11 +28,12 @@ import type { Exchange } from '../ports/exchange.ts';
 import type { Store } from '../ports/store.ts';
 import type { UserStream, UserStreamEvent } from '../ports/user-stream.ts';
 import { groundTruthJson } from '../sim/server/admin.ts';
-import { startSimulator, type RunningSimulator } from '../sim/index.ts';
+import { DEFAULT_BOOK_INTERVAL_MS, startSimulator, type RunningSimulator } from '../sim/index.ts';
 import { openPostgresStore } from '../store/postgres/open.ts';
 import { openSqliteStore } from '../store/sqlite/open.ts';
 import { botMetrics, serveMetrics, type MetricsServer } from './metrics.ts';
 import type { RunConfig, StoreLocation } from './run-config.ts';
+import { degradedPollMs, PrivateStreamPace, serverText } from './private-stream.ts';
 import { bounded, stopSignal } from './signals.ts';
 import { bannerLines, finalSummaryLines, summaryLine, type SummaryInput } from './terminal.ts';
 
@@ -48,6 +49,7 @@ export interface SessionIo {
 }
 
 const SUMMARY_EVERY_MS = 5_000;
+/** Reconciliation while the private stream brings fills and order states as they happen. */
 const RECONCILE_EVERY_MS = 15_000;
 /** How long the exit waits for cancels to be confirmed, and for the final reconciliation. */
 const EXIT_CANCEL_BOUND_MS = 20_000;
@@ -71,11 +73,15 @@ async function venueFor(config: RunConfig): Promise<Venue> {
       notes: [],
       sim: null,
     };
+  // Book changes are batched per pair as BTCTurk does (~764 ms), so paper mode meets the same
+  // conflated feed live mode will; the simulator runs that interval faster with the market speed.
+  const bookIntervalMs = DEFAULT_BOOK_INTERVAL_MS;
   const sim = await startSimulator({
     port: 0,
     seed: config.seed ?? undefined,
     symbols: config.symbols,
     speed: config.speed,
+    bookIntervalMs,
   });
   return {
     connection: {
@@ -89,7 +95,10 @@ async function venueFor(config: RunConfig): Promise<Venue> {
     },
     describe: `in-process simulator at ${sim.restUrl} (synthetic market; nothing leaves this machine)`,
     notes: [
-      `simulator seed ${sim.seed} (--seed ${sim.seed} replays its market), speed ${config.speed}`,
+      `simulator seed ${sim.seed} (--seed ${sim.seed} replays its market), speed ${config.speed}; ` +
+        (config.speed === 1
+          ? `book changes batched every ${bookIntervalMs} ms, as BTCTurk's feed does`
+          : `book changes batched every ${Math.round(Math.max(1, bookIntervalMs / config.speed))} ms (BTCTurk's ~${bookIntervalMs} ms at speed ${config.speed})`),
       'paper state is per session: the simulator lives in this process, so its database starts empty each run',
     ],
     sim,
@@ -222,12 +231,26 @@ export async function runSession(config: RunConfig, io: SessionIo): Promise<Sess
 
     const wsKey = connection.wsPublicKey ?? connection.apiKey;
     const wsSecret = connection.wsPrivateKey ?? connection.apiSecret;
+    const wsCredentials =
+      config.mode !== 'dry-run' && wsKey !== undefined && wsSecret !== undefined
+        ? new WsCredentials(wsKey, wsSecret)
+        : undefined;
+    if (wsCredentials !== undefined) {
+      // The login's timestamp comes from the server-synced clock: measured now, so the first login
+      // is stamped with it too. Without a measurement the local clock stands in (and is re-measured
+      // on its own later); a refused login is then reported and polled around, not fatal.
+      await real.syncClock().catch((error: unknown) => {
+        logger.warn(
+          { err: asError(error).message },
+          'could not measure the server clock; the WebSocket login is stamped with the local clock',
+        );
+      });
+    }
     const client = new BtcturkWsClient({
       url: connection.wsUrl,
-      credentials:
-        config.mode !== 'dry-run' && wsKey !== undefined && wsSecret !== undefined
-          ? new WsCredentials(wsKey, wsSecret)
-          : undefined,
+      credentials: wsCredentials,
+      serverNow: () => real.serverNow(),
+      loginNonce: config.wsLoginNonce,
     });
     cleanup.push(() => client.stop());
     const market = new MarketDataService({
@@ -245,6 +268,8 @@ export async function runSession(config: RunConfig, io: SessionIo): Promise<Sess
       feedLog.info({ symbol, status, previous }, `${symbol} market data ${previous} -> ${status}`);
     });
     client.on('problem', (problem) => {
+      // A refused login is logged below, with what the bot does about it.
+      if (problem.kind === 'login-refused') return;
       feedLog.warn({ kind: problem.kind, symbol: problem.symbol }, problem.message);
     });
     client.on('reconnected', () => {
@@ -275,6 +300,53 @@ export async function runSession(config: RunConfig, io: SessionIo): Promise<Sess
       },
     });
     cleanup.push(() => oms.stop());
+
+    // Without the private stream (login refused, socket down) fills and order states come only
+    // from reconciliation, so it runs faster until a login succeeds again (private-stream.ts).
+    // Held in an object: set from callbacks and read after awaits.
+    const life = { stopping: false, continuous: false };
+    const stopping = (): boolean => life.stopping;
+    let paceChange = Promise.resolve();
+    const restartContinuous = (): void => {
+      paceChange = paceChange.then(async () => {
+        if (stopping() || !life.continuous) return;
+        await oms.stop();
+        // stop() waited for a pass to end: the session may have begun stopping meanwhile.
+        if (!stopping()) oms.startContinuous(pace.intervalMs);
+      });
+    };
+    const pace = new PrivateStreamPace({
+      normalMs: RECONCILE_EVERY_MS,
+      degradedMs: degradedPollMs(config.symbols.length, RECONCILE_EVERY_MS),
+      onChange: (intervalMs, line) => {
+        if (life.stopping) return;
+        out(line);
+        logger.info({ reconcileEveryMs: intervalMs }, line);
+        restartContinuous();
+      },
+    });
+    const privateLog = logger.child({ component: 'private-stream' });
+    if (wsCredentials !== undefined) {
+      client.on('login', (ok, message) => {
+        if (life.stopping) return;
+        if (ok) privateLog.info('WebSocket login accepted: fills and order states come by socket');
+        else
+          // The server's own words (never ours: the request carried the key and signature).
+          privateLog.warn(
+            { refusals: pace.refusals + 1 },
+            `WebSocket login refused by the server: ${serverText(message)}; fills and order states come from REST polling until a login succeeds (check BTCTURK_WS_PUBLIC_KEY, BTCTURK_WS_PRIVATE_KEY and BTCBOT_WS_LOGIN_NONCE)`,
+          );
+        pace.login(ok, message);
+      });
+      client.on('disconnected', (reason) => {
+        if (!life.stopping) pace.disconnected(reason);
+      });
+      // A socket that never opens is no private stream either (no 'disconnected' then).
+      client.on('problem', (problem) => {
+        if (problem.kind === 'connect-failed' && !life.stopping) pace.disconnected(problem.message);
+      });
+    }
+
     const engine = new Engine({
       oms,
       store,
@@ -297,7 +369,21 @@ export async function runSession(config: RunConfig, io: SessionIo): Promise<Sess
     let metrics: MetricsServer | null = null;
     if (config.metricsPort !== null) {
       metrics = await serveMetrics(
-        botMetrics({ engine, oms, market, store, valuation: () => valuation }),
+        botMetrics({
+          engine,
+          oms,
+          market,
+          store,
+          valuation: () => valuation,
+          socket: client,
+          privateStream:
+            wsCredentials === undefined
+              ? undefined
+              : {
+                  loggedIn: () => pace.state === 'logged-in' && client.loggedIn === true,
+                  loginRefusals: () => client.stats().loginRefusals,
+                },
+        }),
         config.metricsPort,
       );
       const server = metrics;
@@ -333,7 +419,8 @@ export async function runSession(config: RunConfig, io: SessionIo): Promise<Sess
     out(
       `start-up reconciliation: ${reconcileText(startup)}${startup.clean ? '' : ' (no new orders until a pass comes out clean)'}`,
     );
-    oms.startContinuous(RECONCILE_EVERY_MS);
+    life.continuous = true;
+    oms.startContinuous(pace.intervalMs);
 
     const summary = async (): Promise<SummaryInput> => {
       await value();
@@ -352,6 +439,7 @@ export async function runSession(config: RunConfig, io: SessionIo): Promise<Sess
         level: escalation.level,
         killSwitch: killSwitch.on,
         engine: engine.stats(),
+        privateStream: pace.describe(),
       };
     };
     const ticker = setInterval(() => {
@@ -370,9 +458,11 @@ export async function runSession(config: RunConfig, io: SessionIo): Promise<Sess
     });
 
     const reason = await stop.wait;
+    life.stopping = true;
     clearInterval(ticker);
     out(`stopping: ${reason}`);
     await engine.stop();
+    await paceChange;
     await oms.stop();
     await value();
     await engine.recordEquity();
@@ -393,7 +483,13 @@ export async function runSession(config: RunConfig, io: SessionIo): Promise<Sess
       EXIT_RECONCILE_BOUND_MS,
     ).catch(asError);
     const last = await summary();
-    for (const line of finalSummaryLines({ ...last, reason, canceled, reconcile: reconcileText(final) }))
+    for (const line of finalSummaryLines({
+      ...last,
+      privateStream: pace.history(),
+      reason,
+      canceled,
+      reconcile: reconcileText(final),
+    }))
       out(line);
     return {
       ordersLeft: last.openOrders,

@@ -56,6 +56,12 @@ export interface SummaryInput {
   readonly level: EscalationLevel;
   readonly killSwitch: boolean;
   readonly engine: EngineStats;
+  /**
+   * The private stream when it is not doing its job (login refused, socket down), e.g. "login
+   * refused (Unauthorized - Invalid Signature); polling REST every 5 s"; null while it works or
+   * the mode has none.
+   */
+  readonly privateStream: string | null;
 }
 
 const money = (value: Decimal) => value.toFixed(2);
@@ -79,6 +85,7 @@ export function summaryLine(s: SummaryInput): string {
     s.statuses.map(([symbol, status]) => `${symbol} ${status}`).join(' '),
     `budget ${s.budget.used}/${s.budget.limit}`,
     s.killSwitch ? `${s.level} KILL SWITCH ON` : s.level,
+    ...(s.privateStream === null ? [] : [`private stream: ${s.privateStream}`]),
   ].join(' | ');
 }
 
@@ -94,6 +101,7 @@ export function finalSummaryLines(f: FinalInput): string[] {
     `  orders: ${f.engine.submits} placed, ${f.engine.replaces} replaced (${f.engine.replacesAborted} ended without a new order), ` +
       `${f.engine.cancels} canceled by the strategy; ${f.engine.actionFailures} failed`,
     `  fills: ${f.fills}; open orders left: ${f.openOrders}`,
+    ...(f.privateStream === null ? [] : [`  private stream: ${f.privateStream}`]),
     `  on exit: ${f.canceled}; final reconciliation: ${f.reconcile}`,
     `  ${pnlText(f.valuation)}`,
   ];

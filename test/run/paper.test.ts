@@ -45,7 +45,13 @@ describe('btcbot run --mode paper', () => {
       'btcbot_rate_budget_orders{kind="limit"} 120',
       'btcbot_ws_reconnects_total',
       'btcbot_ws_connects_total',
+      // The private stream logs in (nonce 3000, stamped with the server's clock): nothing refused.
+      'btcbot_ws_logged_in 1',
+      'btcbot_ws_login_refusals_total 0',
       'btcbot_market_book_events_total{symbol="BTCTRY",event="gap"}',
+      // The simulator speaks BTCTurk's real layout: every frame reads, no change kind is unknown.
+      'btcbot_ws_problems_total{kind="unreadable-frame"} 0',
+      'btcbot_market_book_events_total{symbol="BTCTRY",event="unknown-change-kind"} 0',
       'btcbot_market_fallback_seconds_total{symbol="ETHTRY"}',
       'btcbot_account_value{kind="equity",currency="TRY"}',
     ];
@@ -66,6 +72,8 @@ describe('btcbot run --mode paper', () => {
     assert.equal(code, 0, `exit ${String(code)}\n${stdout}\n${bot.stderr().slice(-3000)}`);
     assert.match(stdout, /^btcbot paper mode: market-maker on BTCTRY, ETHTRY$/m);
     assert.match(stdout, /state: .*bot\.paper\.db \(fresh for this session\)/);
+    assert.match(stdout, /book changes batched every 255 ms \(BTCTurk's ~764 ms at speed 3\)/);
+    assert.doesNotMatch(stdout, /private stream:/, 'the private stream was down or refused');
     assert.match(stdout, /^start-up reconciliation: clean$/m);
     assert.match(stdout, /^stopped \(duration reached\) after 2\ds$/m);
     assert.match(stdout, /final reconciliation: clean/);

@@ -34,10 +34,71 @@ describe('btcbot run settings', () => {
     assert.equal(sessionDbPath('state/bot', 'dry-run'), 'state/bot.dry-run.db');
   });
 
-  it('reads no exchange settings in paper mode, whose exchange is its own simulator', () => {
-    const halfKeys = { BTCTURK_API_KEY: 'k' };
-    assert.equal(loadRunConfig({}, halfKeys).connection, null);
-    assert.match(refusal({ mode: 'dry-run' }, halfKeys), /^BTCTURK_API_SECRET: is missing/);
+  it('checks the exchange settings in paper mode as in every mode, yet does not use them', (t) => {
+    const given = {
+      BTCTURK_BASE_URL: 'https://api.example',
+      BTCTURK_API_KEY: 'k',
+      BTCTURK_API_SECRET: 'c2VjcmV0',
+      BTCTURK_WS_PRIVATE_KEY: 'c2VjcmV0',
+      BTCBOT_REQUEST_TIMEOUT_MS: '5000',
+    };
+    // Valid settings are accepted and left unused: paper mode's exchange is its own simulator.
+    assert.equal(loadRunConfig({}, given).connection, null);
+    for (const mode of ['paper', 'dry-run'] as const) {
+      const cases: [NodeJS.ProcessEnv, RegExp][] = [
+        [{ BTCTURK_API_KEY: 'k' }, /^BTCTURK_API_SECRET: is missing/],
+        [{ BTCTURK_API_KEY: 'k', BTCTURK_API_SECRET: 'not base64!' }, /^BTCTURK_API_SECRET: /],
+        // The broken secret is named even though its key is missing too.
+        [{ BTCTURK_API_SECRET: 'not base64!' }, /^BTCTURK_API_SECRET: .*base64/],
+        [{ BTCTURK_WS_PRIVATE_KEY: 'c2VjcmV0=' }, /^BTCTURK_WS_PRIVATE_KEY: /],
+        [{ BTCTURK_BASE_URL: 'ftp://x' }, /^BTCTURK_BASE_URL: "ftp:\/\/x" must use https or http/],
+        [{ BTCTURK_WS_URL: 'nowhere' }, /^BTCTURK_WS_URL: "nowhere" is not a URL/],
+        [{ BTCBOT_REQUEST_TIMEOUT_MS: '5' }, /^BTCBOT_REQUEST_TIMEOUT_MS: must be a whole number/],
+      ];
+      for (const [env, message] of cases) {
+        const text = refusal({ mode }, env);
+        assert.match(text, message, `${mode} ${JSON.stringify(env)}`);
+        assert.ok(!text.includes('not base64!') && !text.includes('c2VjcmV0'), `a secret in: ${text}`);
+      }
+    }
+    const file = join(tempDir(t), 'conn.json');
+    writeFileSync(file, JSON.stringify({ apiKey: 'k', apiSecret: 'secret with spaces' }));
+    assert.equal(refusal({ config: file }).startsWith(`${file}: apiSecret: `), true);
+    assert.match(refusal({ apiKey: 'k', apiSecret: '***' }), /^--api-secret: /);
+  });
+
+  it('takes the WebSocket login nonce from 100 to 60000, 3000 by default', (t) => {
+    assert.equal(loadRunConfig({}, NO_ENV).wsLoginNonce, 3000);
+    assert.equal(loadRunConfig({ wsLoginNonce: '100' }, NO_ENV).wsLoginNonce, 100);
+    assert.equal(loadRunConfig({}, { BTCBOT_WS_LOGIN_NONCE: '60000' }).wsLoginNonce, 60_000);
+    const file = join(tempDir(t), 'nonce.json');
+    writeFileSync(file, JSON.stringify({ wsLoginNonce: 4321 }));
+    assert.equal(loadRunConfig({ config: file }, NO_ENV).wsLoginNonce, 4321);
+    assert.match(
+      refusal({ wsLoginNonce: '99' }),
+      /^--ws-login-nonce: expected a whole number from 100 to 60000, got "99"/,
+    );
+    assert.match(
+      refusal({}, { BTCBOT_WS_LOGIN_NONCE: String(Date.now()) }),
+      /^BTCBOT_WS_LOGIN_NONCE: expected a whole number from 100 to 60000/,
+    );
+    assert.match(refusal({ wsLoginNonce: '3000.5' }), /^--ws-login-nonce: expected a whole number/);
+  });
+
+  it('refuses a duration longer than a timer can wait, naming the setting and the maximum', () => {
+    assert.equal(loadRunConfig({ duration: '596h' }, NO_ENV).durationMs, 596 * 3_600_000);
+    for (const duration of ['99999999h', '597h', '2147483648ms', '1e999h', '9'.repeat(400) + 'ms'])
+      assert.match(
+        refusal({ duration }),
+        duration.startsWith('1e')
+          ? /^--duration: "1e999h" is not a duration/
+          : /^--duration: ".*" is longer than the maximum of 596h \(about 24\.8 days\)/,
+        duration,
+      );
+    assert.match(
+      refusal({}, { BTCBOT_DURATION: '99999999h' }),
+      /^BTCBOT_DURATION: "99999999h" is longer than the maximum of 596h/,
+    );
   });
 
   it('reads the config file, and flags and environment override it', (t) => {

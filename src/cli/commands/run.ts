@@ -1,8 +1,17 @@
 import { Command } from 'commander';
-import { validateSecret } from '../../btcturk/index.ts';
 import { STRATEGY_NAMES } from '../../strategies/registry.ts';
 import { createLogger } from '../../ops/logger.ts';
-import { DEFAULT_DB, DEFAULT_PREFIX, LIVE_ACK, loadRunConfig, type RunFlags } from '../../ops/run-config.ts';
+import {
+  DEFAULT_DB,
+  DEFAULT_PREFIX,
+  DEFAULT_WS_LOGIN_NONCE,
+  LIVE_ACK,
+  loadRunConfig,
+  MAX_WS_LOGIN_NONCE,
+  MIN_WS_LOGIN_NONCE,
+  type RunFlags,
+} from '../../ops/run-config.ts';
+import { MAX_DURATION_TEXT } from '../../ops/duration.ts';
 import { runSession } from '../../ops/session.ts';
 import { PostgresStoreLockedError } from '../../store/postgres/open.ts';
 import { StoreUnavailableError } from '../../store/sql/errors.ts';
@@ -17,12 +26,9 @@ function repeatable(value: string, previous: string[]): string[] {
 }
 
 async function run(flags: RunFlags): Promise<void> {
+  // Every setting is checked here, in every mode (a secret that is not base64 included): a
+  // mistake is a configuration error now, not at the first order.
   const config = loadRunConfig(flags);
-  // A secret that is not base64 is a configuration error now, not at the first order.
-  const { connection } = config;
-  if (connection?.apiSecret !== undefined) validateSecret(connection.apiSecret, 'BTCTURK_API_SECRET');
-  if (connection?.wsPrivateKey !== undefined)
-    validateSecret(connection.wsPrivateKey, 'BTCTURK_WS_PRIVATE_KEY');
   const logger = createLogger();
   try {
     const outcome = await runSession(config, {
@@ -65,7 +71,10 @@ export function registerRunCommand(program: Command): void {
       )
       .option('--strategy <name>', `strategy to run: ${STRATEGY_NAMES.join(', ')} (default market-maker)`)
       .option('--param <key=value>', 'a strategy parameter, e.g. spreadBps=40 (repeatable)', repeatable, [])
-      .option('--duration <time>', 'stop by itself after this long, e.g. 90s, 10m, 2h')
+      .option(
+        '--duration <time>',
+        `stop by itself after this long, e.g. 90s, 10m, 2h (at most ${MAX_DURATION_TEXT})`,
+      )
       .option(
         '--metrics-port <port>',
         'serve Prometheus metrics at http://127.0.0.1:PORT/metrics (0: any free port)',
@@ -89,6 +98,10 @@ export function registerRunCommand(program: Command): void {
       .option(
         '--paper-state-file <path>',
         "paper mode: write the simulator's orders, fills and balances here as JSON on exit",
+      )
+      .option(
+        '--ws-login-nonce <n>',
+        `nonce of the WebSocket login, ${MIN_WS_LOGIN_NONCE} to ${MAX_WS_LOGIN_NONCE} (default ${DEFAULT_WS_LOGIN_NONCE}, as BTCTurk documents; also BTCBOT_WS_LOGIN_NONCE)`,
       )
       .action((flags: RunFlags) => run(flags)),
   );
