@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerDoctorCommand } from './commands/doctor.ts';
 import { registerExchangeCommands } from './commands/exchange.ts';
 import { registerOmsCommands } from './commands/oms.ts';
 import { registerRunCommand } from './commands/run.ts';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerStatusCommand(program);
   registerSimCommand(program);
+  registerDoctorCommand(program);
   // addCommand does not pass these settings down: every subcommand must throw rather than exit, so
   // main.ts can turn a usage error into exit code 2.
   for (const sub of program.commands) sub.exitOverride().showHelpAfterError();

@@ -22,6 +22,25 @@ export interface LimiterStore {
   tryAcquire(keys: readonly string[], windows: readonly RateWindow[], now: number): Promise<AcquireResult>;
   /** Refuses every acquire on `key` until `untilMs` (a 429's Retry-After). Never shortens a block. */
   block(key: string, untilMs: number): Promise<void>;
+  /**
+   * How much of each window of `key` is taken now, and how long a block still holds it: read only,
+   * for diagnosis (`btcbot doctor`). Optional so that a store without it still limits.
+   */
+  usage?(key: string, windows: readonly RateWindow[], now: number): Promise<WindowUsage>;
+}
+
+/** A group's use of its windows at one moment: `used[i]` of `windows[i].limit`. */
+export interface WindowUsage {
+  readonly used: readonly number[];
+  readonly blockedForMs: number;
+}
+
+/** One endpoint group's remaining budget (`RateLimiter.headroom`). */
+export interface GroupHeadroom {
+  readonly group: string;
+  readonly windows: readonly (RateWindow & { readonly used: number })[];
+  /** A 429's Retry-After still in force, ms; 0 when none. */
+  readonly blockedForMs: number;
 }
 
 /**
@@ -58,6 +77,14 @@ export class InMemoryLimiterStore implements LimiterStore {
     const current = this.#blocks.get(key) ?? 0;
     if (untilMs > current) this.#blocks.set(key, untilMs);
     return Promise.resolve();
+  }
+
+  usage(key: string, windows: readonly RateWindow[], now: number): Promise<WindowUsage> {
+    const blockedUntil = this.#blocks.get(key) ?? 0;
+    return Promise.resolve({
+      used: windows.map((window) => this.#log(key, window, now).length),
+      blockedForMs: Math.max(0, blockedUntil - now),
+    });
   }
 
   #log(key: string, window: RateWindow, now: number): number[] {
@@ -123,6 +150,23 @@ export class RateLimiter {
       queue.push({ ...request, resolve, reject });
       if (idle) void this.#pump(group, queue);
     });
+  }
+
+  /**
+   * The remaining budget of every group that has windows, as the store counts it (with a shared
+   * store: every process on the key). Null when the store cannot tell.
+   */
+  async headroom(): Promise<GroupHeadroom[] | null> {
+    const store = this.#store;
+    if (store.usage === undefined) return null;
+    const now = this.#clock.now();
+    const out: GroupHeadroom[] = [];
+    for (const [group, windows] of Object.entries(this.#windows)) {
+      if (windows.length === 0) continue;
+      const { used, blockedForMs } = await store.usage(group, windows, now);
+      out.push({ group, windows: windows.map((w, i) => ({ ...w, used: used[i] ?? 0 })), blockedForMs });
+    }
+    return out;
   }
 
   /** Pauses `group` until `untilMs`, in full: a capped Retry-After only earns more 429s. */

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type { Clock } from '../../domain/clock.ts';
 import { systemClock } from '../../domain/clock.ts';
 import { ConfigError } from '../../domain/errors.ts';
-import type { AcquireResult, LimiterStore, RateWindow } from './rate-limiter.ts';
+import type { AcquireResult, LimiterStore, RateWindow, WindowUsage } from './rate-limiter.ts';
 
 // The limiter's counters in Redis, so that every process trading on one API key draws from one
 // budget, as BTCTurk counts it. Each operation is one Lua script: Redis runs a script alone, so the
@@ -66,9 +66,23 @@ if untilMs > current then redis.call('SET', KEYS[1], untilMs, 'PX', ms) end
 return 0
 `;
 
+// Read only (`btcbot doctor`): on Redis's clock like the others. KEYS[1]: the block key, then one log
+// key per window; ARGV: each window's period. Returns the block's remaining ms, then each count.
+const USAGE_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local blocked = tonumber(redis.call('GET', KEYS[1]) or '0')
+local out = { math.max(0, blocked - now) }
+for w = 1, #ARGV do
+  out[w + 1] = redis.call('ZCOUNT', KEYS[w + 1], '(' .. (now - tonumber(ARGV[w])), '+inf')
+end
+return out
+`;
+
 interface LimiterCommands {
   btcbotLimiterAcquire(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
   btcbotLimiterBlock(block: string, ms: number): Promise<number>;
+  btcbotLimiterUsage(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number[]>;
 }
 
 /**
@@ -105,6 +119,7 @@ export class RedisLimiterStore implements LimiterStore {
   constructor(redis: Redis, options: RedisLimiterStoreOptions) {
     redis.defineCommand('btcbotLimiterAcquire', { lua: ACQUIRE_SCRIPT });
     redis.defineCommand('btcbotLimiterBlock', { lua: BLOCK_SCRIPT, numberOfKeys: 1 });
+    redis.defineCommand('btcbotLimiterUsage', { lua: USAGE_SCRIPT });
     this.#redis = redis as Redis & LimiterCommands;
     this.#namespace = options.namespace;
     this.#clock = options.clock ?? systemClock;
@@ -118,11 +133,7 @@ export class RedisLimiterStore implements LimiterStore {
   ): Promise<AcquireResult> {
     if (keys.length === 0) return { ok: true };
     const redisKeys = [`${this.#namespace}seq`];
-    for (const key of keys)
-      redisKeys.push(
-        this.#blockKey(key),
-        ...windows.map((w) => `${this.#namespace}log:${key}:${w.periodMs}`),
-      );
+    for (const key of keys) redisKeys.push(this.#blockKey(key), ...windows.map((w) => this.#logKey(key, w)));
     const args = [windows.length, ...windows.flatMap((w) => [w.limit, w.periodMs])];
     const waitMs = await this.#redis.btcbotLimiterAcquire(redisKeys.length, ...redisKeys, ...args);
     return waitMs > 0 ? { ok: false, waitMs } : { ok: true };
@@ -134,6 +145,16 @@ export class RedisLimiterStore implements LimiterStore {
     await this.#redis.btcbotLimiterBlock(this.#blockKey(key), ms);
   }
 
+  async usage(key: string, windows: readonly RateWindow[], _now: number): Promise<WindowUsage> {
+    const keys = [this.#blockKey(key), ...windows.map((w) => this.#logKey(key, w))];
+    const [blockedForMs = 0, ...used] = await this.#redis.btcbotLimiterUsage(
+      keys.length,
+      ...keys,
+      ...windows.map((w) => w.periodMs),
+    );
+    return { used, blockedForMs };
+  }
+
   async close(): Promise<void> {
     if (this.#redis.status === 'end') return;
     await this.#redis.quit();
@@ -141,6 +162,10 @@ export class RedisLimiterStore implements LimiterStore {
 
   #blockKey(key: string): string {
     return `${this.#namespace}block:${key}`;
+  }
+
+  #logKey(key: string, window: RateWindow): string {
+    return `${this.#namespace}log:${key}:${window.periodMs}`;
   }
 }
 
@@ -155,7 +180,8 @@ export interface RedisLimiterConnectOptions {
   readonly commandTimeoutMs?: number | undefined;
 }
 
-function withoutPassword(url: string): string {
+/** A connection URL fit for a message: its password replaced. */
+export function withoutPassword(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password !== '') parsed.password = '***';

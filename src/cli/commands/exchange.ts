@@ -1,9 +1,17 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError } from '../../domain/errors.ts';
 import type { Exchange } from '../../ports/exchange.ts';
 import { createLogger } from '../../ops/logger.ts';
 import { createExchange, resolveSettings, withConnectionOptions } from '../connect.ts';
 import type { FlagValues } from '../config.ts';
 import { printJson, printTable } from '../output.ts';
+import {
+  DEFAULT_WATCH_DEPTH,
+  MAX_WATCH_DEPTH,
+  WatchFailure,
+  watchOrderBook,
+  type WatchFlags,
+} from './watch.ts';
 
 // One adapter call against the configured exchange per command (DESIGN §4).
 
@@ -51,6 +59,17 @@ function command(name: string, description: string): Command {
   );
 }
 
+/** A watch that cannot go on (unknown pair, no snapshot) is one line on stderr and exit code 1. */
+async function watchCommand(symbol: string, opts: WatchFlags): Promise<void> {
+  try {
+    await watchOrderBook(symbol, opts);
+  } catch (error) {
+    if (!(error instanceof WatchFailure)) throw error;
+    process.stderr.write(`btcbot: ${error.message}\n`);
+    process.exitCode = 1;
+  }
+}
+
 function show(opts: Opts, value: unknown, rows: () => Record<string, unknown>[], columns: string[]): void {
   if (opts.json) printJson(value);
   else printTable(rows(), columns);
@@ -75,10 +94,37 @@ export function registerExchangeCommands(program: Command): void {
   );
 
   program.addCommand(
-    command('orderbook', 'the order book of one pair')
+    command('orderbook', 'the order book of one pair; with --watch, as the bot keeps it from the WebSocket')
       .argument('<symbol>', 'pair such as BTCTRY', symbolArg)
-      .option('--limit <n>', 'levels per side (max 1000)', positiveInt('--limit', 1000), 20)
-      .action(async (symbol: string, opts: Opts & { limit: number }) => {
+      .option(
+        '--limit <n>',
+        'levels per side (max 100: BTCTurk sends no more)',
+        positiveInt('--limit', 100),
+        20,
+      )
+      .option('--watch', 'follow the book from the WebSocket and print it after every applied change')
+      .option(
+        '--depth <n>',
+        `with --watch: levels per side to print (default ${DEFAULT_WATCH_DEPTH}, max ${MAX_WATCH_DEPTH})`,
+        positiveInt('--depth', MAX_WATCH_DEPTH),
+      )
+      .option('--duration <d>', 'with --watch: stop after this long (250ms, 90s, 5m, 2h)')
+      .option(
+        '--snapshot-timeout <d>',
+        'with --watch: fail when a subscription brings no snapshot within this long (default 10s)',
+      )
+      .action(async (symbol: string, opts: Opts & WatchFlags & { limit: number; watch?: boolean }) => {
+        if (opts.watch === true) {
+          await watchCommand(symbol, opts);
+          return;
+        }
+        for (const [value, flag] of [
+          [opts.depth, '--depth'],
+          [opts.duration, '--duration'],
+          [opts.snapshotTimeout, '--snapshot-timeout'],
+        ] as const)
+          if (value !== undefined)
+            throw new ConfigError(flag, 'applies only with --watch (a one-off book takes --limit)');
         const book = await withExchange(opts, (x) => x.orderBook(symbol, opts.limit));
         const depth = Math.max(book.bids.length, book.asks.length);
         show(

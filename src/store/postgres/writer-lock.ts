@@ -48,6 +48,24 @@ function lockKey(schema: string): number {
   return createHash('sha256').update(`btcbot store ${schema}`).digest().readUInt32BE(0) & 0x7fffffff;
 }
 
+/**
+ * Whether the writer lock of `schema` is held now, and by whom, without taking it (`btcbot doctor`):
+ * one short session that only reads pg_locks.
+ */
+export async function probeWriterLock(
+  config: pg.ClientConfig,
+  schema: string,
+): Promise<{ held: boolean; holder: PostgresLockHolder | null }> {
+  const client = new pg.Client({ ...config, application_name: `btcbot doctor pid=${process.pid}` });
+  await client.connect();
+  try {
+    const holder = await findHolder(client, lockKey(schema));
+    return { held: holder !== null, holder };
+  } finally {
+    await client.end();
+  }
+}
+
 export interface WriterLock {
   /** Throws once the lock's session has ended: another process may be writing by now. */
   assertHeld(): void;

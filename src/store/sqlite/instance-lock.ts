@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import type { Clock } from '../../domain/clock.ts';
@@ -103,4 +103,25 @@ export function acquireInstanceLock(databasePath: string, clock: Clock): Instanc
       lockDb.close();
     },
   };
+}
+
+/**
+ * Whether the writer lock of the database at `databasePath` (a canonical path) is held now, and by
+ * whom, without taking it or writing anything (`btcbot doctor`). A read needs the shared lock the
+ * holder's exclusive one excludes, so "busy" means held. The read holds the shared lock for an
+ * instant only; a writer starting in that instant is refused as if the lock were held.
+ */
+export function probeInstanceLock(databasePath: string): { held: boolean; holder: LockHolder | null } {
+  const lockPath = `${databasePath}.lock`;
+  if (!existsSync(lockPath)) return { held: false, holder: null }; // never taken
+  const lockDb = new Database(lockPath, { readonly: true, fileMustExist: true, timeout: 0 });
+  try {
+    lockDb.prepare('SELECT count(*) FROM sqlite_master').get();
+    return { held: false, holder: null };
+  } catch (error) {
+    if (isBusy(error)) return { held: true, holder: readHolder(`${databasePath}.lock.json`) };
+    throw error;
+  } finally {
+    lockDb.close();
+  }
 }
