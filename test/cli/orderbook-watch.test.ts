@@ -145,6 +145,16 @@ describe('btcbot orderbook --watch against btcbot sim', () => {
     assert.equal(code, 0, watch.stderr());
   });
 
+  it('stops cleanly with exit 0 when its reader goes away (`--watch | head`)', async () => {
+    const watch = spawnBot(['orderbook', 'BTCTRY', '--watch', '--json', '--depth', '3'], env);
+    await watch.waitFor(/"changeSet":\d+/, 30_000);
+    // The pipe's reading end closes: the next line meets EPIPE.
+    watch.child.stdout.destroy();
+    const { code } = await watch.exit;
+    assert.equal(code, 0, watch.stderr());
+    assert.doesNotMatch(watch.stderr(), /EPIPE|Unhandled/, 'a closed reader is no crash');
+  });
+
   it('exits 1 naming a pair the exchange does not list', async () => {
     const res = await runCli(['orderbook', 'NOPETRY', '--watch', '--json'], env);
     assert.equal(res.code, 1, res.stderr);

@@ -82,6 +82,12 @@ function stopper(durationMs: number | null): {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // A reader that goes away (`… --watch | head`) ends the watch as a signal would, not with a trace.
+  const onOutputError = (error: NodeJS.ErrnoException): void => {
+    if (error.code === 'EPIPE') finish('output closed');
+    else fail(error);
+  };
+  process.stdout.on('error', onOutputError);
   const timer =
     durationMs === null
       ? undefined
@@ -97,6 +103,7 @@ function stopper(durationMs: number | null): {
       clearTimeout(timer);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      process.stdout.off('error', onOutputError);
     },
   };
 }
@@ -207,8 +214,9 @@ async function watch(
     client.start();
     await stop.wait;
   } finally {
-    stop.dispose();
+    // The handlers stay until both are stopped: a frame in flight may still print meanwhile.
     await market.stop();
     await client.stop();
+    stop.dispose();
   }
 }

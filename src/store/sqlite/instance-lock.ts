@@ -60,11 +60,16 @@ function isBusy(error: unknown): boolean {
   );
 }
 
+/** How long taking the lock waits out a probe's momentary read. */
+const PROBE_GRACE_MS = 500;
+
 /** Takes the writer lock of the database at `databasePath` (a canonical path), or throws StoreLockedError. */
 export function acquireInstanceLock(databasePath: string, clock: Clock): InstanceLock {
   const lockPath = `${databasePath}.lock`;
   const infoPath = `${databasePath}.lock.json`;
-  const lockDb = new Database(lockPath, { timeout: 0 });
+  // A short wait, not none: `btcbot doctor` probes the lock with a read that holds the shared lock
+  // for an instant, and a bot starting in that instant must not be refused as if it were held.
+  const lockDb = new Database(lockPath, { timeout: PROBE_GRACE_MS });
   try {
     lockDb.pragma('locking_mode = EXCLUSIVE');
     lockDb.pragma('journal_mode = MEMORY');
@@ -109,7 +114,7 @@ export function acquireInstanceLock(databasePath: string, clock: Clock): Instanc
  * Whether the writer lock of the database at `databasePath` (a canonical path) is held now, and by
  * whom, without taking it or writing anything (`btcbot doctor`). A read needs the shared lock the
  * holder's exclusive one excludes, so "busy" means held. The read holds the shared lock for an
- * instant only; a writer starting in that instant is refused as if the lock were held.
+ * instant only; a writer starting in that instant waits it out (PROBE_GRACE_MS).
  */
 export function probeInstanceLock(databasePath: string): { held: boolean; holder: LockHolder | null } {
   const lockPath = `${databasePath}.lock`;
