@@ -149,7 +149,7 @@ describe('btcbot orderbook --watch against btcbot sim', () => {
     const watch = spawnBot(['orderbook', 'BTCTRY', '--watch', '--json', '--depth', '3'], env);
     await watch.waitFor(/"changeSet":\d+/, 30_000);
     // The pipe's reading end closes: the next line meets EPIPE.
-    watch.child.stdout.destroy();
+    watch.child.stdout?.destroy();
     const { code } = await watch.exit;
     assert.equal(code, 0, watch.stderr());
     assert.doesNotMatch(watch.stderr(), /EPIPE|Unhandled/, 'a closed reader is no crash');
