@@ -130,7 +130,9 @@ describe('cancel scenarios against the simulator', () => {
     r.sim.engine.completeCancel(other.exchangeOrderId ?? '');
     const canceled = await r.oms.cancel({ orderId: other.id });
     assert.equal(canceled.outcome, 'canceled');
-    assert.equal(deletes(wire).length, 2, 'one DELETE per cancel: the refusal was looked up, not repeated');
+    // The filled one is refused, the canceled one answered with success (BTCTurk since late 2024):
+    // either way the outcome came from a lookup, and no cancel was sent twice.
+    assert.equal(deletes(wire).length, 2, 'one DELETE per cancel, neither repeated');
     assert.equal(r.oms.stats().cancelsConfirmed, 2);
   });
 

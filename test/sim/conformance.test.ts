@@ -222,13 +222,13 @@ const tickerShort = {
   D: wsDecimal,
   DP: wsDecimal,
 };
+/** Trade rows as the 2022 frames (frames.jsonl ws-trade-*): D and I digit strings, A/P padded. */
 const tradeShort = {
-  D: ms,
+  D: z.string().regex(/^\d+$/),
   I: z.string().regex(/^\d+$/),
   A: decimalText,
   P: decimalText,
   S: z.union([z.literal(0), z.literal(1)]),
-  PS: pair,
 };
 const level = z.object({ A: decimalText, P: decimalText });
 const userOrder = {
@@ -267,8 +267,16 @@ const WS_SCHEMAS: ReadonlyMap<number, z.ZodType> = new Map<number, z.ZodType>([
     }),
   ],
   [402, frameOf(402, { ...tickerShort, channel: z.literal('ticker') })],
-  [421, frameOf(421, { channel: z.literal('trade'), items: z.array(z.object(tradeShort)) })],
-  [422, frameOf(422, { ...tradeShort, channel: z.literal('trade') })],
+  [
+    421,
+    frameOf(421, {
+      symbol: pair,
+      channel: z.literal('trade'),
+      event: pair,
+      items: z.array(z.strictObject(tradeShort)).max(50),
+    }),
+  ],
+  [422, frameOf(422, { ...tradeShort, PS: pair, channel: z.literal('trade'), event: pair })],
   [
     431,
     frameOf(431, { CS: z.number().int().nonnegative(), PS: pair, AO: z.array(level), BO: z.array(level) }),

@@ -218,6 +218,71 @@ describe('REST through the BTCTurk adapter', () => {
     });
   });
 
+  it('a cancel of an already-canceled order answers success (no 452); a filled one is still refused; another account’s is unknown', async () => {
+    await withSim({}, async (sim) => {
+      const auth = simAuth(sim);
+      const other = sim.openAccount({ balances: { TRY: '1000000', BTC: '1' } });
+      const bid = sim.engine.book('BTCTRY', 1).bids[0]?.price;
+      assert.ok(bid);
+      const place = async (price: Decimal, who = auth): Promise<string> => {
+        const placed = await raw(sim.restUrl, 'POST', '/api/v1/order', {
+          auth: who,
+          body: {
+            quantity: '0.001',
+            price: price.toFixed(),
+            orderMethod: 'limit',
+            orderType: 'buy',
+            pairSymbol: 'BTCTRY',
+          },
+        });
+        assert.equal(placed.status, 200, placed.text);
+        const id = /"id":(\d+)/.exec(placed.text)?.[1];
+        assert.ok(id);
+        return id;
+      };
+      const cancel = (id: string, who = auth) =>
+        raw(sim.restUrl, 'DELETE', `/api/v1/order?id=${id}`, { auth: who });
+      const deletes: string[] = [];
+      const unsubscribe = sim.engine.subscribe((event) => {
+        if (event.type === 'order-deleted') deletes.push(event.order.id);
+      });
+      try {
+        const id = await place(bid.minus(100));
+        assert.equal((await cancel(id)).status, 200);
+        sim.engine.completeCancel(id);
+        assert.deepEqual(deletes, [id]);
+        for (let repeat = 0; repeat < 2; repeat++) {
+          const again = await cancel(id);
+          assert.equal(again.status, 200, 'since ~November 2024: success, not an error');
+          assert.equal(again.text, '{"success":true,"message":"SUCCESS","code":0}', 'no data member');
+        }
+        assert.deepEqual(deletes, [id], 'nothing is deleted again, so no 452 follows');
+        assert.equal(sim.engine.order(sim.accountId, id)?.status, 'canceled');
+
+        const theirs = await place(bid.minus(200), other);
+        assert.equal((await cancel(theirs, other)).status, 200);
+        sim.engine.completeCancel(theirs);
+        const foreign = await cancel(theirs);
+        assert.equal(foreign.status, 400, 'another account’s order is not ours to know');
+        assert.deepEqual(foreign.json(), {
+          success: false,
+          message: 'NO_ORDER_MATCHES_YOUR_REQUEST',
+          code: 1052,
+        });
+
+        const ask = sim.engine.book('BTCTRY', 1).asks[0]?.price;
+        assert.ok(ask);
+        const filled = await place(ask.mul('1.01').toDecimalPlaces(0));
+        assert.equal(sim.engine.order(sim.accountId, filled)?.status, 'filled');
+        const refused = await cancel(filled);
+        assert.equal(refused.status, 400, 'a filled order: the simulator’s refusal as before');
+        assert.equal((refused.json() as { message: string }).message, 'ORDER_COULD_NOT_BE_CANCELED');
+      } finally {
+        unsubscribe();
+      }
+    });
+  });
+
   it('answers 401 to a bad signature and to a stamp 6 s off; the adapter reports kind "auth"', async () => {
     await withSim({}, async (sim) => {
       const ok = await raw(sim.restUrl, 'GET', '/api/v1/users/balances', { auth: simAuth(sim) });

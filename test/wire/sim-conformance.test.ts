@@ -349,6 +349,94 @@ describe('the simulator against the rules of the real wire (frames.jsonl)', () =
     });
   });
 
+  it('trade frames: 421 and 422 in the real key order and token types, padded A/P, the newest 50 first', async () => {
+    const realList = realBody('ws-trade-list-421');
+    const realSingle = realBody('ws-trade-single-422');
+    const realRows = realList.items as Body[];
+    const listKeys = keysOf(realList);
+    const singleKeys = keysOf(realSingle);
+    const rowKeys = keysOf(realRows[0]);
+    for (const row of realRows) assert.deepEqual(keysOf(row), rowKeys, 'the corpus rows share one key order');
+    /** A token's kind as the real frame writes it: a digit string is not a decimal string. */
+    const tokenKind = (value: unknown): string =>
+      typeof value === 'string' ? (/^\d+$/.test(value) ? 'digits' : 'string') : typeof value;
+    const kinds = (body: Body): Record<string, string> =>
+      Object.fromEntries(Object.entries(body).map(([key, value]) => [key, tokenKind(value)]));
+    const rowKinds = kinds(realRows[0] ?? {});
+    const singleKinds = kinds(realSingle);
+    const placesOf = (text: string): number => text.split('.')[1]?.length ?? 0;
+    const places = placesOf(realSingle.A as string);
+    for (const row of [...realRows, realSingle])
+      for (const key of ['A', 'P'])
+        assert.equal(placesOf(row[key] as string), places, 'the corpus pads A and P alike');
+    assert.ok(places > 0);
+
+    await withSim({ seed: 37, bookIntervalMs: 3_600_000 }, async (sim) => {
+      const watcher = await WsClient.connect(sim.wsUrl);
+      const late = await WsClient.connect(sim.wsUrl);
+      try {
+        watcher.send(subscribeFrame('trade', 'BTCTRY'));
+        const first = await watcher.nextOfType(421);
+        assert.deepEqual(keysOf((JSON.parse(watcher.textOf(first)) as Frame)[1]), listKeys);
+        for (let steps = 0; sim.engine.recentTrades('BTCTRY', 80).length < 80; steps++) {
+          assert.ok(steps < 5_000, 'the market trades');
+          sim.engine.stepMarket();
+        }
+        await watcher.barrier();
+        late.send(subscribeFrame('trade', 'BTCTRY'));
+        const list = await late.nextOfType(421);
+        const listText = late.textOf(list);
+
+        const singles = watcher.frames
+          .map((frame, index) => ({ frame, text: watcher.texts[index] ?? '' }))
+          .filter(({ frame }) => frame[0] === 422);
+        assert.ok(singles.length >= 80, `every trade streamed as a 422 (${singles.length})`);
+        for (const { text } of singles) {
+          const body = (JSON.parse(text) as Frame)[1];
+          assert.deepEqual(keysOf(body), singleKeys, `422 keys: ${text}`);
+          assert.deepEqual(kinds(body), singleKinds, `422 token types: ${text}`);
+          assert.equal(body.PS, 'BTCTRY');
+          assert.equal(body.event, 'BTCTRY');
+          assert.equal(placesOf(body.A as string), places, `422 A padded: ${text}`);
+          assert.equal(placesOf(body.P as string), places, `422 P padded: ${text}`);
+          assert.match(text, /"D":"\d+","I":"\d+",/, 'D and I written as strings');
+        }
+
+        const body = (JSON.parse(listText) as Frame)[1];
+        assert.deepEqual(keysOf(body), listKeys, `421 keys: ${listText.slice(0, 120)}`);
+        assert.equal(body.symbol, 'BTCTRY', 'the 421 names its pair in symbol');
+        assert.equal(body.event, 'BTCTRY', 'and in event');
+        const rows = body.items as Body[];
+        assert.equal(rows.length, 50, 'the last 50 trades');
+        for (const row of rows) {
+          assert.deepEqual(keysOf(row), rowKeys, '421 row keys (no PS on a row)');
+          assert.deepEqual(kinds(row), rowKinds, '421 row token types');
+          assert.equal(placesOf(row.A as string), places, '421 A padded');
+          assert.equal(placesOf(row.P as string), places, '421 P padded');
+        }
+        for (let i = 1; i < rows.length; i++) {
+          assert.ok(BigInt(rows[i - 1]?.I as string) > BigInt(rows[i]?.I as string), 'newest first (I)');
+          assert.ok(Number(rows[i - 1]?.D) >= Number(rows[i]?.D), 'newest first (D)');
+        }
+        // The list is exactly the newest 50 of the trades the watcher saw one by one.
+        const newest = singles
+          .slice(-50)
+          .reverse()
+          .map(({ frame }) => ({
+            D: frame[1].D,
+            I: frame[1].I,
+            A: frame[1].A,
+            P: frame[1].P,
+            S: frame[1].S,
+          }));
+        assert.deepEqual(rows, newest);
+      } finally {
+        watcher.close();
+        late.close();
+      }
+    });
+  });
+
   it('REST errors and the cancel acknowledgement: the corpus replies, status and text', async () => {
     await withSim({ seed: 36 }, async (sim) => {
       const status = (id: string): number => WIRE.find((e) => e.id === id)?.status ?? 200;
@@ -381,6 +469,13 @@ describe('the simulator against the rules of the real wire (frames.jsonl)', () =
       });
       assert.equal(cancel.status, 200);
       assert.equal(cancel.text, wireText('rest-cancel-ok'));
+      // Since about November 2024 a cancel of an order already canceled is the same success.
+      sim.engine.completeCancel(orderId ?? '');
+      const again = await raw(sim.restUrl, 'DELETE', `/api/v1/order?id=${orderId ?? ''}`, {
+        auth: simAuth(sim),
+      });
+      assert.equal(again.status, 200);
+      assert.equal(again.text, wireText('rest-order-delete-accepted'));
     });
   });
 });

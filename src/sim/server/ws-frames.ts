@@ -44,7 +44,7 @@ export function frame(type: number, payload: Record<string, JsonValue>): string 
 /** `[type, {...payload, "channel", "event", "type"}]`: the public channel frames. */
 export function channelFrame(
   type: number,
-  payload: Record<string, JsonValue>,
+  payload: Record<string, JsonValue | undefined>,
   channel: string,
   event: string,
 ): string {
@@ -125,28 +125,51 @@ export function tickerAllFrame(rows: readonly { pair: SimPair; ticker: SimTicker
   );
 }
 
-function tradeItem(pair: SimPair, trade: SimPublicTrade): Record<string, JsonValue> {
+/**
+ * Public trade rows as the 2022 frames write them (frames.jsonl ws-trade-list-421,
+ * ws-trade-single-422): `D` (ms) and `I` (the trade id, above 2^53) are STRINGS, `A` and `P` padded
+ * to 10 decimal places ("0.0072834700", "586484.0000000000"), `S` an integer (0 buy, 1 sell: the
+ * taker's side). A 421 row carries no `PS`; a 422 writes `PS` between `P` and `S`.
+ * ASSUMPTION (BTCTurk): the capture padded both A and P to 10 places on BTCTRY; the simulator pads
+ * every pair the same way (never rounding a value with more places) and takes `S` as the taker's side.
+ */
+const TRADE_PLACES = 10;
+
+/** `PS` undefined (a 421 row) leaves the key out: jsonText drops undefined members. */
+function tradeRow(trade: SimPublicTrade, PS: string | undefined): Record<string, JsonValue | undefined> {
   return {
-    D: trade.timestamp,
+    D: String(trade.timestamp),
     I: trade.tradeId,
-    A: scaled(trade.quantity, pair.config.rules.quantityScale),
-    P: scaled(trade.price, pair.config.rules.priceScale),
+    A: padded(trade.quantity, TRADE_PLACES),
+    P: padded(trade.price, TRADE_PLACES),
+    PS,
     S: trade.takerSide === 'buy' ? 0 : 1,
-    PS: pair.config.symbol,
   };
 }
 
+/** The most trades a 421 carries: the real one holds the last 50, newest first. */
+export const TRADE_LIST_MAX = 50;
+
+/**
+ * 421, the answer to a trade join: `{"symbol","items","channel","event","type"}`, the pair named in
+ * `symbol` and `event` and not on the rows. `trades` must already be newest first (the engine's
+ * recentTrades order); more than TRADE_LIST_MAX are cut to the newest.
+ */
 export function tradeListFrame(pair: SimPair, trades: readonly SimPublicTrade[]): string {
   return channelFrame(
     WS.tradeList,
-    { items: trades.map((trade) => tradeItem(pair, trade)) },
+    {
+      symbol: pair.config.symbol,
+      items: trades.slice(0, TRADE_LIST_MAX).map((trade) => tradeRow(trade, undefined)),
+    },
     'trade',
     pair.config.symbol,
   );
 }
 
+/** 422, one public trade: `{"D","I","A","P","PS","S","channel","event","type"}`. */
 export function tradeFrame(pair: SimPair, trade: SimPublicTrade): string {
-  return channelFrame(WS.trade, tradeItem(pair, trade), 'trade', pair.config.symbol);
+  return channelFrame(WS.trade, tradeRow(trade, pair.config.symbol), 'trade', pair.config.symbol);
 }
 
 export interface BookRow {

@@ -21,6 +21,7 @@ import {
   subscribeResultFrame,
   tickerAllFrame,
   tickerPairFrame,
+  TRADE_LIST_MAX,
   tradeFrame,
   tradeListFrame,
   userOrderFrame,
@@ -35,7 +36,6 @@ import {
 // and then silent, the login refusals users report, and the private events in their real shapes. The
 // ws-drop, ws-silence and ws-gap faults act here.
 
-const RECENT_TRADES = 50;
 /** A client that stops reading is cut off, as a real server would, instead of buffering without end. */
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 /**
@@ -331,7 +331,7 @@ export class WsHub {
     const symbol = pair.config.symbol;
     switch (channel) {
       case 'trade':
-        this.send(conn, tradeListFrame(pair, engine.recentTrades(symbol, RECENT_TRADES)));
+        this.send(conn, tradeListFrame(pair, engine.recentTrades(symbol, TRADE_LIST_MAX)));
         break;
       case 'obdiff': {
         // The published window, not the engine's book: the next 432 continues from exactly this.
