@@ -56,6 +56,10 @@ export interface OmsStats {
   cancelsConfirmed: number;
   cancelsPending: number;
   cancelsRefused: number;
+  /** Pushed cancels nobody here asked for, read again over REST before they were believed. */
+  unaskedCancelChecks: number;
+  /** ... of which REST said otherwise (REST won). */
+  unaskedCancelsContradicted: number;
   replaces: number;
   reconcileRuns: number;
   reconcileFailures: number;
@@ -82,6 +86,8 @@ export function emptyStats(): OmsStats {
     cancelsConfirmed: 0,
     cancelsPending: 0,
     cancelsRefused: 0,
+    unaskedCancelChecks: 0,
+    unaskedCancelsContradicted: 0,
     replaces: 0,
     reconcileRuns: 0,
     reconcileFailures: 0,

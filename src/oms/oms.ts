@@ -4,10 +4,10 @@ import { isOwnClientOrderId, newClientOrderId, validateClientIdPrefix } from '..
 import { systemClock, type Clock } from '../domain/clock.ts';
 import { ZERO } from '../domain/decimal.ts';
 import { isExchangeError } from '../domain/errors.ts';
-import { isUnresolved } from '../domain/lifecycle.ts';
+import { isClosed, isUnresolved } from '../domain/lifecycle.ts';
 import type { OrderMethod, Side } from '../domain/orders.ts';
 import { processRandom, type Random } from '../domain/random.ts';
-import type { FillReport, OrderStatusReport } from '../domain/reports.ts';
+import type { FillReport, OrderStatusReport, VenueOrderStatus } from '../domain/reports.ts';
 import type { SymbolRules } from '../domain/symbols.ts';
 import type { Exchange } from '../ports/exchange.ts';
 import type { EscalationState, FillSource, Store, StoredOrder } from '../ports/store.ts';
@@ -26,6 +26,7 @@ import { Execution, type CancelResult, type SendResult } from './execution.ts';
 import { refusalReason } from './gates.ts';
 import { HealthMonitor, type Alert } from './health.ts';
 import { KeyedQueue } from './keyed-queue.ts';
+import { fetchOrderReport } from './lookup.ts';
 import { Reconciler, type ActionCounts } from './reconciler.ts';
 import { Replacer, type ReplaceRequest, type ReplaceResult, type RiskBudget } from './replace.ts';
 import { rulesSource } from './rules.ts';
@@ -375,15 +376,50 @@ export class Oms {
       (await store.orderByExchangeId(report.exchangeOrderId)) ??
       (ours ? await store.orderByClientId(clientId) : undefined);
     if (known) {
+      const status = await this.#confirmedStatus(known, report);
+      if (status === null) return;
       await this.#exec.apply(known, {
         type: 'venue-status',
-        status: report.status,
+        status,
         exchangeOrderId: report.exchangeOrderId,
       });
       return;
     }
     const adopted = await store.adoptOrder(report, ours ? 'adopted' : 'foreign');
     if (adopted.created) this.#ctx.stats[ours ? 'adopted' : 'foreign'] += 1;
+  }
+
+  /**
+   * The status to apply for a pushed report. A cancel nobody here asked for (the order is not
+   * PENDING_CANCEL) is read again over REST before it is believed: a pushed cancel can be half of
+   * something else (BTCTurk sends an order update as a delete then an insert, and the insert may be
+   * late or lost), and taking it at its word would stop tracking an order that still rests. What
+   * REST says is applied instead; when REST cannot say, nothing is applied and the reconciliation
+   * settles the order. Null: apply nothing.
+   */
+  async #confirmedStatus(known: StoredOrder, report: OrderStatusReport): Promise<VenueOrderStatus | null> {
+    if (report.status !== 'canceled' || known.state === 'PENDING_CANCEL' || isClosed(known.state))
+      return report.status;
+    const ctx = this.#ctx;
+    ctx.stats.unaskedCancelChecks += 1;
+    let checked: OrderStatusReport | null;
+    try {
+      checked = await fetchOrderReport(ctx, report.exchangeOrderId);
+    } catch (error) {
+      ctx.stats.lookupFailures += 1;
+      ctx.log.warn(
+        { err: error instanceof Error ? error.message : String(error), orderId: known.id },
+        'a pushed cancel we did not ask for could not be checked over REST; the reconciliation will settle it',
+      );
+      return null;
+    }
+    if (checked?.status === 'canceled') return 'canceled';
+    ctx.stats.unaskedCancelsContradicted += 1;
+    ctx.log.warn(
+      { orderId: known.id, rest: checked?.status ?? 'not found' },
+      'the stream said canceled, REST does not: REST is believed',
+    );
+    return checked === null ? null : checked.status;
   }
 
   async #find(ref: OrderRef): Promise<StoredOrder> {

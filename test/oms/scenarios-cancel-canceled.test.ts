@@ -160,3 +160,31 @@ describe('cancel of an order the exchange already canceled (success reply, no 45
     ]);
   });
 });
+
+describe('a pushed cancel nobody asked for is read again over REST before it is believed', () => {
+  it('UC1: the stream says canceled while REST shows the order resting: REST wins, the order stays OPEN', async (t) => {
+    const r = await rig(t, { seed: 214 });
+    const order = await resting(r);
+    const report = await r.exchange.order(order.exchangeOrderId ?? '');
+    assert.equal(report.status, 'open');
+    // Half of an update whose insert (451) never came: the delete alone reads as a cancel.
+    await r.oms.onOrderReport({ ...report, status: 'canceled' });
+    assert.equal((await r.store.order(order.id))?.state, 'OPEN', 'a resting order is still tracked');
+    assert.equal(r.oms.stats().unaskedCancelChecks, 1);
+    assert.equal(r.oms.stats().unaskedCancelsContradicted, 1);
+    const report2 = await r.oms.reconcile();
+    assert.equal(report2.divergences.length, 0, JSON.stringify(report2.divergences));
+  });
+
+  it('UC2: canceled by hand elsewhere: REST agrees, the order is CANCELED after one check', async (t) => {
+    const r = await rig(t, { seed: 215 });
+    const order = await resting(r);
+    const id = order.exchangeOrderId ?? '';
+    r.sim.engine.requestCancel(r.sim.accountId, id);
+    r.sim.engine.completeCancel(id);
+    await r.oms.onOrderReport(await r.exchange.order(id));
+    assert.equal((await r.store.order(order.id))?.state, 'CANCELED');
+    assert.equal(r.oms.stats().unaskedCancelChecks, 1);
+    assert.equal(r.oms.stats().unaskedCancelsContradicted, 0);
+  });
+});
