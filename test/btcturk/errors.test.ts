@@ -71,6 +71,24 @@ describe('error taxonomy', () => {
     await exchange.close();
   });
 
+  it('not-sent: a backoff that overruns the deadline ends with the failure it was waiting out', async () => {
+    const port = await closedPort();
+    // A busy machine: every sleep lasts far longer than asked, so the retry wakes past the deadline.
+    const overslept = {
+      now: () => Date.now(),
+      monotonic: () => performance.now(),
+      sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms + 400)),
+    };
+    const exchange = exchangeFor(`http://127.0.0.1:${port}`, { deadlineMs: 300, clock: overslept });
+    await assert.rejects(
+      exchange.orderBook('BTCTRY'),
+      expectKind('not-sent', (e) => {
+        assert.match(e.message, /ECONNREFUSED/, 'the cause, not a bare "deadline passed"');
+      }),
+    );
+    await exchange.close();
+  });
+
   it('not-sent: a TLS handshake that fails before the request is written', async () => {
     const v = await venue(() => ok(null));
     const exchange = exchangeFor(v.url.replace('http:', 'https:'), {

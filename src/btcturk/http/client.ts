@@ -173,7 +173,12 @@ export class BtcturkHttpClient {
       throw new ConfigError('BTCTURK_API_KEY', `required for ${operation}`);
     let attempt = 0;
     let resynced = false;
+    /** The failure a retry is waiting out: what the caller hears if the deadline ends the wait. */
+    let retrying: ExchangeError | null = null;
     for (;;) {
+      // A backoff that overran the deadline (a busy event loop sleeps long) ends with the failure
+      // that caused it, not a bare "deadline passed" that hides why the request never went through.
+      if (retrying !== null && this.#clock.now() >= deadlineAt) throw retrying;
       if (isPrivate) {
         if (this.#authFailures >= this.#maxAuthFailures)
           throw authStoppedError(operation, this.#authFailures);
@@ -211,6 +216,7 @@ export class BtcturkHttpClient {
         const delayMs = fullJitterDelay(attempt, this.#backoff, this.#random);
         if (this.#clock.now() + Math.max(delayMs, error.retryAfterMs ?? 0) >= deadlineAt) throw error;
         this.#log.debug({ operation, kind: error.kind, attempt, delayMs: Math.round(delayMs) }, 'retrying');
+        retrying = error;
         await this.#clock.sleep(delayMs);
         attempt += 1;
       }
