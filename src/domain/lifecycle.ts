@@ -37,7 +37,7 @@ export type OrderEvent =
 
 export type OrderEventType = OrderEvent['type'];
 export type FillEvent = Extract<OrderEvent, { type: 'fill' }>;
-/** Every event except a fill: fills enter only with their trade id, so they are counted once. */
+/** Every event except a fill: fills enter only with their (trade id, exchange order id), so they are counted once. */
 export type StatusEvent = Exclude<OrderEvent, FillEvent>;
 
 /** What the machine needs to know about an order besides its state. */

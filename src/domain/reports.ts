@@ -56,6 +56,32 @@ export interface FillReport {
   readonly timestamp: number;
 }
 
+/**
+ * A fill's identity: (trade id, exchange order id). When two orders of one account meet (a
+ * self-match) the exchange reports one trade id for both sides, so the trade id alone would make the
+ * second side look like a duplicate of the first.
+ */
+export function fillKey(fill: Pick<FillReport, 'tradeId' | 'exchangeOrderId'>): string {
+  return `${fill.tradeId}/${fill.exchangeOrderId}`;
+}
+
+/** Numeric id strings (beyond 2^53) in numeric order: shorter first, then by digits. */
+function compareIds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** The order fills happened in: by time, then trade id, then exchange order id (both sides of a self-match). */
+export function compareFills(
+  a: Pick<FillReport, 'timestamp' | 'tradeId' | 'exchangeOrderId'>,
+  b: Pick<FillReport, 'timestamp' | 'tradeId' | 'exchangeOrderId'>,
+): number {
+  return (
+    a.timestamp - b.timestamp ||
+    compareIds(a.tradeId, b.tradeId) ||
+    compareIds(a.exchangeOrderId, b.exchangeOrderId)
+  );
+}
+
 export interface BalanceReport {
   readonly asset: string;
   readonly total: Decimal;

@@ -1,4 +1,4 @@
-import type { FillReport } from '../domain/reports.ts';
+import { compareFills, fillKey, type FillReport } from '../domain/reports.ts';
 import { accountFills, applyFill, type PositionPnl } from '../oms/accounting.ts';
 import type { StoreReader, StoredFill } from '../ports/store.ts';
 
@@ -10,20 +10,14 @@ import type { StoreReader, StoredFill } from '../ports/store.ts';
 /** Fills recorded this close to the last read are read again (clock steps, same-millisecond writes). */
 const OVERLAP_MS = 5_000;
 
-function accountingOrder(a: FillReport, b: FillReport): number {
-  return (
-    a.timestamp - b.timestamp ||
-    a.tradeId.length - b.tradeId.length ||
-    (a.tradeId < b.tradeId ? -1 : a.tradeId > b.tradeId ? 1 : 0)
-  );
-}
+const accountingOrder: (a: FillReport, b: FillReport) => number = compareFills;
 
 export class PositionBook {
   readonly #store: Pick<StoreReader, 'fills'>;
   readonly #symbols: ReadonlySet<string>;
   #positions = new Map<string, PositionPnl>();
   #last: FillReport | null = null;
-  /** Trade id → recordedAt of the fills inside the overlap window: already applied. */
+  /** Fill key (trade id, order id) → recordedAt of the fills inside the overlap window: already applied. */
   #recent = new Map<string, number>();
   #readFrom: number | null = null;
 
@@ -39,7 +33,7 @@ export class PositionBook {
   async refresh(): Promise<void> {
     const recordedSince = this.#readFrom === null ? undefined : this.#readFrom - OVERLAP_MS;
     const fresh = (await this.#store.fills({ recordedSince }))
-      .filter((f) => this.#symbols.has(f.symbol) && !this.#recent.has(f.tradeId))
+      .filter((f) => this.#symbols.has(f.symbol) && !this.#recent.has(fillKey(f)))
       .sort(accountingOrder);
     const first = fresh[0];
     if (first === undefined) return;
@@ -64,10 +58,10 @@ export class PositionBook {
 
   #remember(fills: readonly StoredFill[]): void {
     for (const fill of fills) {
-      this.#recent.set(fill.tradeId, fill.recordedAt);
+      this.#recent.set(fillKey(fill), fill.recordedAt);
       this.#readFrom = Math.max(this.#readFrom ?? fill.recordedAt, fill.recordedAt);
     }
     const floor = (this.#readFrom ?? 0) - 2 * OVERLAP_MS;
-    for (const [tradeId, at] of this.#recent) if (at < floor) this.#recent.delete(tradeId);
+    for (const [key, at] of this.#recent) if (at < floor) this.#recent.delete(key);
   }
 }

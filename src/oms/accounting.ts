@@ -1,6 +1,6 @@
 import type { Decimal } from 'decimal.js';
 import { Dec, ZERO } from '../domain/decimal.ts';
-import type { FillReport } from '../domain/reports.ts';
+import { compareFills, type FillReport } from '../domain/reports.ts';
 
 // Positions and realised profit per symbol from fills, in the quote currency, on average cost.
 // Fees and tax are costs the moment they are paid, so they enter the realised result at once.
@@ -90,14 +90,9 @@ export function applyFill(position: PositionPnl, fill: FillReport): PositionPnl 
   };
 }
 
-/** Positions per symbol from fills in the order they happened (sorted here by time, then trade id). */
+/** Positions per symbol from fills in the order they happened (sorted here by time, then trade id, then order id). */
 export function accountFills(fills: readonly FillReport[]): Map<string, PositionPnl> {
-  const ordered = [...fills].sort(
-    (a, b) =>
-      a.timestamp - b.timestamp ||
-      a.tradeId.length - b.tradeId.length ||
-      (a.tradeId < b.tradeId ? -1 : a.tradeId > b.tradeId ? 1 : 0),
-  );
+  const ordered = [...fills].sort(compareFills);
   const out = new Map<string, PositionPnl>();
   for (const fill of ordered) out.set(fill.symbol, applyFill(out.get(fill.symbol) ?? flat(fill), fill));
   return out;

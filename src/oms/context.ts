@@ -68,6 +68,7 @@ export interface OmsStats {
   adopted: number;
   foreign: number;
   fillsNew: number;
+  /** Fills seen again: the same (trade id, exchange order id), not merely the same trade id. */
   fillsDuplicate: number;
   fillsUnlinked: number;
   escalations: number;

@@ -81,7 +81,7 @@ export class Execution {
     return result.order;
   }
 
-  /** Records a fill once by trade id; one that contradicts its order is kept unlinked, never dropped. */
+  /** Records a fill once by (trade id, exchange order id); one that contradicts its order is kept unlinked, never dropped. */
   async recordFill(fill: FillReport, source: FillSource, orderId?: string): Promise<RecordFillResult> {
     const { store, stats, log } = this.#ctx;
     const result = await store.recordFill(fill, source, orderId);
@@ -95,7 +95,7 @@ export class Execution {
     }
     stats.divergences += 1;
     log.error(
-      { tradeId: fill.tradeId, problem: result.message },
+      { tradeId: fill.tradeId, exchangeOrderId: fill.exchangeOrderId, problem: result.message },
       'fill contradicts its order: kept unlinked',
     );
     const kept = await store.recordFill(fill, source, null);

@@ -362,7 +362,7 @@ export class Oms {
     });
   }
 
-  /** A fill from the private stream (or any other source): recorded once by trade id. */
+  /** A fill from the private stream (or any other source): recorded once by (trade id, exchange order id). */
   async onFill(fill: FillReport, source: FillSource = 'stream'): Promise<void> {
     await this.#exec.recordFill(fill, source);
   }

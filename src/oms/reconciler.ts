@@ -1,6 +1,6 @@
 import { isOwnClientOrderId } from '../domain/client-ids.ts';
 import { isExchangeError } from '../domain/errors.ts';
-import type { FillReport, OrderStatusReport } from '../domain/reports.ts';
+import { compareFills, type OrderStatusReport } from '../domain/reports.ts';
 import type { StoredOrder } from '../ports/store.ts';
 import type { OmsContext } from './context.ts';
 import type { Execution } from './execution.ts';
@@ -22,14 +22,6 @@ export interface SymbolPass {
   readonly failures: readonly string[];
 }
 
-function byTime(a: FillReport, b: FillReport): number {
-  return (
-    a.timestamp - b.timestamp ||
-    a.tradeId.length - b.tradeId.length ||
-    (a.tradeId < b.tradeId ? -1 : a.tradeId > b.tradeId ? 1 : 0)
-  );
-}
-
 export class Reconciler {
   readonly #ctx: OmsContext;
   readonly #exec: Execution;
@@ -48,7 +40,7 @@ export class Reconciler {
     const { store, exchange, clock, timings, prefix } = this.#ctx;
     const cursor = await store.fillCursor(symbol);
     const since = cursor ? cursor.timestamp - timings.fillOverlapMs : clock.now() - timings.startLookbackMs;
-    const fills = (await exchange.fills({ symbol, startTime: since })).sort(byTime);
+    const fills = (await exchange.fills({ symbol, startTime: since })).sort(compareFills);
     const orphans = new Set<string>();
     for (const fill of fills) {
       const result = await this.#exec.recordFill(fill, 'poll');

@@ -81,7 +81,7 @@ export type ApplyResult =
 export type RecordFillResult =
   | {
       readonly ok: true;
-      /** false when the trade id was already recorded: nothing changed. */
+      /** false when the fill (trade id, exchange order id) was already recorded: nothing changed. */
       readonly isNew: boolean;
       readonly fill: StoredFill;
       readonly order: StoredOrder | null;
@@ -294,7 +294,8 @@ export interface Store extends StoreReader, KillSwitchControl {
    */
   applyEvent(orderId: string, event: StatusEvent, expectedVersion?: number): Promise<ApplyResult>;
   /**
-   * Records a fill once per trade id, and in the same transaction moves its order's filled
+   * Records a fill once per (trade id, exchange order id) — both sides of a self-match share one
+   * trade id and are two fills — and in the same transaction moves its order's filled
    * quantity, average price and state. The order is `orderId` if given (null: record unlinked), else
    * found by exchange order id, else by client order id; a fill matching no order is kept unlinked.
    */

@@ -39,12 +39,13 @@ describe('engine positions', () => {
             quantity: fc.integer({ min: 1, max: 100 }),
             price: fc.integer({ min: 90, max: 110 }),
             readAfter: fc.boolean(),
+            selfMatch: fc.boolean(), // the other side of the previous fill's trade: same trade id
           }),
           { maxLength: 40 },
         ),
         async (drafts) => {
           const all: StoredFill[] = drafts.map((d, i) => ({
-            tradeId: String(9_007_199_254_740_993n + BigInt(i)),
+            tradeId: String(9_007_199_254_740_993n + BigInt(d.selfMatch && i > 0 ? i - 1 : i)),
             exchangeOrderId: String(i),
             clientOrderId: null,
             symbol: d.eth ? 'ETHTRY' : 'BTCTRY',
@@ -76,6 +77,37 @@ describe('engine positions', () => {
       ),
       { seed: FC_SEED, numRuns: 200 },
     );
+  });
+
+  it('applies both sides of a self-match, one trade id on two orders, read apart', async () => {
+    const side = (exchangeOrderId: string, buy: boolean, recordedAt: number): StoredFill => ({
+      tradeId: '9007199254740993',
+      exchangeOrderId,
+      clientOrderId: null,
+      symbol: 'BTCTRY',
+      base: 'BTC',
+      quote: 'TRY',
+      side: buy ? 'buy' : 'sell',
+      price: new Dec(100),
+      quantity: new Dec(1),
+      fee: new Dec('0.1'),
+      tax: new Dec(0),
+      feeAsset: 'TRY',
+      timestamp: 1_700_000_000_000,
+      orderId: null,
+      source: 'stream',
+      recordedAt,
+    });
+    const stored: StoredFill[] = [side('1', true, 1_700_000_000_001)];
+    const book = new PositionBook(storeOf(stored), ['BTCTRY']);
+    await book.refresh();
+    assert.equal(book.positions.get('BTCTRY')?.quantity.toFixed(), '1');
+    stored.push(side('2', false, 1_700_000_000_002));
+    await book.refresh();
+    const position = book.positions.get('BTCTRY');
+    assert.equal(position?.quantity.toFixed(), '0');
+    assert.equal(position.fillCount, 2);
+    assert.deepEqual(shown(book.positions), shown(accountFills(stored)));
   });
 
   it('leaves out fills of symbols it does not run', async () => {

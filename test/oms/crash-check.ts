@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { isOwnClientOrderId } from '../../src/domain/client-ids.ts';
+import { fillKey } from '../../src/domain/reports.ts';
 import type { OrderState } from '../../src/domain/orders.ts';
 import type { StoreReader } from '../../src/ports/store.ts';
 import type { SimGroundTruth, SimOrder } from '../../src/sim/engine/api.ts';
@@ -72,11 +73,12 @@ export async function compareWithTruth(
       duplicates += count - 1;
       details.push(`duplicate: ${slot} has ${count} exchange orders`);
     }
+  // By (trade id, order id): both sides of a self-match share one trade id.
   const simFills = truth.fills
     .filter((f) => f.accountId === accountId)
-    .map((f) => f.tradeId)
+    .map((f) => fillKey({ tradeId: f.tradeId, exchangeOrderId: f.orderId }))
     .sort();
-  const localFills = (await store.fills()).map((f) => f.tradeId).sort();
+  const localFills = (await store.fills()).map((f) => fillKey(f)).sort();
   if (simFills.join() !== localFills.join()) {
     fillMismatches += 1;
     details.push(`fills: exchange has [${simFills.join(', ')}], store has [${localFills.join(', ')}]`);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Dec } from '../../src/domain/decimal.ts';
+import { fillKey } from '../../src/domain/reports.ts';
 import type { StoredOrder } from '../../src/ports/store.ts';
 import { openSqliteStoreReader } from '../../src/store/sqlite/open.ts';
 import { BTCBOT_BIN } from '../helpers/cli.ts';
@@ -203,10 +204,10 @@ export async function expectStoreAgrees(
       );
     const fills = await store.fills();
     assert.deepEqual(
-      fills.map((f) => f.tradeId).sort(),
+      fills.map((f) => fillKey(f)).sort(),
       truth.fills
         .filter((f) => f.accountId === accountId)
-        .map((f) => f.tradeId)
+        .map((f) => fillKey({ tradeId: f.tradeId, exchangeOrderId: f.orderId }))
         .sort(),
       'the store counted other fills than the simulator made',
     );

@@ -11,8 +11,10 @@ import {
   openPostgresStoreControl,
   openPostgresStoreReader,
 } from '../../src/store/postgres/open.ts';
+import { MIGRATIONS } from '../../src/store/sql/migrations.ts';
 import type { StoreSchema } from '../../src/store/sql/schema.ts';
 import { fillReport, manualClock, newOrder } from '../store/helpers.ts';
+import { checkAfterFillIdentity, seedBeforeFillIdentity } from '../store/migration-fixtures.ts';
 import { storeBehaviourSuite } from '../store/suite.ts';
 import { dropSchema, findPostgres, runSql, schemaName } from './helpers.ts';
 
@@ -68,13 +70,42 @@ describe('postgres store', { skip: target.skip }, () => {
         (await runSql(url, `SELECT name FROM "${schema}".schema_migrations ORDER BY name`)).rows.map(
           (r: { name: string }) => r.name,
         );
-      assert.deepEqual(await migrations(), ['0001_initial', '0002_engine_reads']);
+      assert.deepEqual(await migrations(), Object.keys(MIGRATIONS).sort());
 
       const second = await openPostgresStore({ url, schema, clock: manualClock() });
       t.after(() => second.close());
-      assert.deepEqual(await migrations(), ['0001_initial', '0002_engine_reads']);
+      assert.deepEqual(await migrations(), Object.keys(MIGRATIONS).sort());
       assert.deepEqual(await second.order(order.id), order);
       assert.equal((await second.killSwitch()).on, true);
+    });
+
+    it('keeps the fills of a schema at the previous version through 0003_fill_identity', async (t) => {
+      const schema = schemaName();
+      t.after(() => dropSchema(url, schema));
+      await runSql(url, `CREATE SCHEMA "${schema}"`);
+      const pool = new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${schema}` });
+      const db = new Kysely<StoreSchema>({ dialect: new PostgresDialect({ pool }) });
+      await seedBeforeFillIdentity(db, schema, schema);
+      await db.destroy();
+
+      const store = await openPostgresStore({ url, schema, clock: manualClock() });
+      t.after(() => store.close());
+      await checkAfterFillIdentity(store);
+      const { rows } = await runSql(
+        url,
+        `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'fills' ORDER BY indexname`,
+        [schema],
+      );
+      assert.deepEqual(
+        rows.map((r: { indexname: string }) => r.indexname),
+        [
+          'fills_exchange_order_id',
+          'fills_order_id',
+          'fills_pk',
+          'fills_recorded_at',
+          'fills_symbol_timestamp',
+        ],
+      );
     });
 
     it('round-trips decimals exactly, stored as TEXT, and times as BIGINT read back as numbers', async (t) => {

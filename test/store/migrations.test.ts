@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { Kysely, sql, type Migration } from 'kysely';
 import { applyMigrations } from '../../src/store/sql/migrate.ts';
 import { MIGRATIONS } from '../../src/store/sql/migrations.ts';
+import type { StoreSchema } from '../../src/store/sql/schema.ts';
 import { sqliteDialect } from '../../src/store/sqlite/dialect.ts';
+import { openSqliteStore } from '../../src/store/sqlite/open.ts';
+import { manualClock, tempDir } from './helpers.ts';
+import { checkAfterFillIdentity, seedBeforeFillIdentity } from './migration-fixtures.ts';
 
 function tables(raw: Database.Database): string[] {
   return raw
@@ -35,5 +40,39 @@ describe('store migrations', () => {
 
     await applyMigrations(db, 'test.db');
     assert.ok(tables(raw).includes('orders'), 'the intact list still applies afterwards');
+  });
+});
+
+describe('store migration 0003_fill_identity', () => {
+  it('keeps the fills of a store at the previous version, and keys them by (trade id, order id)', async (t) => {
+    const path = join(tempDir(t), 'old.db');
+    const raw = new Database(path);
+    raw.pragma('foreign_keys = ON');
+    const db = new Kysely<StoreSchema>({ dialect: sqliteDialect(raw) });
+    await seedBeforeFillIdentity(db, path);
+    await db.destroy();
+
+    const store = await openSqliteStore({ path, clock: manualClock() });
+    t.after(() => store.close());
+    await checkAfterFillIdentity(store);
+    const check = new Database(path, { readonly: true });
+    t.after(() => check.close());
+    assert.deepEqual(
+      check.prepare('SELECT name FROM schema_migrations ORDER BY name').pluck().all(),
+      Object.keys(MIGRATIONS).sort(),
+    );
+    const indexes = check
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'fills' AND sql IS NOT NULL",
+      )
+      .pluck()
+      .all() as string[];
+    assert.deepEqual(indexes.sort(), [
+      'fills_exchange_order_id',
+      'fills_order_id',
+      'fills_recorded_at',
+      'fills_symbol_timestamp',
+    ]);
+    assert.ok(!tables(check).includes('fills_next'));
   });
 });

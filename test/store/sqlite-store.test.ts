@@ -47,11 +47,11 @@ describe('sqlite store: file, migrations and decimals', () => {
         raw.close();
       }
     };
-    assert.deepEqual(migrations(), ['0001_initial', '0002_engine_reads']);
+    assert.deepEqual(migrations(), ['0001_initial', '0002_engine_reads', '0003_fill_identity']);
 
     const second = await openSqliteStore({ path, clock: manualClock() });
     t.after(() => second.close());
-    assert.deepEqual(migrations(), ['0001_initial', '0002_engine_reads']);
+    assert.deepEqual(migrations(), ['0001_initial', '0002_engine_reads', '0003_fill_identity']);
     assert.deepEqual(await second.order(order.id), order);
     assert.equal((await second.killSwitch()).on, true);
 

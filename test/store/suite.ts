@@ -209,7 +209,7 @@ export function storeBehaviourSuite(backend: StoreBackend): void {
   });
 
   describe(`${backend.name} store: fills`, () => {
-    it('counts a fill once by trade id, whether the stream or polling brings it', async (t) => {
+    it('counts a fill once by (trade id, order id), whether the stream or polling brings it', async (t) => {
       const store = await backend.open(t);
       const order = await openOrder(store, '1000');
       const fill = fillReport({ tradeId: '1181163798924649598', quantity: new Dec('0.4') });
@@ -224,6 +224,46 @@ export function storeBehaviourSuite(backend: StoreBackend): void {
       assert.equal(stored?.filledQuantity.toFixed(), '0.4');
       assert.equal((await store.fills({ orderId: order.id })).length, 1);
       assert.equal((await store.orderEvents(order.id)).filter((e) => e.type === 'fill').length, 1);
+    });
+
+    it('keeps both sides of a self-match: one trade id, two orders, two fills', async (t) => {
+      const store = await backend.open(t);
+      const buy = await openOrder(store, '2000', '0.5');
+      const sellNew = await store.journalOrder(newOrder({ side: 'sell', quantity: new Dec('0.5') }));
+      await store.applyEvent(sellNew.id, { type: 'sent' });
+      const sellAcked = await store.applyEvent(sellNew.id, { type: 'acked', exchangeOrderId: '2001' });
+      assert.ok(sellAcked.ok);
+      const tradeId = '1181163798924649598';
+      const buySide = fillReport({ tradeId, exchangeOrderId: '2000', side: 'buy', quantity: new Dec('0.5') });
+      const sellSide = fillReport({
+        tradeId,
+        exchangeOrderId: '2001',
+        side: 'sell',
+        quantity: new Dec('0.5'),
+      });
+      const results = [
+        await store.recordFill(buySide, 'stream'),
+        await store.recordFill(sellSide, 'stream'),
+        await store.recordFill(sellSide, 'poll'),
+        await store.recordFill(buySide, 'reconcile'),
+      ];
+      assert.deepEqual(
+        results.map((r) => r.ok && r.isNew),
+        [true, true, false, false],
+      );
+      assert.deepEqual(
+        (await store.fills()).map((f) => [f.tradeId, f.exchangeOrderId, f.orderId, f.side, f.source]),
+        [
+          [tradeId, '2000', buy.id, 'buy', 'stream'],
+          [tradeId, '2001', sellNew.id, 'sell', 'stream'],
+        ],
+      );
+      for (const id of [buy.id, sellNew.id]) {
+        const order = await store.order(id);
+        assert.equal(order?.state, 'FILLED');
+        assert.equal(order.filledQuantity.toFixed(), '0.5');
+        assert.equal((await store.orderEvents(id)).filter((e) => e.type === 'fill').length, 1);
+      }
     });
 
     it('counts each fill once when the stream and polling deliver the same fills concurrently', async (t) => {

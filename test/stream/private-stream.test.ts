@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Decimal } from 'decimal.js';
+import { newClientOrderId } from '../../src/domain/client-ids.ts';
 import { Dec } from '../../src/domain/decimal.ts';
+import { seededRandom } from '../../src/domain/random.ts';
 import type { Side } from '../../src/domain/orders.ts';
 import { DEFAULT_TIMINGS } from '../../src/oms/index.ts';
 import type { StoredOrder } from '../../src/ports/store.ts';
-import { FAST_TIMINGS, SYMBOL, until } from '../oms/sim-helpers.ts';
+import { FAST_TIMINGS, PREFIX, SYMBOL, until } from '../oms/sim-helpers.ts';
 import { orderReads, streamRig, tradeIds, type StreamRig } from './stream-rig.ts';
 
 // The private order stream as the running bot uses it: fills and cancel confirmations reach the
@@ -222,5 +224,57 @@ describe('private order stream against the simulator', () => {
       );
     const engine = r.engine.stats();
     assert.equal(engine.submits + engine.cancels + engine.replaces, 0, 'the engine itself sent nothing');
+  });
+  it('a self-match through the socket: one trade id, a fill for each of our two orders, both kept', async (t) => {
+    const r = await streamRig(t, { seed: 411 });
+    const price = r.insidePrice('buy');
+    const buy = await place(r, 'buy', '0.001', price, 'hold:bid');
+    assert.equal(buy.state, 'OPEN');
+    // Our own sell from outside this process (same account, our prefix) takes the resting buy.
+    const outside = await r.exchange.submitOrder({
+      symbol: SYMBOL,
+      side: 'sell',
+      method: 'limit',
+      quantity: new Dec('0.001'),
+      price,
+      clientOrderId: newClientOrderId(PREFIX, seededRandom(78)),
+    });
+    const truth = r.truthFills();
+    assert.equal(truth.length, 2);
+    assert.equal(truth[0]?.tradeId, truth[1]?.tradeId, 'the exchange reports one trade id for both sides');
+
+    await until('both fills in the store', async () => (await r.store.fills()).length === 2);
+    await until('the buy filled in the store', async () => (await stored(r, buy)).state === 'FILLED');
+    await until(
+      'the outside sell adopted and filled',
+      async () => (await r.store.orderByExchangeId(outside.exchangeOrderId))?.state === 'FILLED',
+    );
+    const fills = await r.store.fills();
+    assert.deepEqual(
+      fills.map((f) => [f.exchangeOrderId, f.source]).sort(),
+      [
+        [buy.exchangeOrderId, 'stream'],
+        [outside.exchangeOrderId, 'stream'],
+      ].sort(),
+    );
+    assert.deepEqual(tradeIds(fills), tradeIds(truth));
+
+    const duplicatesBefore = r.oms.stats().fillsDuplicate;
+    const report = await r.oms.reconcile(CONTINUOUS);
+    assert.ok(report.clean, JSON.stringify(report));
+    assert.deepEqual(report.divergences, []);
+    assert.equal(
+      r.oms.stats().fillsDuplicate - duplicatesBefore,
+      2,
+      'both sides read again, each a duplicate',
+    );
+    assert.equal((await r.store.fills()).length, 2);
+    for (const id of [buy.exchangeOrderId, outside.exchangeOrderId]) {
+      const order = await r.store.orderByExchangeId(id ?? '');
+      assert.equal(order?.state, 'FILLED');
+      assert.equal(order.filledQuantity.toFixed(), '0.001');
+      assert.equal((await r.store.fills({ orderId: order.id })).length, 1);
+    }
+    assert.equal(r.oms.stats().divergences, 0);
   });
 });

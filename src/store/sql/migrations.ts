@@ -151,8 +151,73 @@ const engineReads: Migration = {
   },
 };
 
+const FILL_COLUMNS = [
+  'trade_id',
+  'order_id',
+  'exchange_order_id',
+  'client_order_id',
+  'symbol',
+  'base',
+  'quote',
+  'side',
+  'price',
+  'quantity',
+  'fee',
+  'tax',
+  'fee_asset',
+  'timestamp',
+  'source',
+  'recorded_at',
+] as const;
+
+// A fill is one side of a trade: (trade id, exchange order id). When two orders of the account meet
+// (a self-match) the exchange reports one trade id for both, and a key of the trade id alone dropped
+// the second side as a duplicate. SQLite cannot change a primary key in place, so the table is
+// rebuilt — created under another name, filled from the old one, the old one dropped, the new one
+// renamed, its indexes created again — and PostgreSQL runs the same steps, one path for both. Runs
+// inside the migration transaction on both (transactional DDL): a failure keeps the old table.
+const fillIdentity: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('fills_next')
+      .addColumn('trade_id', 'text', (c) => c.notNull())
+      .addColumn('order_id', 'text', (c) => c.references('orders.id'))
+      .addColumn('exchange_order_id', 'text', (c) => c.notNull())
+      .addColumn('client_order_id', 'text')
+      .addColumn('symbol', 'text', (c) => c.notNull())
+      .addColumn('base', 'text', (c) => c.notNull())
+      .addColumn('quote', 'text', (c) => c.notNull())
+      .addColumn('side', 'text', (c) => c.notNull())
+      .addColumn('price', 'text', (c) => c.notNull())
+      .addColumn('quantity', 'text', (c) => c.notNull())
+      .addColumn('fee', 'text', (c) => c.notNull())
+      .addColumn('tax', 'text', (c) => c.notNull())
+      .addColumn('fee_asset', 'text', (c) => c.notNull())
+      .addColumn('timestamp', 'bigint', (c) => c.notNull())
+      .addColumn('source', 'text', (c) => c.notNull())
+      .addColumn('recorded_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('fills_pk', ['trade_id', 'exchange_order_id'])
+      .execute();
+    const columns = sql.join(FILL_COLUMNS.map((c) => sql.ref(c)));
+    await sql`INSERT INTO ${sql.table('fills_next')} (${columns}) SELECT ${columns} FROM ${sql.table('fills')}`.execute(
+      db,
+    );
+    await db.schema.dropTable('fills').execute();
+    await db.schema.alterTable('fills_next').renameTo('fills').execute();
+    await db.schema.createIndex('fills_order_id').on('fills').column('order_id').execute();
+    await db.schema.createIndex('fills_exchange_order_id').on('fills').column('exchange_order_id').execute();
+    await db.schema
+      .createIndex('fills_symbol_timestamp')
+      .on('fills')
+      .columns(['symbol', 'timestamp'])
+      .execute();
+    await db.schema.createIndex('fills_recorded_at').on('fills').column('recorded_at').execute();
+  },
+};
+
 /** Applied in the order of their names. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_engine_reads': engineReads,
+  '0003_fill_identity': fillIdentity,
 };

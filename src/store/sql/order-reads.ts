@@ -79,7 +79,7 @@ export async function listFills(db: Db, q: FillQuery): Promise<StoredFill[]> {
   if (q.symbol !== undefined) query = query.where('symbol', '=', q.symbol);
   if (q.since !== undefined) query = query.where('timestamp', '>=', q.since);
   if (q.recordedSince !== undefined) query = query.where('recorded_at', '>=', q.recordedSince);
-  query = query.orderBy('timestamp').orderBy('recorded_at').orderBy('trade_id');
+  query = query.orderBy('timestamp').orderBy('recorded_at').orderBy('trade_id').orderBy('exchange_order_id');
   if (q.limit !== undefined) query = query.limit(q.limit);
   return (await query.execute()).map(toFill);
 }

@@ -132,6 +132,7 @@ export async function recordFill(
     .selectFrom('fills')
     .selectAll()
     .where('trade_id', '=', fill.tradeId)
+    .where('exchange_order_id', '=', fill.exchangeOrderId)
     .executeTakeFirst();
   if (seen) {
     const owner = seen.order_id === null ? null : await mustFindOrder(trx, ctx, seen.order_id);
