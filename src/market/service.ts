@@ -536,7 +536,8 @@ export class MarketDataService extends EventEmitter<MarketDataEvents> {
     state.silentReported = true;
     state.silentSubscriptions++;
     const symbol = state.keeper.symbol;
-    const seconds = Math.round((now - state.awaitingSince) / 100) / 10;
+    // The bound, not the wait measured at this tick (which a busy loop stretches past it).
+    const seconds = this.snapshotTimeoutMs / 1000;
     const message = state.awaitingResync
       ? `no order book snapshot for ${symbol} within ${seconds} s of re-subscribing to resync its book`
       : `no order book snapshot for ${symbol} within ${seconds} s of subscribing: BTCTurk acknowledges unknown or lower-case pairs and then sends nothing`;
