@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { BtcturkExchange, validateSecret } from '../btcturk/index.ts';
+import { BtcturkExchange, validateSecret, type BtcturkExchangeOptions } from '../btcturk/index.ts';
 import type { Logger } from '../ops/logger.ts';
 import { loadConnectionSettings, type ConnectionSettings, type FlagValues } from './config.ts';
 
@@ -24,7 +24,12 @@ export function resolveSettings(flags: FlagValues): ConnectionSettings {
   return settings;
 }
 
-export function createExchange(settings: ConnectionSettings, logger?: Logger): BtcturkExchange {
+/** The REST adapter for `settings`; `more` overrides what a command needs otherwise (limiter, bounds). */
+export function createExchange(
+  settings: ConnectionSettings,
+  logger?: Logger,
+  more: Pick<BtcturkExchangeOptions, 'limiter' | 'deadlineMs' | 'requestTimeoutMs'> = {},
+): BtcturkExchange {
   return new BtcturkExchange({
     baseUrl: settings.baseUrl,
     credentials:
@@ -33,5 +38,6 @@ export function createExchange(settings: ConnectionSettings, logger?: Logger): B
         : undefined,
     requestTimeoutMs: settings.requestTimeoutMs,
     logger,
+    ...more,
   });
 }

@@ -10,8 +10,6 @@ import type { StoreReader, StoredFill } from '../ports/store.ts';
 /** Fills recorded this close to the last read are read again (clock steps, same-millisecond writes). */
 const OVERLAP_MS = 5_000;
 
-const accountingOrder: (a: FillReport, b: FillReport) => number = compareFills;
-
 export class PositionBook {
   readonly #store: Pick<StoreReader, 'fills'>;
   readonly #symbols: ReadonlySet<string>;
@@ -34,10 +32,10 @@ export class PositionBook {
     const recordedSince = this.#readFrom === null ? undefined : this.#readFrom - OVERLAP_MS;
     const fresh = (await this.#store.fills({ recordedSince }))
       .filter((f) => this.#symbols.has(f.symbol) && !this.#recent.has(fillKey(f)))
-      .sort(accountingOrder);
+      .sort(compareFills);
     const first = fresh[0];
     if (first === undefined) return;
-    if (this.#last !== null && accountingOrder(first, this.#last) < 0) await this.#rebuild();
+    if (this.#last !== null && compareFills(first, this.#last) < 0) await this.#rebuild();
     else for (const fill of fresh) this.#apply(fill);
     this.#remember(fresh);
   }
@@ -52,7 +50,7 @@ export class PositionBook {
   async #rebuild(): Promise<void> {
     const all = (await this.#store.fills()).filter((f) => this.#symbols.has(f.symbol));
     this.#positions = accountFills(all);
-    this.#last = [...all].sort(accountingOrder).at(-1) ?? null;
+    this.#last = [...all].sort(compareFills).at(-1) ?? null;
     this.#remember(all);
   }
 

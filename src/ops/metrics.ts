@@ -42,8 +42,28 @@ export interface MetricsSource {
 const LEVELS = { NORMAL: 0, REDUCE_ONLY: 1, HALTED: 2 } as const;
 const STATUSES = ['live', 'fallback', 'stale'] as const;
 
+/**
+ * `read` at most once per scrape: a scrape calls every collector in the same tick, so the
+ * collectors that need the same stats share one answer (and one moment) instead of each asking.
+ */
+function oncePerScrape<T>(read: () => T): () => T {
+  let held: { readonly value: T } | null = null;
+  return () => {
+    if (held === null) {
+      held = { value: read() };
+      queueMicrotask(() => {
+        held = null;
+      });
+    }
+    return held.value;
+  };
+}
+
 /** A registry of the bot's metrics, each collected from `source` at scrape time. */
 export function botMetrics(source: MetricsSource): Registry {
+  const marketStats = oncePerScrape(() => source.market.stats());
+  const omsStats = oncePerScrape(() => source.oms.stats());
+  const engineStats = oncePerScrape(() => source.engine.stats());
   const registry = new Registry();
   const registers = [registry];
 
@@ -66,7 +86,7 @@ export function botMetrics(source: MetricsSource): Registry {
     registers,
     collect() {
       oms.reset();
-      for (const [event, value] of Object.entries(source.oms.stats())) oms.inc({ event }, value);
+      for (const [event, value] of Object.entries(omsStats())) oms.inc({ event }, value);
     },
   });
 
@@ -76,7 +96,7 @@ export function botMetrics(source: MetricsSource): Registry {
     registers,
     collect() {
       fills.reset();
-      fills.inc(source.oms.stats().fillsNew);
+      fills.inc(omsStats().fillsNew);
     },
   });
 
@@ -87,8 +107,7 @@ export function botMetrics(source: MetricsSource): Registry {
     registers,
     collect() {
       refusals.reset();
-      for (const [gate, value] of Object.entries(source.engine.stats().refusals))
-        refusals.inc({ gate }, value);
+      for (const [gate, value] of Object.entries(engineStats().refusals)) refusals.inc({ gate }, value);
     },
   });
 
@@ -99,7 +118,7 @@ export function botMetrics(source: MetricsSource): Registry {
     registers,
     collect() {
       actions.reset();
-      const s = source.engine.stats();
+      const s = engineStats();
       actions.inc({ action: 'submit' }, s.submits);
       actions.inc({ action: 'replace' }, s.replaces);
       actions.inc({ action: 'replace-aborted' }, s.replacesAborted);
@@ -114,7 +133,7 @@ export function botMetrics(source: MetricsSource): Registry {
     registers,
     collect() {
       reconnects.reset();
-      reconnects.inc(source.market.stats().reconnects);
+      reconnects.inc(marketStats().reconnects);
     },
   });
 
@@ -124,7 +143,7 @@ export function botMetrics(source: MetricsSource): Registry {
     registers,
     collect() {
       connects.reset();
-      connects.inc(source.market.stats().connects);
+      connects.inc(marketStats().connects);
     },
   });
 
@@ -181,7 +200,7 @@ export function botMetrics(source: MetricsSource): Registry {
     registers,
     collect() {
       bookEvents.reset();
-      for (const [symbol, s] of Object.entries(source.market.stats().symbols)) {
+      for (const [symbol, s] of Object.entries(marketStats().symbols)) {
         bookEvents.inc({ symbol, event: 'gap' }, s.gaps);
         bookEvents.inc({ symbol, event: 'crossed' }, s.crossed);
         bookEvents.inc({ symbol, event: 'resync' }, s.resyncs);
@@ -201,7 +220,7 @@ export function botMetrics(source: MetricsSource): Registry {
     registers,
     collect() {
       fallbackSeconds.reset();
-      for (const [symbol, s] of Object.entries(source.market.stats().symbols))
+      for (const [symbol, s] of Object.entries(marketStats().symbols))
         fallbackSeconds.inc({ symbol }, s.fallbackMs / 1000);
     },
   });
@@ -213,7 +232,7 @@ export function botMetrics(source: MetricsSource): Registry {
     registers,
     collect() {
       dataAge.reset();
-      for (const [symbol, s] of Object.entries(source.market.stats().symbols))
+      for (const [symbol, s] of Object.entries(marketStats().symbols))
         if (s.dataAgeMs !== null) dataAge.set({ symbol }, s.dataAgeMs / 1000);
     },
   });
@@ -225,7 +244,7 @@ export function botMetrics(source: MetricsSource): Registry {
     registers,
     collect() {
       marketStatus.reset();
-      for (const [symbol, s] of Object.entries(source.market.stats().symbols))
+      for (const [symbol, s] of Object.entries(marketStats().symbols))
         for (const status of STATUSES) marketStatus.set({ symbol, status }, s.status === status ? 1 : 0);
     },
   });

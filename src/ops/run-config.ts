@@ -159,6 +159,11 @@ function wholeNumber(source: Source, min: number, max: number): number {
   return value;
 }
 
+/** The WebSocket login's nonce from the setting `name` (flag, variable or config key) it came from. */
+export function parseWsLoginNonce(name: string, value: unknown): number {
+  return wholeNumber({ name, value }, MIN_WS_LOGIN_NONCE, MAX_WS_LOGIN_NONCE);
+}
+
 function bool(source: Source): boolean {
   if (typeof source.value === 'boolean') return source.value;
   const raw = text(source).toLowerCase();
@@ -345,7 +350,7 @@ export function loadRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv = process.
     cancelOnExit: cancelOnExit ? bool(cancelOnExit) : mode !== 'live',
     ordersPerMinute: rate ? wholeNumber(rate, 1, MAX_ORDERS_PER_MINUTE) : DEFAULT_ORDERS_PER_MINUTE,
     paperStateFile: stateFile ? text(stateFile) : undefined,
-    wsLoginNonce: nonce ? wholeNumber(nonce, MIN_WS_LOGIN_NONCE, MAX_WS_LOGIN_NONCE) : DEFAULT_WS_LOGIN_NONCE,
+    wsLoginNonce: nonce ? parseWsLoginNonce(nonce.name, nonce.value) : DEFAULT_WS_LOGIN_NONCE,
     connection: mode === 'paper' ? null : connection,
   };
 }

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Dec } from '../../src/domain/decimal.ts';
 import type { StoredOrder } from '../../src/ports/store.ts';
 import { loginFrame, WsClient } from '../sim/helpers.ts';
-import { deletes, rig, SYMBOL, until, wireLog, type Rig } from './sim-helpers.ts';
+import { deletes, restingBuy, rig, until, wireLog, type Rig } from './sim-helpers.ts';
 
 // Since about November 2024 BTCTurk answers a cancel of an order it has already canceled with the
 // plain success reply ({"success":true,"message":"SUCCESS","code":0}, btcturk-wire README) — and no
@@ -11,15 +10,7 @@ import { deletes, rig, SYMBOL, until, wireLog, type Rig } from './sim-helpers.ts
 // settles such an order from what REST shows (the cancel's confirmation lookups, or reconciliation).
 
 async function resting(r: Rig): Promise<StoredOrder> {
-  await r.oms.start();
-  const order = await r.oms.submit({
-    symbol: SYMBOL,
-    side: 'buy',
-    method: 'limit',
-    quantity: new Dec('0.001'),
-    price: r.insidePrice('buy'),
-    intentId: 'rest',
-  });
+  const order = await restingBuy(r);
   assert.equal(order.state, 'OPEN');
   assert.ok(order.exchangeOrderId);
   return order;
@@ -39,6 +30,20 @@ const deletesOf = (client: WsClient, exchangeOrderId: string): number =>
 
 const eventTrail = async (r: Rig, orderId: string): Promise<string[]> =>
   (await r.store.orderEvents(orderId)).map((e) => `${e.type}:${e.toState}`);
+
+/** One cancel request, one CANCELED status, nothing more; and a reconciliation that agrees. */
+async function assertCanceledOnce(r: Rig, orderId: string): Promise<void> {
+  assert.deepEqual(await eventTrail(r, orderId), [
+    'journaled:PENDING_SUBMIT',
+    'sent:SUBMITTED',
+    'acked:OPEN',
+    'cancel-requested:PENDING_CANCEL',
+    'venue-status:CANCELED',
+  ]);
+  const report = await r.oms.reconcile();
+  assert.deepEqual(report.divergences, []);
+  assert.ok(report.clean, JSON.stringify(report));
+}
 
 describe('cancel of an order the exchange already canceled (success reply, no 452)', () => {
   it('CC1: canceled on another path first: our DELETE is answered 200 SUCCESS, no 452 follows, the lookup settles CANCELED', async (t) => {
@@ -67,16 +72,7 @@ describe('cancel of an order the exchange already canceled (success reply, no 45
     assert.equal(deletesOf(stream, id), 1, 'no 452 follows the cancel of an already-canceled order');
 
     assert.equal((await r.store.order(order.id))?.state, 'CANCELED');
-    assert.deepEqual(await eventTrail(r, order.id), [
-      'journaled:PENDING_SUBMIT',
-      'sent:SUBMITTED',
-      'acked:OPEN',
-      'cancel-requested:PENDING_CANCEL',
-      'venue-status:CANCELED',
-    ]);
-    const report = await r.oms.reconcile();
-    assert.deepEqual(report.divergences, []);
-    assert.ok(report.clean, JSON.stringify(report));
+    await assertCanceledOnce(r, order.id);
     const stats = r.oms.stats();
     assert.equal(stats.divergences, 0);
     assert.equal(stats.cancelsConfirmed, 1);
@@ -116,16 +112,7 @@ describe('cancel of an order the exchange already canceled (success reply, no 45
     );
     await stream.barrier();
     assert.equal(deletesOf(stream, id), 1, 'the second cancel brings no 452');
-    assert.deepEqual(await eventTrail(r, order.id), [
-      'journaled:PENDING_SUBMIT',
-      'sent:SUBMITTED',
-      'acked:OPEN',
-      'cancel-requested:PENDING_CANCEL',
-      'venue-status:CANCELED',
-    ]);
-    const report = await r.oms.reconcile();
-    assert.deepEqual(report.divergences, []);
-    assert.ok(report.clean, JSON.stringify(report));
+    await assertCanceledOnce(r, order.id);
     assert.equal(r.oms.stats().divergences, 0);
   });
 

@@ -3,21 +3,13 @@ import { describe, it } from 'node:test';
 import { Dec } from '../../src/domain/decimal.ts';
 import { accountFills } from '../../src/oms/index.ts';
 import type { StoredOrder } from '../../src/ports/store.ts';
-import { deletes, rig, SYMBOL, until, wireLog, type Rig } from './sim-helpers.ts';
+import { deletes, restingBuy, rig, SYMBOL, until, wireLog, type Rig } from './sim-helpers.ts';
 
 // scenarios.md, Cancel. BTCTurk cancels asynchronously: the simulator completes an accepted cancel
 // `cancel-delay-ms` later, and the order keeps matching until then.
 
 async function resting(r: Rig, quantity = '0.001'): Promise<StoredOrder> {
-  await r.oms.start();
-  const order = await r.oms.submit({
-    symbol: SYMBOL,
-    side: 'buy',
-    method: 'limit',
-    quantity: new Dec(quantity),
-    price: r.insidePrice('buy'),
-    intentId: 'rest',
-  });
+  const order = await restingBuy(r, quantity);
   assert.equal(order.state, 'OPEN');
   return order;
 }

@@ -2,22 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Dec } from '../../src/domain/decimal.ts';
 import type { StoredOrder } from '../../src/ports/store.ts';
-import { deletes, posts, rig, SYMBOL, until, wireLog, type Rig } from './sim-helpers.ts';
+import { deletes, posts, restingBuy, rig, until, wireLog, type Rig } from './sim-helpers.ts';
 
 // scenarios.md, Replace (R4 and R5, the crashes, are in crash-points.test.ts: they need a real
 // process to kill).
 
-async function resting(r: Rig, quantity = '0.001'): Promise<StoredOrder> {
-  await r.oms.start();
-  return r.oms.submit({
-    symbol: SYMBOL,
-    side: 'buy',
-    method: 'limit',
-    quantity: new Dec(quantity),
-    price: r.insidePrice('buy'),
-    intentId: 'quote-1',
-  });
-}
+const resting = (r: Rig, quantity = '0.001'): Promise<StoredOrder> => restingBuy(r, quantity, 'quote-1');
 
 describe('replace scenarios against the simulator', () => {
   it('R1: safe mode: old canceled and confirmed, then the new order placed for the quantity still wanted', async (t) => {

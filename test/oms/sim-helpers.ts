@@ -5,7 +5,7 @@ import { Dec } from '../../src/domain/decimal.ts';
 import { seededRandom } from '../../src/domain/random.ts';
 import type { Side } from '../../src/domain/orders.ts';
 import { Oms, type OmsOptions } from '../../src/oms/index.ts';
-import type { Store } from '../../src/ports/store.ts';
+import type { Store, StoredOrder } from '../../src/ports/store.ts';
 import type { SimOrder } from '../../src/sim/engine/api.ts';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/sim/index.ts';
 import { openSqliteStore } from '../../src/store/sqlite/open.ts';
@@ -120,6 +120,19 @@ export async function rig(t: { after(fn: () => Promise<void>): void }, options: 
     },
     newOms: (extra) => new Oms(omsOptions(extra)),
   };
+}
+
+/** Starts the execution core and places a limit buy one tick inside the best bid: an order that rests. */
+export async function restingBuy(r: Rig, quantity = '0.001', intentId = 'rest'): Promise<StoredOrder> {
+  await r.oms.start();
+  return r.oms.submit({
+    symbol: SYMBOL,
+    side: 'buy',
+    method: 'limit',
+    quantity: new Dec(quantity),
+    price: r.insidePrice('buy'),
+    intentId,
+  });
 }
 
 export interface WireRequest {

@@ -143,6 +143,22 @@ export async function simState(rest: string): Promise<SimStateJson> {
   return (await response.json()) as SimStateJson;
 }
 
+/** `btcbot run` armed for live mode on BTCTRY and ETHTRY with the store at `db`, plus `more`. */
+export function liveRunArgs(db: string, ...more: string[]): string[] {
+  return ['run', '--mode', 'live', '--live', '--symbols', 'BTCTRY,ETHTRY', '--db', db, ...more];
+}
+
+/** The environment that points btcbot at a simulator process and acknowledges live mode. */
+export function liveEnv(sim: SimProcess): Record<string, string> {
+  return {
+    BTCTURK_BASE_URL: sim.rest,
+    BTCTURK_WS_URL: sim.ws,
+    BTCTURK_API_KEY: sim.apiKey,
+    BTCTURK_API_SECRET: sim.apiSecret,
+    BTCBOT_LIVE_ACK: 'I_UNDERSTAND',
+  };
+}
+
 export function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'btcbot-run-'));
   t.after(() => {

@@ -5,6 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BtcturkExchange } from '../../src/btcturk/index.ts';
 import {
   expectStoreAgrees,
+  liveEnv,
+  liveRunArgs,
   runBot,
   simState,
   spawnBot,
@@ -26,29 +28,13 @@ describe('btcbot run --mode live against btcbot sim', () => {
 
   before(async () => {
     sim = await startSimProcess(['--seed', '21', '--speed', '3']);
-    env = {
-      BTCTURK_BASE_URL: sim.rest,
-      BTCTURK_WS_URL: sim.ws,
-      BTCTURK_API_KEY: sim.apiKey,
-      BTCTURK_API_SECRET: sim.apiSecret,
-      BTCBOT_LIVE_ACK: 'I_UNDERSTAND',
-    };
+    env = liveEnv(sim);
   });
   after(async () => {
     await sim.stop();
   });
 
-  const live = (db: string, ...more: string[]) => [
-    'run',
-    '--mode',
-    'live',
-    '--live',
-    '--symbols',
-    'BTCTRY,ETHTRY',
-    '--db',
-    db,
-    ...more,
-  ];
+  const live = liveRunArgs;
 
   it('restarts on the same database: reconciles, carries on, and never places an order twice', async (t) => {
     const db = join(tempDir(t), 'live.db');

@@ -3,7 +3,15 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openSqliteStoreReader } from '../../src/store/sqlite/open.ts';
-import { expectStoreAgrees, simState, spawnBot, startSimProcess, tempDir } from './helpers.ts';
+import {
+  expectStoreAgrees,
+  liveEnv,
+  liveRunArgs,
+  simState,
+  spawnBot,
+  startSimProcess,
+  tempDir,
+} from './helpers.ts';
 
 // Live mode against `btcbot sim` with a WebSocket private key that is valid base64 but wrong: the
 // server refuses the private stream's login. The bot must say so (with the server's reason),
@@ -20,31 +28,10 @@ describe('btcbot run --mode live without its private stream', () => {
     const sim = await startSimProcess(['--seed', '23', '--speed', '3']);
     t.after(() => sim.stop());
     const db = join(tempDir(t), 'refused.db');
-    const bot = spawnBot(
-      [
-        'run',
-        '--mode',
-        'live',
-        '--live',
-        '--symbols',
-        'BTCTRY,ETHTRY',
-        '--db',
-        db,
-        '--duration',
-        '25s',
-        '--cancel-on-exit',
-        '--metrics-port',
-        '0',
-      ],
-      {
-        BTCTURK_BASE_URL: sim.rest,
-        BTCTURK_WS_URL: sim.ws,
-        BTCTURK_API_KEY: sim.apiKey,
-        BTCTURK_API_SECRET: sim.apiSecret,
-        BTCTURK_WS_PRIVATE_KEY: WRONG_WS_KEY,
-        BTCBOT_LIVE_ACK: 'I_UNDERSTAND',
-      },
-    );
+    const bot = spawnBot(liveRunArgs(db, '--duration', '25s', '--cancel-on-exit', '--metrics-port', '0'), {
+      ...liveEnv(sim),
+      BTCTURK_WS_PRIVATE_KEY: WRONG_WS_KEY,
+    });
     t.after(() => {
       if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
     });
@@ -103,13 +90,7 @@ describe('btcbot run --mode live without its private stream', () => {
     const db = join(tempDir(t), 'drops.db');
     const bot = spawnBot(
       ['run', '--mode', 'live', '--live', '--symbols', 'BTCTRY', '--db', db, '--cancel-on-exit'],
-      {
-        BTCTURK_BASE_URL: sim.rest,
-        BTCTURK_WS_URL: sim.ws,
-        BTCTURK_API_KEY: sim.apiKey,
-        BTCTURK_API_SECRET: sim.apiSecret,
-        BTCBOT_LIVE_ACK: 'I_UNDERSTAND',
-      },
+      liveEnv(sim),
     );
     t.after(() => {
       if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');

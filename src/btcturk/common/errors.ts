@@ -24,7 +24,7 @@ export interface CallContext {
 }
 
 /** "GET /api/v2/orderbook for pair NOPEUSDT": how a message names the call. */
-export function callName(call: Pick<CallContext, 'operation' | 'subject'>): string {
+function callName(call: Pick<CallContext, 'operation' | 'subject'>): string {
   return call.subject === undefined ? call.operation : `${call.operation} for ${call.subject}`;
 }
 
@@ -105,8 +105,7 @@ function tryParse(text: string): { ok: true; body: unknown } | { ok: false } {
 }
 
 function venueCode(envelope: Envelope | null): number | string | undefined {
-  const code = envelope?.code.find((c) => typeof c === 'number' || typeof c === 'string');
-  return typeof code === 'number' || typeof code === 'string' ? code : undefined;
+  return envelope?.code.find((c): c is number | string => typeof c === 'number' || typeof c === 'string');
 }
 
 /**

@@ -154,8 +154,11 @@ export class BtcturkWsClient extends EventEmitter<WsClientEvents> {
   private readonly maxPayloadBytes: number;
   private readonly serverNow: () => number;
   private readonly subscriptions = new Map<string, Subscription>();
-  /** Subscriptions left and re-joined for a fresh snapshot, until the join is acknowledged. */
-  private readonly resubscribing = new Map<string, { retried: boolean }>();
+  /**
+   * Subscriptions left and re-joined for a fresh snapshot, until the join is acknowledged; the
+   * value: whether the leave and join were already sent once more (see onDuplicateJoin).
+   */
+  private readonly resubscribing = new Map<string, boolean>();
   private readonly pending: Pending[] = [];
   private socket: WebSocket | null = null;
   private lastActivity = 0;
@@ -270,7 +273,7 @@ export class BtcturkWsClient extends EventEmitter<WsClientEvents> {
     const key = keyOf(channel, event);
     if (!this.subscriptions.has(key)) return;
     if (!this.connected) return; // the reconnect joins afresh, which brings the snapshot
-    this.resubscribing.set(key, { retried: false });
+    this.resubscribing.set(key, false);
     this.sendJoin(channel, event, false);
     this.sendJoin(channel, event, true);
   }
@@ -519,11 +522,11 @@ export class BtcturkWsClient extends EventEmitter<WsClientEvents> {
    */
   private onDuplicateJoin(key: string): void {
     this.counts.duplicateJoins++;
-    const resubscribe = this.resubscribing.get(key);
+    const retried = this.resubscribing.get(key);
     const subscription = this.subscriptions.get(key);
-    if (resubscribe === undefined || subscription === undefined) return;
-    if (!resubscribe.retried) {
-      resubscribe.retried = true;
+    if (retried === undefined || subscription === undefined) return;
+    if (!retried) {
+      this.resubscribing.set(key, true);
       this.sendJoin(subscription.channel, subscription.event, false);
       this.sendJoin(subscription.channel, subscription.event, true);
       return;

@@ -193,11 +193,17 @@ const tickerRow = z.object({
   O: decimal,
   V: decimal,
 });
+const tickerList = z.object({ items: z.array(tickerRow) });
 
 const tradeFields = { D: millis, I: id, A: decimal, P: decimal, S: side };
 const tradeRow = z.object({ ...tradeFields, PS: symbol });
 /** A 421 names its pair in `symbol`/`event`, not on each row (2022 frames). */
 const tradeListRow = z.object({ ...tradeFields, PS: symbol.optional() });
+const tradeList = z.object({
+  items: z.array(tradeListRow),
+  symbol: symbol.optional(),
+  event: z.string().optional(),
+});
 
 /**
  * 423. No `type` key inside; `id` (the trade id, above 2^53) and `orderId` bare integers, read
@@ -438,16 +444,11 @@ function read(type: number, body: Body, now: number): readonly WsMessage[] {
     case WS_TYPE.tickerPair:
       return [{ kind: 'ticker', ticker: ticker(tickerRow.parse(body), now) }];
     case WS_TYPE.tickerAll:
-      return z
-        .object({ items: z.array(tickerRow) })
-        .parse(body)
-        .items.map((row) => ({ kind: 'ticker', ticker: ticker(row, now) }));
+      return tickerList.parse(body).items.map((row) => ({ kind: 'ticker', ticker: ticker(row, now) }));
     case WS_TYPE.trade:
       return [{ kind: 'trade', trade: trade(tradeRow.parse(body), undefined) }];
     case WS_TYPE.tradeList: {
-      const list = z
-        .object({ items: z.array(tradeListRow), symbol: symbol.optional(), event: z.string().optional() })
-        .parse(body);
+      const list = tradeList.parse(body);
       const pair = list.symbol ?? list.event ?? list.items[0]?.PS;
       if (pair === undefined) return NONE;
       return [{ kind: 'trades', symbol: pair, trades: list.items.map((row) => trade(row, pair)) }];

@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { BtcturkExchange, btcturkRateLimiter, connectRedisLimiterStore } from '../../btcturk/index.ts';
+import { btcturkRateLimiter, connectRedisLimiterStore, type BtcturkExchange } from '../../btcturk/index.ts';
 import type { RateLimiter } from '../../btcturk/common/rate-limiter.ts';
 import { withoutPassword, type RedisLimiterStore } from '../../btcturk/common/redis-limiter-store.ts';
 import { BtcturkWsClient, WsCredentials } from '../../btcturk/websocket/index.ts';
@@ -11,6 +11,7 @@ import type { WsMessage } from '../../btcturk/websocket/messages.ts';
 import { ConfigError } from '../../domain/errors.ts';
 import { formatDuration } from '../../ops/duration.ts';
 import type { Logger } from '../../ops/logger.ts';
+import { serverText } from '../../ops/private-stream.ts';
 import type { StoreReader } from '../../ports/store.ts';
 import { probeWriterLock } from '../../store/postgres/writer-lock.ts';
 import { isPostgresUrl } from '../../store/postgres/open.ts';
@@ -18,6 +19,7 @@ import { MIGRATION_TABLE } from '../../store/sql/migrate.ts';
 import { MIGRATIONS } from '../../store/sql/migrations.ts';
 import { probeInstanceLock } from '../../store/sqlite/instance-lock.ts';
 import type { ConnectionSettings } from '../config.ts';
+import { createExchange } from '../connect.ts';
 import { openReader } from '../stores.ts';
 
 // The checks of `btcbot doctor`, in the order they run. Each answers pass or fail with one line a
@@ -148,16 +150,10 @@ export class DoctorRun {
       }
     }
     this.limiter = btcturkRateLimiter({ store: this.limiterStore });
-    this.exchange = new BtcturkExchange({
-      baseUrl: connection.baseUrl,
-      credentials:
-        connection.apiKey !== undefined && connection.apiSecret !== undefined
-          ? { apiKey: connection.apiKey, apiSecret: connection.apiSecret }
-          : undefined,
+    this.exchange = createExchange(connection, this.log, {
       requestTimeoutMs: Math.min(connection.requestTimeoutMs, this.settings.timeoutMs),
       deadlineMs: this.settings.timeoutMs,
       limiter: this.limiter,
-      logger: this.log,
     });
     return this.exchange;
   }
@@ -296,7 +292,7 @@ export class DoctorRun {
       if (answer.ok) return pass('websocket-login', `logged in with ${ws.names} (${nonce})`);
       return fail(
         'websocket-login',
-        `the server refused the login: "${answer.message || 'no reason given'}"; check ${ws.names} ` +
+        `the server refused the login: "${serverText(answer.message)}"; check ${ws.names} ` +
           `and the ${nonce} (BTCBOT_WS_LOGIN_NONCE)`,
       );
     } catch (error) {
@@ -401,8 +397,7 @@ export class DoctorRun {
   private async database(): Promise<CheckResult> {
     const { db } = this.settings;
     try {
-      const result = isPostgresUrl(db) ? await this.postgresDatabase(db) : await this.sqliteDatabase(db);
-      return result;
+      return isPostgresUrl(db) ? await this.postgresDatabase(db) : await this.sqliteDatabase(db);
     } catch (error) {
       this.store = { kind: 'failed', why: 'the database could not be read' };
       return fail('database', message(error));

@@ -2,12 +2,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../../domain/errors.ts';
 import { parseDuration } from '../../ops/duration.ts';
 import { createLogger } from '../../ops/logger.ts';
-import {
-  DEFAULT_DB,
-  DEFAULT_WS_LOGIN_NONCE,
-  MAX_WS_LOGIN_NONCE,
-  MIN_WS_LOGIN_NONCE,
-} from '../../ops/run-config.ts';
+import { DEFAULT_DB, DEFAULT_WS_LOGIN_NONCE, parseWsLoginNonce } from '../../ops/run-config.ts';
 import { bounded } from '../../ops/signals.ts';
 import { isPostgresUrl } from '../../store/postgres/open.ts';
 import { readConfigFile, type FlagValues } from '../config.ts';
@@ -121,16 +116,9 @@ export function loadDoctorSettings(flags: DoctorFlags): DoctorSettings {
     'wsLoginNonce',
     configPath,
   );
-  let wsLoginNonce = DEFAULT_WS_LOGIN_NONCE;
-  if (nonceSource) {
-    const raw = String(nonceSource.value).trim();
-    wsLoginNonce = Number(raw);
-    if (!/^\d+$/.test(raw) || wsLoginNonce < MIN_WS_LOGIN_NONCE || wsLoginNonce > MAX_WS_LOGIN_NONCE)
-      throw new ConfigError(
-        nonceSource.name,
-        `expected a whole number from ${MIN_WS_LOGIN_NONCE} to ${MAX_WS_LOGIN_NONCE}, got ${JSON.stringify(nonceSource.value)}`,
-      );
-  }
+  const wsLoginNonce = nonceSource
+    ? parseWsLoginNonce(nonceSource.name, nonceSource.value)
+    : DEFAULT_WS_LOGIN_NONCE;
 
   const timeoutMs = parseDuration('--timeout', flags.timeout ?? DEFAULT_TIMEOUT);
   return { connection, ws: wsKeyPair(connection), wsLoginNonce, db, redisUrl, symbol, timeoutMs };

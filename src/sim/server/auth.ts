@@ -19,7 +19,7 @@ export interface SimAccount {
 const FIRST_USER_ID = 340_001;
 
 /** The nonces users report BTCTurk accepts (btcturk-wire README, "Login"). */
-export const WS_NONCE_RANGE = { min: 100, max: 60_000 } as const;
+const WS_NONCE_RANGE = { min: 100, max: 60_000 } as const;
 
 /** The login refusals, worded as BTCTurk words them. */
 export const WS_LOGIN_REFUSAL = {

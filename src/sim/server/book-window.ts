@@ -90,12 +90,12 @@ export class BookWindow {
     return this.obdiff + this.orderbookOffset;
   }
 
-  /** The window as clients hold it at `changeSet`, best first on each side. */
+  /**
+   * The window as clients hold it at `changeSet`, best first on each side: each side is rebuilt from
+   * the engine's book, which lists levels best first, so its insertion order already is that order.
+   */
   levels(): { bids: BookRow[]; asks: BookRow[] } {
-    return {
-      bids: [...this.bids.values()].sort(bestFirst(true)),
-      asks: [...this.asks.values()].sort(bestFirst(false)),
-    };
+    return { bids: [...this.bids.values()], asks: [...this.asks.values()] };
   }
 
   /**

@@ -94,10 +94,14 @@ function pairOf(ctx: RouteContext, value: unknown, required: boolean): SimPair |
     if (required) throw badParameter();
     return undefined;
   }
-  // Tolerant: "btctry" and "BTC_TRY" name the same pair as "BTCTRY".
-  const pair = ctx.pairs.get(text.replace('_', '').toUpperCase());
+  const pair = lookupPair(ctx, text);
   if (!pair) throw badParameter();
   return pair;
+}
+
+/** Tolerant: "btctry" and "BTC_TRY" name the same pair as "BTCTRY". */
+function lookupPair(ctx: RouteContext, text: string): SimPair | undefined {
+  return ctx.pairs.get(text.replace('_', '').toUpperCase());
 }
 
 /** The pair of an engine record; the engine only knows the pairs it was given, so a miss is a bug. */
@@ -195,7 +199,7 @@ function cancelOrder(ctx: RouteContext, req: RouteRequest): JsonValue {
 function bookPair(ctx: RouteContext, value: unknown): SimPair {
   const text = single(value);
   if (text === undefined) throw new SimRejection('INVALID_REQUEST_ERROR', 1037, 400);
-  const pair = ctx.pairs.get(text.replace('_', '').toUpperCase());
+  const pair = lookupPair(ctx, text);
   // ASSUMPTION (BTCTurk): the message names the pair as the request wrote it.
   if (!pair) throw new SimRejection(`Pair ${text} does not exists.`, 1037, 400);
   return pair;
@@ -307,7 +311,7 @@ export const ROUTES: readonly RouteSpec[] = [
     handle: (ctx, req) => {
       const text = single(req.query.pairSymbol);
       // An unknown pair is not an error here: 200 with no rows (frames.jsonl rest-ticker-unknown-pair).
-      const pair = text === undefined ? undefined : ctx.pairs.get(text.replace('_', '').toUpperCase());
+      const pair = text === undefined ? undefined : lookupPair(ctx, text);
       const pairs = text === undefined ? [...ctx.pairs.values()] : pair ? [pair] : [];
       return success(pairs.map((p) => tickerRow(p, ctx.engine.ticker(p.config.symbol))));
     },

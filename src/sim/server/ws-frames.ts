@@ -1,4 +1,5 @@
 import type { Decimal } from 'decimal.js';
+import { decText } from '../../domain/decimal.ts';
 import type { OrderMethod } from '../../domain/symbols.ts';
 import type { SimBalance, SimFill, SimOrder, SimPublicTrade, SimTicker } from '../engine/api.ts';
 import { jsonText, rawNumber, type JsonValue } from './json.ts';
@@ -42,7 +43,7 @@ export function frame(type: number, payload: Record<string, JsonValue>): string 
 }
 
 /** `[type, {...payload, "channel", "event", "type"}]`: the public channel frames. */
-export function channelFrame(
+function channelFrame(
   type: number,
   payload: Record<string, JsonValue | undefined>,
   channel: string,
@@ -52,18 +53,8 @@ export function channelFrame(
 }
 
 /** `[type, {...payload}]` with no "type" inside: the user trade 423 is written that way. */
-export function bareFrame(type: number, payload: Record<string, JsonValue>): string {
+function bareFrame(type: number, payload: Record<string, JsonValue>): string {
   return jsonText([type, payload]);
-}
-
-/** A decimal as the real book feed writes it: no padding ("2900", "0.0092056"). */
-export function plain(value: Decimal): string {
-  return value.toFixed();
-}
-
-/** Padded to `places` like the real 441 and 452 ("20.9700000000"), never rounded. */
-function padded(value: Decimal, places: number): string {
-  return value.decimalPlaces() <= places ? value.toFixed(places) : value.toFixed();
 }
 
 export function welcomeFrame(): string {
@@ -140,8 +131,8 @@ function tradeRow(trade: SimPublicTrade, PS: string | undefined): Record<string,
   return {
     D: String(trade.timestamp),
     I: trade.tradeId,
-    A: padded(trade.quantity, TRADE_PLACES),
-    P: padded(trade.price, TRADE_PLACES),
+    A: scaled(trade.quantity, TRADE_PLACES),
+    P: scaled(trade.price, TRADE_PLACES),
     PS,
     S: trade.takerSide === 'buy' ? 0 : 1,
   };
@@ -181,6 +172,24 @@ export interface DiffRow extends BookRow {
   readonly kind: ChangeKind;
 }
 
+/** The body both book frames share: `{"CS","PS","AO","BO"}`, asks before bids, one row shape for both. */
+function bookFrame<R>(
+  type: typeof WS.orderBook | typeof WS.orderBookDiff,
+  channel: 'orderbook' | 'obdiff',
+  pair: SimPair,
+  changeSet: number,
+  book: { readonly bids: readonly R[]; readonly asks: readonly R[] },
+  row: (level: R) => JsonValue,
+): string {
+  const symbol = pair.config.symbol;
+  return channelFrame(
+    type,
+    { CS: changeSet, PS: symbol, AO: book.asks.map(row), BO: book.bids.map(row) },
+    channel,
+    symbol,
+  );
+}
+
 /**
  * A 431: the `orderbook` channel's full book, or the snapshot that opens an `obdiff` stream. Rows
  * `{"A","P"}` in that order, asks (AO) before bids (BO), unpadded decimals.
@@ -191,13 +200,10 @@ export function orderBookFrame(
   changeSet: number,
   book: { readonly bids: readonly BookRow[]; readonly asks: readonly BookRow[] },
 ): string {
-  const row = (level: BookRow): JsonValue => ({ A: plain(level.quantity), P: plain(level.price) });
-  return channelFrame(
-    WS.orderBook,
-    { CS: changeSet, PS: pair.config.symbol, AO: book.asks.map(row), BO: book.bids.map(row) },
-    channel,
-    pair.config.symbol,
-  );
+  return bookFrame(WS.orderBook, channel, pair, changeSet, book, (level) => ({
+    A: decText(level.quantity),
+    P: decText(level.price),
+  }));
 }
 
 /** A 432: rows `{"CP","P","A"}` in that order; a deleted level (CP 3) carries its last non-zero amount. */
@@ -206,17 +212,11 @@ export function orderBookDiffFrame(
   changeSet: number,
   diff: { readonly bids: readonly DiffRow[]; readonly asks: readonly DiffRow[] },
 ): string {
-  const row = (level: DiffRow): JsonValue => ({
+  return bookFrame(WS.orderBookDiff, 'obdiff', pair, changeSet, diff, (level) => ({
     CP: level.kind,
-    P: plain(level.price),
-    A: plain(level.quantity),
-  });
-  return channelFrame(
-    WS.orderBookDiff,
-    { CS: changeSet, PS: pair.config.symbol, AO: diff.asks.map(row), BO: diff.bids.map(row) },
-    'obdiff',
-    pair.config.symbol,
-  );
+    P: decText(level.price),
+    A: decText(level.quantity),
+  }));
 }
 
 /**
@@ -266,8 +266,8 @@ export function orderMatchFrame(pair: SimPair, userId: number, order: SimOrder, 
     method: METHOD_CODES[order.method],
     pair: pair.pairId,
     symbol: pair.config.symbol,
-    amount: padded(fill.quantity, 10),
-    price: padded(fill.price, 10),
+    amount: scaled(fill.quantity, 10),
+    price: scaled(fill.price, 10),
     clientId: fill.clientOrderId,
     timestamp: String(fill.timestamp),
   });
@@ -285,7 +285,7 @@ export function userOrderFrame(
 ): string {
   const numLeft = order.quantity.minus(order.filled);
   const price = order.price ?? order.stopPrice;
-  const text = (value: Decimal): string => (type === WS.orderDelete ? padded(value, 16) : plain(value));
+  const text = (value: Decimal): string => (type === WS.orderDelete ? scaled(value, 16) : decText(value));
   return frame(type, {
     pairId: pair.pairId,
     symbol: pair.config.symbol,

@@ -199,9 +199,7 @@ export class WsHub {
       // A draw only when someone would receive the change set; a struck one is lost, CS moved on.
       if (targets.length > 0 && !faults.strikes('ws-gap'))
         this.publishTo(targets, () => orderBookDiffFrame(pair, change.changeSet, change));
-      this.publish(`orderbook:${symbol}`, () =>
-        orderBookFrame(pair, 'orderbook', window.orderbookChangeSet, window.levels()),
-      );
+      this.publish(`orderbook:${symbol}`, () => bookSnapshot(pair, 'orderbook', window));
     }
     this.booksChanged.clear();
   }
@@ -333,19 +331,13 @@ export class WsHub {
       case 'trade':
         this.send(conn, tradeListFrame(pair, engine.recentTrades(symbol, TRADE_LIST_MAX)));
         break;
-      case 'obdiff': {
+      case 'obdiff':
+      case 'orderbook':
         // The published window, not the engine's book: the next 432 continues from exactly this.
-        const window = this.window(symbol);
-        this.send(conn, orderBookFrame(pair, 'obdiff', window.changeSet, window.levels()));
-        break;
-      }
-      case 'orderbook': {
         // ASSUMPTION (BTCTurk): the orderbook channel also answers a join with the current book
         // rather than waiting for the next change.
-        const window = this.window(symbol);
-        this.send(conn, orderBookFrame(pair, 'orderbook', window.orderbookChangeSet, window.levels()));
+        this.send(conn, bookSnapshot(pair, channel, this.window(symbol)));
         break;
-      }
       case 'ticker':
         this.send(conn, tickerPairFrame(pair, engine.ticker(symbol)));
         break;
@@ -494,6 +486,12 @@ function orderFrameTypes(
   if (change === 'order-deleted') return [WS.orderDelete];
   const resting = order.status === 'open' || order.status === 'partially_filled';
   return resting ? [WS.orderDelete, WS.orderInsert] : [WS.orderDelete];
+}
+
+/** A 431 of the published window, with the CS of the channel it goes out on. */
+function bookSnapshot(pair: SimPair, channel: 'orderbook' | 'obdiff', window: BookWindow): string {
+  const changeSet = channel === 'obdiff' ? window.changeSet : window.orderbookChangeSet;
+  return orderBookFrame(pair, channel, changeSet, window.levels());
 }
 
 function isChannel(name: string): name is Channel {

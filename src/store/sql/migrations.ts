@@ -1,8 +1,55 @@
-import { sql, type Kysely, type Migration } from 'kysely';
+import {
+  sql,
+  type ColumnBuilderCallback,
+  type CreateTableBuilder,
+  type Kysely,
+  type Migration,
+} from 'kysely';
 
 // The store's schema, as ordered migrations applied at open and recorded in `schema_migrations`.
 // A released migration is never edited: change the schema by appending a new one. Written with the
 // portable schema builder so a PostgreSQL store applies the same list.
+
+// The fills table's columns after `trade_id` (whose constraint each migration states), shared by the
+// initial migration and 0003's rebuild so both create the same columns.
+const FILL_COLUMNS: readonly (readonly [string, 'text' | 'bigint', ColumnBuilderCallback?])[] = [
+  ['order_id', 'text', (c) => c.references('orders.id')],
+  ['exchange_order_id', 'text', (c) => c.notNull()],
+  ['client_order_id', 'text'],
+  ['symbol', 'text', (c) => c.notNull()],
+  ['base', 'text', (c) => c.notNull()],
+  ['quote', 'text', (c) => c.notNull()],
+  ['side', 'text', (c) => c.notNull()],
+  ['price', 'text', (c) => c.notNull()],
+  ['quantity', 'text', (c) => c.notNull()],
+  ['fee', 'text', (c) => c.notNull()],
+  ['tax', 'text', (c) => c.notNull()],
+  ['fee_asset', 'text', (c) => c.notNull()],
+  ['timestamp', 'bigint', (c) => c.notNull()],
+  ['source', 'text', (c) => c.notNull()],
+  ['recorded_at', 'bigint', (c) => c.notNull()],
+];
+
+function fillsTable(
+  db: Kysely<unknown>,
+  name: string,
+  tradeId: ColumnBuilderCallback,
+): CreateTableBuilder<string, string> {
+  let table = db.schema.createTable(name).addColumn('trade_id', 'text', tradeId);
+  for (const [column, type, build] of FILL_COLUMNS) table = table.addColumn(column, type, build);
+  return table;
+}
+
+/** The fills indexes of the initial migration (0002 adds `fills_recorded_at`). */
+async function createFillIndexes(db: Kysely<unknown>): Promise<void> {
+  await db.schema.createIndex('fills_order_id').on('fills').column('order_id').execute();
+  await db.schema.createIndex('fills_exchange_order_id').on('fills').column('exchange_order_id').execute();
+  await db.schema
+    .createIndex('fills_symbol_timestamp')
+    .on('fills')
+    .columns(['symbol', 'timestamp'])
+    .execute();
+}
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -60,32 +107,8 @@ const initial: Migration = {
       .addPrimaryKeyConstraint('order_events_pk', ['order_id', 'seq'])
       .execute();
 
-    await db.schema
-      .createTable('fills')
-      .addColumn('trade_id', 'text', (c) => c.primaryKey())
-      .addColumn('order_id', 'text', (c) => c.references('orders.id'))
-      .addColumn('exchange_order_id', 'text', (c) => c.notNull())
-      .addColumn('client_order_id', 'text')
-      .addColumn('symbol', 'text', (c) => c.notNull())
-      .addColumn('base', 'text', (c) => c.notNull())
-      .addColumn('quote', 'text', (c) => c.notNull())
-      .addColumn('side', 'text', (c) => c.notNull())
-      .addColumn('price', 'text', (c) => c.notNull())
-      .addColumn('quantity', 'text', (c) => c.notNull())
-      .addColumn('fee', 'text', (c) => c.notNull())
-      .addColumn('tax', 'text', (c) => c.notNull())
-      .addColumn('fee_asset', 'text', (c) => c.notNull())
-      .addColumn('timestamp', 'bigint', (c) => c.notNull())
-      .addColumn('source', 'text', (c) => c.notNull())
-      .addColumn('recorded_at', 'bigint', (c) => c.notNull())
-      .execute();
-    await db.schema.createIndex('fills_order_id').on('fills').column('order_id').execute();
-    await db.schema.createIndex('fills_exchange_order_id').on('fills').column('exchange_order_id').execute();
-    await db.schema
-      .createIndex('fills_symbol_timestamp')
-      .on('fills')
-      .columns(['symbol', 'timestamp'])
-      .execute();
+    await fillsTable(db, 'fills', (c) => c.primaryKey()).execute();
+    await createFillIndexes(db);
 
     await db.schema
       .createTable('replace_txns')
@@ -151,25 +174,6 @@ const engineReads: Migration = {
   },
 };
 
-const FILL_COLUMNS = [
-  'trade_id',
-  'order_id',
-  'exchange_order_id',
-  'client_order_id',
-  'symbol',
-  'base',
-  'quote',
-  'side',
-  'price',
-  'quantity',
-  'fee',
-  'tax',
-  'fee_asset',
-  'timestamp',
-  'source',
-  'recorded_at',
-] as const;
-
 // A fill is one side of a trade: (trade id, exchange order id). When two orders of the account meet
 // (a self-match) the exchange reports one trade id for both, and a key of the trade id alone dropped
 // the second side as a duplicate. SQLite cannot change a primary key in place, so the table is
@@ -178,39 +182,16 @@ const FILL_COLUMNS = [
 // inside the migration transaction on both (transactional DDL): a failure keeps the old table.
 const fillIdentity: Migration = {
   async up(db: Kysely<unknown>) {
-    await db.schema
-      .createTable('fills_next')
-      .addColumn('trade_id', 'text', (c) => c.notNull())
-      .addColumn('order_id', 'text', (c) => c.references('orders.id'))
-      .addColumn('exchange_order_id', 'text', (c) => c.notNull())
-      .addColumn('client_order_id', 'text')
-      .addColumn('symbol', 'text', (c) => c.notNull())
-      .addColumn('base', 'text', (c) => c.notNull())
-      .addColumn('quote', 'text', (c) => c.notNull())
-      .addColumn('side', 'text', (c) => c.notNull())
-      .addColumn('price', 'text', (c) => c.notNull())
-      .addColumn('quantity', 'text', (c) => c.notNull())
-      .addColumn('fee', 'text', (c) => c.notNull())
-      .addColumn('tax', 'text', (c) => c.notNull())
-      .addColumn('fee_asset', 'text', (c) => c.notNull())
-      .addColumn('timestamp', 'bigint', (c) => c.notNull())
-      .addColumn('source', 'text', (c) => c.notNull())
-      .addColumn('recorded_at', 'bigint', (c) => c.notNull())
+    await fillsTable(db, 'fills_next', (c) => c.notNull())
       .addPrimaryKeyConstraint('fills_pk', ['trade_id', 'exchange_order_id'])
       .execute();
-    const columns = sql.join(FILL_COLUMNS.map((c) => sql.ref(c)));
+    const columns = sql.join(['trade_id', ...FILL_COLUMNS.map(([name]) => name)].map((c) => sql.ref(c)));
     await sql`INSERT INTO ${sql.table('fills_next')} (${columns}) SELECT ${columns} FROM ${sql.table('fills')}`.execute(
       db,
     );
     await db.schema.dropTable('fills').execute();
     await db.schema.alterTable('fills_next').renameTo('fills').execute();
-    await db.schema.createIndex('fills_order_id').on('fills').column('order_id').execute();
-    await db.schema.createIndex('fills_exchange_order_id').on('fills').column('exchange_order_id').execute();
-    await db.schema
-      .createIndex('fills_symbol_timestamp')
-      .on('fills')
-      .columns(['symbol', 'timestamp'])
-      .execute();
+    await createFillIndexes(db);
     await db.schema.createIndex('fills_recorded_at').on('fills').column('recorded_at').execute();
   },
 };
