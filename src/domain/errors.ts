@@ -12,8 +12,24 @@ export type ExchangeErrorKind =
   | 'exchange-failure' // HTTP 200 with success:false
   | 'parse'; // a reply whose shape we do not understand
 
+/**
+ * What a refusal means, whatever venue gave it. The adapter that knows the venue's codes and
+ * messages sets it; the execution core acts on it and never reads a venue's message text.
+ */
+export type RefusalReason =
+  | 'order-not-found' // the exchange does not know the order id (lookup or cancel)
+  | 'order-closed' // cancel refused: the order is already filled or canceled, or its cancel is under way
+  | 'cancel-blocked' // cancel refused for now (the pair is in maintenance)
+  | 'insufficient-balance' // the free balance does not cover the order
+  | 'invalid-order' // the order breaks a rule (scale, tick, minimum value, price band, method)
+  | 'unknown-symbol' // the pair is not listed
+  | 'market-unavailable' // a market order cannot be placed now (not open, nothing to trade against)
+  | 'other'; // refused for a reason no kind above names (the message says)
+
 export interface ExchangeErrorDetails {
   readonly operation: string; // "POST /api/v1/order"
+  /** For a refusal ('rejected', 'exchange-failure'): what it means, venue-neutral. */
+  readonly reason?: RefusalReason | undefined;
   readonly httpStatus?: number | undefined;
   readonly code?: number | string | undefined; // the exchange's code
   readonly venueMessage?: string | undefined; // the exchange's message string
@@ -27,6 +43,7 @@ export class ExchangeError extends Error {
   readonly code: number | string | undefined;
   readonly venueMessage: string | undefined;
   readonly retryAfterMs: number | undefined;
+  readonly reason: RefusalReason | undefined;
 
   constructor(
     readonly kind: ExchangeErrorKind,
@@ -40,6 +57,7 @@ export class ExchangeError extends Error {
     this.code = details.code;
     this.venueMessage = details.venueMessage;
     this.retryAfterMs = details.retryAfterMs;
+    this.reason = details.reason;
   }
 
   /** True when the exchange provably did nothing with the request. */
