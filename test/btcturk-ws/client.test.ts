@@ -177,6 +177,44 @@ describe('WebSocket client', () => {
     );
   });
 
+  it('a resubscribe called before the first join is answered still leaves and joins once more after a duplicate', async () => {
+    // The first join's answer arrives only after the resubscribe's leave: it must not be taken for
+    // the re-join's answer (which would end the resubscribe before its duplicate refusal).
+    let joins = 0;
+    let held: string | undefined;
+    const ack = '[100,{"type":100,"ok":true,"message":"join|obdiff:BTCUSDT"}]';
+    await withClient(
+      {
+        onFrame: (conn, frame) => {
+          if (frame[0] !== 151) return;
+          const { join } = frame[1] as { join: boolean };
+          if (!join) {
+            if (held !== undefined) conn.send(held);
+            held = undefined;
+            return;
+          }
+          joins++;
+          if (joins === 1) held = ack;
+          else conn.send(joins === 2 ? wireText('ws-join-duplicate') : ack);
+        },
+      },
+      {},
+      async ({ client, server, problems }) => {
+        client.subscribe('obdiff', 'BTCUSDT');
+        client.start();
+        await until('subscribed', () => server.connections[0]?.received.length === 1);
+        client.resubscribe('obdiff', 'BTCUSDT');
+        await until('leave and join again', () => server.connections[0]?.received.length === 5);
+        assert.deepEqual(
+          server.connections[0]?.received.map((f) => f[1].join),
+          [true, false, true, false, true],
+        );
+        assert.equal(client.stats().duplicateJoins, 1);
+        assert.deepEqual(problems, []);
+      },
+    );
+  });
+
   it('a resubscribe refused twice is reported, and not retried for ever', async () => {
     await withClient(
       {

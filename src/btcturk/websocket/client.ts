@@ -498,7 +498,9 @@ export class BtcturkWsClient extends EventEmitter<WsClientEvents> {
     const request = index >= 0 ? this.pending.splice(index, 1)[0] : undefined;
     const key = message.startsWith('join|') ? message.slice('join|'.length) : null;
     if (ok) {
-      if (key !== null) this.resubscribing.delete(key);
+      // The answer to a join sent before a resubscribe's re-join (still pending) is not the
+      // re-join's: the resubscribe is still under way, and a duplicate refusal may follow.
+      if (key !== null && !this.pending.some((p) => p.what === `join|${key}`)) this.resubscribing.delete(key);
       return;
     }
     if (key !== null && this.subscriptions.has(key)) {
