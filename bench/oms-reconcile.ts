@@ -1,7 +1,8 @@
 // How long reconciliation takes with 10,000 open orders: the diff plus the store's work, against an
 // in-memory exchange (no network). Three passes: the first adopts all 10,000 (a database restored
 // empty), the second finds everything in agreement (the steady state), the third repairs 1,000
-// orders the exchange shows canceled meanwhile.
+// orders the exchange shows canceled meanwhile. The first pass reads the stored orders the reports
+// name in one set-based query and adopts all 10,000 in one store call (one transaction, one sync).
 // Run alone: node --import tsx bench/oms-reconcile.ts
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

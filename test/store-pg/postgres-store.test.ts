@@ -15,7 +15,8 @@ import { MIGRATIONS } from '../../src/store/sql/migrations.ts';
 import type { StoreSchema } from '../../src/store/sql/schema.ts';
 import { fillReport, manualClock, newOrder } from '../store/helpers.ts';
 import { checkAfterFillIdentity, seedBeforeFillIdentity } from '../store/migration-fixtures.ts';
-import { storeBehaviourSuite } from '../store/suite.ts';
+import { groupCommitSuite } from '../store/group-commit-suite.ts';
+import { storeBehaviourSuite, type StoreBackend } from '../store/suite.ts';
 import { dropSchema, findPostgres, runSql, schemaName } from './helpers.ts';
 
 const target = await findPostgres();
@@ -46,7 +47,7 @@ function backdoorOn(t: TestContext, schema: string): Kysely<StoreSchema> {
 }
 
 describe('postgres store', { skip: target.skip }, () => {
-  storeBehaviourSuite({
+  const postgresBackend: StoreBackend = {
     name: 'postgres',
     async open(t, clock) {
       return (await freshStore(t, clock)).store;
@@ -55,7 +56,9 @@ describe('postgres store', { skip: target.skip }, () => {
       const { store, schema } = await freshStore(t, clock);
       return { store, backdoor: backdoorOn(t, schema) };
     },
-  });
+  };
+  storeBehaviourSuite(postgresBackend);
+  groupCommitSuite(postgresBackend);
 
   describe('postgres store: schema, migrations and decimals', () => {
     it('applies migrations to a fresh schema, once, and keeps everything across reopen', async (t) => {

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { Kysely } from 'kysely';
 import { Dec } from '../../src/domain/decimal.ts';
 import type { StoreSchema } from '../../src/store/sql/schema.ts';
+import { MIGRATIONS } from '../../src/store/sql/migrations.ts';
 import { sqliteDialect } from '../../src/store/sqlite/dialect.ts';
 import {
   openSqliteStore,
@@ -12,9 +13,10 @@ import {
   openSqliteStoreReader,
 } from '../../src/store/sqlite/open.ts';
 import { fillReport, manualClock, newOrder, tempDir } from './helpers.ts';
-import { storeBehaviourSuite } from './suite.ts';
+import { groupCommitSuite } from './group-commit-suite.ts';
+import { storeBehaviourSuite, type StoreBackend } from './suite.ts';
 
-storeBehaviourSuite({
+const sqliteBackend: StoreBackend = {
   name: 'sqlite',
   async open(t, clock = manualClock()) {
     const store = await openSqliteStore({ path: ':memory:', clock });
@@ -29,7 +31,10 @@ storeBehaviourSuite({
     t.after(() => backdoor.destroy());
     return { store, backdoor };
   },
-});
+};
+
+storeBehaviourSuite(sqliteBackend);
+groupCommitSuite(sqliteBackend);
 
 describe('sqlite store: file, migrations and decimals', () => {
   it('applies migrations to a fresh database, once, and keeps everything across reopen', async (t) => {
@@ -39,6 +44,9 @@ describe('sqlite store: file, migrations and decimals', () => {
     await first.setKillSwitch(true, 'halted before restart');
     await first.close();
 
+    // Every migration this build has (0004 and later come from other features), in order, once.
+    const ALL_MIGRATIONS = Object.keys(MIGRATIONS).sort();
+    assert.ok(ALL_MIGRATIONS.includes('0003_fill_identity'));
     const migrations = () => {
       const raw = new Database(path, { readonly: true });
       try {
@@ -47,11 +55,11 @@ describe('sqlite store: file, migrations and decimals', () => {
         raw.close();
       }
     };
-    assert.deepEqual(migrations(), ['0001_initial', '0002_engine_reads', '0003_fill_identity']);
+    assert.deepEqual(migrations(), ALL_MIGRATIONS);
 
     const second = await openSqliteStore({ path, clock: manualClock() });
     t.after(() => second.close());
-    assert.deepEqual(migrations(), ['0001_initial', '0002_engine_reads', '0003_fill_identity']);
+    assert.deepEqual(migrations(), ALL_MIGRATIONS);
     assert.deepEqual(await second.order(order.id), order);
     assert.equal((await second.killSwitch()).on, true);
 

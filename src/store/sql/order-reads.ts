@@ -46,6 +46,43 @@ export async function findByExchangeId(db: Db, exchangeOrderId: string): Promise
   return row && toOrder(row);
 }
 
+/** Ids per IN list: well inside SQLite's and PostgreSQL's limits on bound parameters. */
+export const LOOKUP_CHUNK = 500;
+
+/**
+ * The orders holding any of these exchange order ids, or (ours only, as findOwnByClientId) any of
+ * these client order ids, each once: one read per few hundred ids instead of one per id.
+ */
+export async function findByIds(
+  db: Db,
+  ids: {
+    readonly exchangeOrderIds?: readonly string[] | undefined;
+    readonly clientOrderIds?: readonly string[] | undefined;
+  },
+): Promise<StoredOrder[]> {
+  const found = new Map<string, StoredOrder>();
+  const exchangeOrderIds = [...new Set(ids.exchangeOrderIds)];
+  const clientOrderIds = [...new Set(ids.clientOrderIds)];
+  for (let i = 0; i < exchangeOrderIds.length; i += LOOKUP_CHUNK) {
+    const rows = await db
+      .selectFrom('orders')
+      .selectAll()
+      .where('exchange_order_id', 'in', exchangeOrderIds.slice(i, i + LOOKUP_CHUNK))
+      .execute();
+    for (const row of rows) found.set(row.id, toOrder(row));
+  }
+  for (let i = 0; i < clientOrderIds.length; i += LOOKUP_CHUNK) {
+    const rows = await db
+      .selectFrom('orders')
+      .selectAll()
+      .where('client_order_id', 'in', clientOrderIds.slice(i, i + LOOKUP_CHUNK))
+      .where('origin', '<>', 'foreign')
+      .execute();
+    for (const row of rows) if (!found.has(row.id)) found.set(row.id, toOrder(row));
+  }
+  return [...found.values()];
+}
+
 export async function activeOrders(db: Db, symbol?: string): Promise<StoredOrder[]> {
   let query = db.selectFrom('orders').selectAll().where('state', 'in', ACTIVE_STATES);
   if (symbol !== undefined) query = query.where('symbol', '=', symbol);

@@ -31,16 +31,21 @@ export class SqlKillSwitchControl implements KillSwitchControl {
     return this.db.transaction().execute(work);
   }
 
+  /** The connection for a read or a one-statement write, once the writes asked for before it are done. */
+  protected async conn(): Promise<Kysely<StoreSchema>> {
+    return Promise.resolve(this.db);
+  }
+
   async killSwitch(): Promise<KillSwitchState> {
-    return control.killSwitch(this.db);
+    return control.killSwitch(await this.conn());
   }
 
   async escalation(): Promise<EscalationState> {
-    return control.escalation(this.db);
+    return control.escalation(await this.conn());
   }
 
   async setKillSwitch(on: boolean, reason: string): Promise<KillSwitchState> {
-    return control.setKillSwitch(this.db, this.ctx, on, reason);
+    return control.setKillSwitch(await this.conn(), this.ctx, on, reason);
   }
 
   async clearKillSwitch(

@@ -1,3 +1,4 @@
+import type { Kysely } from 'kysely';
 import type { StatusEvent } from '../../domain/lifecycle.ts';
 import type { FillReport, OrderStatusReport } from '../../domain/reports.ts';
 import type {
@@ -26,16 +27,47 @@ import type {
 } from '../../ports/store.ts';
 import * as control from './control.ts';
 import * as equity from './equity.ts';
+import { GroupCommit, type CommitStats, type Work } from './group-commit.ts';
 import * as reads from './order-reads.ts';
 import * as writes from './order-writes.ts';
 import * as replaces from './replaces.ts';
-import { SqlKillSwitchControl } from './sql-control.ts';
+import type { StoreSchema } from './schema.ts';
+import { SqlKillSwitchControl, type SqlStoreOptions } from './sql-control.ts';
 
 /**
  * The Store on any SQL database Kysely speaks to: a dialect module opens the connection, applies
- * the migrations and hands it here. Each write below is one transaction.
+ * the migrations and hands it here. Each write below is atomic on its own and durable when it
+ * returns; writes that arrive together share one transaction and one disk sync (group commit).
  */
 export class SqlStore extends SqlKillSwitchControl implements Store {
+  readonly #writer: GroupCommit;
+
+  constructor(db: Kysely<StoreSchema>, options: SqlStoreOptions) {
+    super(db, options);
+    this.#writer = new GroupCommit(db);
+  }
+
+  protected override tx<T>(work: Work<T>): Promise<T> {
+    return this.#writer.run(work);
+  }
+
+  // A read waits for the writes asked for before it (they may still be queued for their group).
+  protected override async conn(): Promise<Kysely<StoreSchema>> {
+    await this.#writer.settled();
+    return this.db;
+  }
+
+  /** Writes asked for before the close still commit (their callers are waiting on them). */
+  override async close(): Promise<void> {
+    await this.#writer.settled();
+    await super.close();
+  }
+
+  /** How the writes so far were grouped into commits (for benchmarks and tests; not part of the port). */
+  commitStats(): CommitStats {
+    return this.#writer.stats();
+  }
+
   async journalOrder(order: NewOrder): Promise<StoredOrder> {
     return this.tx((trx) => writes.journalOrder(trx, this.ctx, order));
   }
@@ -60,36 +92,51 @@ export class SqlStore extends SqlKillSwitchControl implements Store {
     return this.tx((trx) => writes.adoptOrder(trx, this.ctx, report, origin));
   }
 
+  async adoptOrders(
+    reports: readonly OrderStatusReport[],
+    origin: 'adopted' | 'foreign',
+  ): Promise<AdoptResult[]> {
+    if (reports.length === 0) return [];
+    return this.tx((trx) => writes.adoptOrders(trx, this.ctx, reports, origin));
+  }
+
   async order(id: string): Promise<StoredOrder | undefined> {
-    return reads.findOrder(this.db, id);
+    return reads.findOrder(await this.conn(), id);
   }
 
   async orderByClientId(clientOrderId: string): Promise<StoredOrder | undefined> {
-    return reads.findOwnByClientId(this.db, clientOrderId);
+    return reads.findOwnByClientId(await this.conn(), clientOrderId);
   }
 
   async orderByExchangeId(exchangeOrderId: string): Promise<StoredOrder | undefined> {
-    return reads.findByExchangeId(this.db, exchangeOrderId);
+    return reads.findByExchangeId(await this.conn(), exchangeOrderId);
+  }
+
+  async ordersByIds(ids: {
+    readonly exchangeOrderIds?: readonly string[] | undefined;
+    readonly clientOrderIds?: readonly string[] | undefined;
+  }): Promise<StoredOrder[]> {
+    return reads.findByIds(await this.conn(), ids);
   }
 
   async activeOrders(symbol?: string): Promise<StoredOrder[]> {
-    return reads.activeOrders(this.db, symbol);
+    return reads.activeOrders(await this.conn(), symbol);
   }
 
   async orders(query: OrderQuery = {}): Promise<StoredOrder[]> {
-    return reads.listOrders(this.db, query);
+    return reads.listOrders(await this.conn(), query);
   }
 
   async orderEvents(orderId: string): Promise<StoredOrderEvent[]> {
-    return reads.orderEvents(this.db, orderId);
+    return reads.orderEvents(await this.conn(), orderId);
   }
 
   async fills(query: FillQuery = {}): Promise<StoredFill[]> {
-    return reads.listFills(this.db, query);
+    return reads.listFills(await this.conn(), query);
   }
 
   async positions(symbol?: string): Promise<Position[]> {
-    return reads.positions(this.db, symbol);
+    return reads.positions(await this.conn(), symbol);
   }
 
   async beginReplace(replace: NewReplace): Promise<BeginReplaceResult> {
@@ -105,15 +152,15 @@ export class SqlStore extends SqlKillSwitchControl implements Store {
   }
 
   async replace(id: string): Promise<ReplaceTxn | undefined> {
-    return replaces.findReplace(this.db, id);
+    return replaces.findReplace(await this.conn(), id);
   }
 
   async openReplaces(): Promise<ReplaceTxn[]> {
-    return replaces.openReplaces(this.db);
+    return replaces.openReplaces(await this.conn());
   }
 
   async fillCursor(symbol: string): Promise<FillCursor | undefined> {
-    return control.fillCursor(this.db, symbol);
+    return control.fillCursor(await this.conn(), symbol);
   }
 
   async advanceFillCursor(symbol: string, timestamp: number, tradeId: string): Promise<FillCursor> {
@@ -125,14 +172,14 @@ export class SqlStore extends SqlKillSwitchControl implements Store {
   }
 
   async recordEquitySnapshot(snapshot: EquitySnapshot): Promise<void> {
-    await equity.recordEquitySnapshot(this.db, snapshot);
+    await equity.recordEquitySnapshot(await this.conn(), snapshot);
   }
 
   async equitySnapshots(query: EquityQuery = {}): Promise<EquitySnapshot[]> {
-    return equity.equitySnapshots(this.db, query);
+    return equity.equitySnapshots(await this.conn(), query);
   }
 
   async lastEquitySnapshot(): Promise<EquitySnapshot | undefined> {
-    return equity.lastEquitySnapshot(this.db);
+    return equity.lastEquitySnapshot(await this.conn());
   }
 }

@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import {
   CompiledQuery,
   SqliteAdapter,
@@ -7,6 +7,7 @@ import {
   type DatabaseConnection,
   type DialectAdapter,
   type Driver,
+  type QueryResult,
 } from 'kysely';
 
 // SQLite runs DDL inside transactions; Kysely's stock adapter does not claim it, which would apply
@@ -17,10 +18,64 @@ class TransactionalDdlAdapter extends SqliteAdapter {
   }
 }
 
+/** Prepared statements kept per SQL text: the store runs the same few dozen statements over and over. */
+const STATEMENT_CACHE_SIZE = 256;
+
+// Kysely's stock connection prepares every statement anew, which costs more than running it. This
+// one keeps them (a bounded cache: IN lists of varying length make new texts), and otherwise does
+// what the stock one does.
+class CachingConnection implements DatabaseConnection {
+  readonly #db: Database;
+  readonly #statements = new Map<string, Statement>();
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  #prepare(text: string): Statement {
+    let statement = this.#statements.get(text);
+    if (statement === undefined) {
+      statement = this.#db.prepare(text);
+      if (this.#statements.size >= STATEMENT_CACHE_SIZE) this.#statements.clear();
+      this.#statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    const statement = this.#prepare(compiledQuery.sql);
+    const parameters = compiledQuery.parameters as unknown[];
+    if (statement.reader) return Promise.resolve({ rows: statement.all(parameters) as R[] });
+    const { changes, lastInsertRowid } = statement.run(parameters);
+    return Promise.resolve({
+      numAffectedRows: BigInt(changes),
+      insertId: BigInt(lastInsertRowid),
+      rows: [],
+    });
+  }
+
+  streamQuery(): never {
+    throw new Error('the SQLite store does not stream queries');
+  }
+}
+
 // A transaction takes the write lock when it begins. Kysely's plain BEGIN defers it to the first
 // write; in WAL mode a deferred transaction that read before another connection (the operator's
 // kill switch) committed fails with SQLITE_BUSY at once, without waiting out the busy timeout.
-class ImmediateDriver extends SqliteDriver {
+// The stock driver's mutex still hands out the one connection; what it hands out is the caching one.
+class StoreDriver extends SqliteDriver {
+  readonly #connection: CachingConnection;
+
+  constructor(database: Database) {
+    super({ database });
+    this.#connection = new CachingConnection(database);
+  }
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    await super.acquireConnection();
+    return this.#connection;
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
@@ -39,7 +94,7 @@ class StoreDialect extends SqliteDialect {
   }
 
   override createDriver(): Driver {
-    return new ImmediateDriver({ database: this.#database });
+    return new StoreDriver(this.#database);
   }
 }
 
