@@ -1,8 +1,8 @@
 import type { Decimal } from 'decimal.js';
 import { systemClock, type Clock } from '../domain/clock.ts';
-import { Dec, ZERO } from '../domain/decimal.ts';
+import { Dec } from '../domain/decimal.ts';
 import { ExchangeError } from '../domain/errors.ts';
-import { orderViolations, type OrderRequest } from '../domain/orders.ts';
+import { takesQuoteAmount, type OrderMethod, type OrderRequest, type Side } from '../domain/orders.ts';
 import type {
   BalanceReport,
   ExchangeInfo,
@@ -12,18 +12,29 @@ import type {
   OrderStatusReport,
   PublicTrade,
   Ticker,
-  VenueOrderStatus,
 } from '../domain/reports.ts';
 import type { SymbolRules } from '../domain/symbols.ts';
 import type { MarketDataEvents, TopOfBook } from '../market/service.ts';
 import type { Exchange, FillQuery, OrderHistoryQuery } from '../ports/exchange.ts';
 import type { UserStreamEvent } from '../ports/user-stream.ts';
+import {
+  SimRejection,
+  type SimBalance,
+  type SimEvent,
+  type SimFill,
+  type SimOrder,
+} from '../sim/engine/api.ts';
+import { DEFAULT_FEES, EXCHANGE_ACCOUNT, MatchingCore, MirroredMarket } from '../sim/engine/index.ts';
+import { rejections } from '../sim/engine/rejections.ts';
 
 // Dry-run mode's exchange: public calls go to the real exchange, private ones never leave the
-// process. Our orders rest here and fill against the real market: a buy fills when the real best
-// ask comes down to its price or a real trade prints at or below it (a sell mirrored), for at most
-// the quantity the market showed there. An order that crosses the book when placed takes the touch.
-// Orders, fills and balances are pushed as private events, as the exchange's own socket would.
+// process. Our orders live in the simulator's matching core (src/sim/engine: the same ledger, fee
+// and tax model and book matcher as paper mode and `btcbot sim`), and the real market's touch and
+// trades are mirrored into it (MirroredMarket): a buy fills when the real best ask comes down to
+// its price or a real trade prints at or below it (a sell mirrored), at its price as the maker, for
+// at most the quantity the market showed there; an order that crosses the real touch when placed
+// takes it, as the taker. Orders, fills and balances are pushed as private events, as the
+// exchange's own socket would.
 
 export interface DryRunOptions {
   /** The real exchange, for public market data only. */
@@ -34,7 +45,7 @@ export interface DryRunOptions {
     on<K extends 'top' | 'trade'>(event: K, listener: (...args: MarketDataEvents[K]) => void): unknown;
   };
   readonly rules: ReadonlyMap<string, SymbolRules>;
-  /** Starting balances; default 1,000,000 of every quote currency and nothing else. */
+  /** Starting balances; default DEFAULT_DRY_RUN_QUOTE of every quote currency and nothing else. */
   readonly balances?: ReadonlyMap<string, Decimal> | undefined;
   readonly makerFeeRate?: Decimal | undefined;
   readonly takerFeeRate?: Decimal | undefined;
@@ -43,36 +54,27 @@ export interface DryRunOptions {
   readonly clock?: Clock | undefined;
 }
 
-interface DryOrder {
-  readonly id: string;
-  readonly request: OrderRequest;
-  readonly price: Decimal;
-  filled: Decimal;
-  status: VenueOrderStatus;
-  /** Funds locked for what is left: quote for a buy (with the worst fee), base for a sell. */
-  locked: Decimal;
-  readonly createdAt: number;
-  updatedAt: number;
+/** What dry-run starts with when neither a flag nor the account says otherwise, per quote currency. */
+export const DEFAULT_DRY_RUN_QUOTE = new Dec(1_000_000);
+
+function defaultBalances(rules: ReadonlyMap<string, SymbolRules>): Map<string, Decimal> {
+  return new Map([...rules.values()].map((r) => [r.quote, DEFAULT_DRY_RUN_QUOTE] as const));
 }
 
-interface Holding {
-  free: Decimal;
-  locked: Decimal;
-}
+/** Our account in the matching core. */
+const ACCOUNT = 'dry-run';
+/** The real market's mirrored liquidity. */
+const REAL_MARKET = '__real_market__';
 
-const DEFAULT_QUOTE_BALANCE = new Dec(1_000_000);
-
-function refused(
-  operation: string,
-  venueMessage: string,
-  code: number | string,
-  detail: string,
-): ExchangeError {
-  return new ExchangeError('rejected', `${operation}: ${venueMessage} (dry run): ${detail}`, {
+/** The one translation of the core's refusals: the venue's words kept, the reason venue-neutral. */
+function refusal(operation: string, error: unknown): Error {
+  if (!(error instanceof SimRejection)) return error instanceof Error ? error : new Error(String(error));
+  return new ExchangeError('rejected', `${operation}: ${error.message} (dry run)`, {
     operation,
-    httpStatus: 400,
-    code,
-    venueMessage,
+    reason: error.reason,
+    httpStatus: error.httpStatus,
+    code: error.code,
+    venueMessage: error.venueMessage,
   });
 }
 
@@ -80,39 +82,37 @@ export class DryRunExchange implements Exchange {
   readonly #real: Exchange;
   readonly #market: DryRunOptions['market'];
   readonly #rules: ReadonlyMap<string, SymbolRules>;
-  readonly #clock: Clock;
-  readonly #maker: Decimal;
-  readonly #taker: Decimal;
-  readonly #tax: Decimal;
-  readonly #orders = new Map<string, DryOrder>();
-  /** The open ones only: every book update looks at these. */
-  readonly #open = new Map<string, DryOrder>();
-  readonly #fills: FillReport[] = [];
-  readonly #holdings = new Map<string, Holding>();
+  readonly #core: MatchingCore;
+  readonly #mirror: MirroredMarket;
   readonly #listeners = new Set<(event: UserStreamEvent) => void>();
-  #nextOrder: number;
-  #nextTrade: bigint;
 
   constructor(options: DryRunOptions) {
     this.#real = options.exchange;
     this.#market = options.market;
     this.#rules = options.rules;
-    this.#clock = options.clock ?? systemClock;
-    this.#maker = options.makerFeeRate ?? new Dec('0.0008');
-    this.#taker = options.takerFeeRate ?? new Dec('0.0016');
-    this.#tax = options.taxRate ?? new Dec('0.05');
-    const start = Math.trunc(this.#clock.now());
-    this.#nextOrder = start * 1000; // time-based: ids never repeat across runs
-    this.#nextTrade = BigInt(start) * 1_000_000n;
-    const balances =
-      options.balances ??
-      new Map([...options.rules.values()].map((r) => [r.quote, DEFAULT_QUOTE_BALANCE] as const));
-    for (const [asset, amount] of balances) this.#holdings.set(asset, { free: amount, locked: ZERO });
+    this.#core = new MatchingCore({
+      clock: options.clock ?? systemClock,
+      markets: [...options.rules.values()].map((rules) => ({
+        symbol: rules.symbol,
+        rules,
+        initialMid: new Dec(0), // the ticker's fallback only: dry-run's tickers come from the real market
+        volatility: 0,
+      })),
+      makerFeeRate: options.makerFeeRate ?? DEFAULT_FEES.makerFeeRate,
+      takerFeeRate: options.takerFeeRate ?? DEFAULT_FEES.takerFeeRate,
+      taxRate: options.taxRate ?? DEFAULT_FEES.taxRate,
+      transient: (accountId) => accountId === REAL_MARKET || accountId === EXCHANGE_ACCOUNT,
+    });
+    this.#mirror = new MirroredMarket(this.#core, REAL_MARKET);
+    this.#core.createAccount(ACCOUNT, Object.fromEntries(options.balances ?? defaultBalances(options.rules)));
+    this.#core.subscribe((event) => {
+      this.#forward(event);
+    });
     options.market.on('top', (top) => {
-      this.#onTop(top);
+      if (this.#rules.has(top.symbol)) this.#mirror.quote(top.symbol, top.bid, top.ask);
     });
     options.market.on('trade', (trade) => {
-      this.#onTrade(trade);
+      if (this.#rules.has(trade.symbol)) this.#mirror.print(trade.symbol, trade.price, trade.quantity);
     });
   }
 
@@ -145,292 +145,255 @@ export class DryRunExchange implements Exchange {
   }
 
   balances(): Promise<BalanceReport[]> {
-    return Promise.resolve(this.#balanceReports());
+    return Promise.resolve(this.#core.balances(ACCOUNT).map(balanceReport));
   }
 
   submitOrder(order: OrderRequest): Promise<OrderAck> {
-    const operation = 'POST /api/v1/order';
-    const rules = this.#rules.get(order.symbol);
-    if (!rules)
-      return Promise.reject(refused(operation, 'FAILED_ORDER_PARAMETER', 0, `${order.symbol} is not run`));
-    if (order.method !== 'limit' || order.price === undefined)
-      return Promise.reject(
-        refused(operation, 'ORDER_METHOD_NOT_SUPPORTED', 1134, 'dry run simulates limit orders only'),
-      );
-    const violations = orderViolations(rules, order);
-    if (violations.length > 0)
-      return Promise.reject(
-        refused(
-          operation,
-          'FAILED_LIMIT_ORDER',
-          1120,
-          violations.map((v) => `${v.field}: ${v.rule}`).join('; '),
-        ),
-      );
-    const price = order.price;
-    const [asset, need] =
-      order.side === 'buy'
-        ? [rules.quote, price.mul(order.quantity).mul(this.#worstFeeFactor())]
-        : [rules.base, order.quantity];
-    const holding = this.#holding(asset);
-    if (holding.free.lt(need))
-      return Promise.reject(
-        refused(
-          operation,
-          'BALANCE_NOT_ENOUGH',
-          0,
-          `needs ${need.toFixed()} ${asset}, ${holding.free.toFixed()} free`,
-        ),
-      );
-    holding.free = holding.free.sub(need);
-    holding.locked = holding.locked.add(need);
-    const now = this.#clock.now();
-    const placed: DryOrder = {
-      id: String(this.#nextOrder++),
-      request: order,
-      price,
-      filled: ZERO,
-      status: 'open',
-      locked: need,
-      createdAt: now,
-      updatedAt: now,
-    };
-    this.#orders.set(placed.id, placed);
-    this.#open.set(placed.id, placed);
-    this.#emitOrder(placed, 'inserted');
-    this.#emitBalances();
-    // Crossing the book at arrival: it takes the touch, as a taker.
-    const top = this.#market.top(order.symbol);
-    const touch = order.side === 'buy' ? top?.ask : top?.bid;
-    if (touch && (order.side === 'buy' ? touch.price.lte(price) : touch.price.gte(price)))
-      this.#fill(placed, touch.price, touch.quantity, false);
-    return Promise.resolve({
-      exchangeOrderId: placed.id,
-      clientOrderId: order.clientOrderId,
-      symbol: order.symbol,
-      side: order.side,
-      method: order.method,
-      price,
-      quantity: order.quantity,
-      createdAt: now,
-    });
+    try {
+      if (this.#rules.has(order.symbol)) {
+        // The touch as it is now (an update may not have arrived since the book last changed).
+        const top = this.#market.top(order.symbol);
+        this.#mirror.quote(order.symbol, top?.bid ?? null, top?.ask ?? null);
+      }
+      const placed = this.#core.placeOrder({
+        accountId: ACCOUNT,
+        symbol: order.symbol,
+        side: order.side,
+        method: order.method,
+        // The core reads a market buy's quantity as the quote to spend, as BTCTurk does.
+        quantity: coreQuantity(order),
+        price: order.price,
+        stopPrice: order.stopPrice,
+        clientOrderId: order.clientOrderId,
+      });
+      return Promise.resolve({
+        exchangeOrderId: placed.id,
+        clientOrderId: placed.clientOrderId,
+        symbol: placed.symbol,
+        side: placed.side,
+        method: placed.method,
+        price: placed.price,
+        quantity: order.quantity, // a quote-sized buy's is 0, as sent
+        createdAt: placed.createdAt,
+      });
+    } catch (error) {
+      return Promise.reject(refusal('POST /api/v1/order', error));
+    }
   }
 
   cancelOrder(exchangeOrderId: string): Promise<void> {
-    const order = this.#open.get(exchangeOrderId);
-    if (!order)
-      return Promise.reject(
-        refused(
-          'DELETE /api/v1/order',
-          'NO_ORDER_MATCHES_YOUR_REQUEST',
-          0,
-          `no open order ${exchangeOrderId}`,
-        ),
-      );
-    order.status = 'canceled';
-    order.updatedAt = this.#clock.now();
-    this.#release(order);
-    this.#emitOrder(order, 'deleted');
-    this.#emitBalances();
-    return Promise.resolve();
+    try {
+      // Accepted and carried out at once: nothing else can happen in between in the process.
+      this.#core.requestCancel(ACCOUNT, exchangeOrderId);
+      this.#core.completeCancel(exchangeOrderId);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(refusal('DELETE /api/v1/order', error));
+    }
   }
 
   openOrders(symbol?: string): Promise<OrderStatusReport[]> {
-    return Promise.resolve(
-      [...this.#open.values()]
-        .filter((o) => symbol === undefined || o.request.symbol === symbol)
-        .map((o) => this.#report(o)),
-    );
+    return Promise.resolve(this.#core.openOrders(ACCOUNT, symbol).map(statusReport));
   }
 
   orderHistory(query: OrderHistoryQuery): Promise<OrderStatusReport[]> {
-    const limit = query.limit ?? 100;
-    const page = query.page ?? 1;
-    const rows = [...this.#orders.values()]
-      .filter(
-        (o) =>
-          o.request.symbol === query.symbol &&
-          (query.fromOrderId === undefined || BigInt(o.id) >= BigInt(query.fromOrderId)) &&
-          (query.startTime === undefined || o.createdAt >= query.startTime) &&
-          (query.endTime === undefined || o.createdAt <= query.endTime),
-      )
-      .reverse();
-    return Promise.resolve(rows.slice((page - 1) * limit, page * limit).map((o) => this.#report(o)));
+    return Promise.resolve(this.#core.allOrders(ACCOUNT, query).map(statusReport));
   }
 
   order(exchangeOrderId: string): Promise<OrderStatusReport> {
-    const order = this.#orders.get(exchangeOrderId);
-    if (!order)
-      return Promise.reject(
-        refused(
-          `GET /api/v1/order/${exchangeOrderId}`,
-          'Order not found',
-          1152,
-          `no order ${exchangeOrderId}`,
-        ),
-      );
-    return Promise.resolve(this.#report(order));
-  }
-
-  fills(query: FillQuery): Promise<FillReport[]> {
-    return Promise.resolve(
-      this.#fills.filter(
-        (f) =>
-          (query.symbol === undefined || f.symbol === query.symbol) &&
-          (query.exchangeOrderId === undefined || f.exchangeOrderId === query.exchangeOrderId) &&
-          (query.startTime === undefined || f.timestamp >= query.startTime) &&
-          (query.endTime === undefined || f.timestamp <= query.endTime),
+    const order = this.#core.order(ACCOUNT, exchangeOrderId);
+    if (order) return Promise.resolve(statusReport(order));
+    return Promise.reject(
+      refusal(
+        `GET /api/v1/order/${exchangeOrderId}`,
+        rejections.orderNotFound(`no order ${exchangeOrderId}`),
       ),
     );
   }
 
-  #onTop(top: TopOfBook): void {
-    for (const order of this.#resting(top.symbol)) {
-      const level = order.request.side === 'buy' ? top.ask : top.bid;
-      if (level && this.#crosses(order, level.price)) this.#fill(order, order.price, level.quantity, true);
-    }
+  fills(query: FillQuery): Promise<FillReport[]> {
+    return Promise.resolve(
+      this.#core
+        .fills(ACCOUNT, {
+          symbol: query.symbol,
+          orderId: query.exchangeOrderId,
+          startTime: query.startTime,
+          endTime: query.endTime,
+        })
+        .map((fill) => this.#fillReport(fill)),
+    );
   }
 
-  #onTrade(trade: PublicTrade): void {
-    let left = trade.quantity;
-    for (const order of this.#resting(trade.symbol)) {
-      if (left.lte(0) || !this.#crosses(order, trade.price)) continue;
-      left = left.sub(this.#fill(order, order.price, left, true));
-    }
-  }
-
-  #crosses(order: DryOrder, price: Decimal): boolean {
-    return order.request.side === 'buy' ? price.lte(order.price) : price.gte(order.price);
-  }
-
-  /** Fills up to `available` at `price`; returns the quantity filled. */
-  #fill(order: DryOrder, price: Decimal, available: Decimal, maker: boolean): Decimal {
-    const rules = this.#rules.get(order.request.symbol);
-    if (!rules) return ZERO;
-    const leftBefore = order.request.quantity.sub(order.filled);
-    const quantity = Dec.min(leftBefore, available);
-    if (quantity.lte(0)) return ZERO;
-    const notional = price.mul(quantity);
-    const fee = notional.mul(maker ? this.#maker : this.#taker);
-    const tax = fee.mul(this.#tax);
-    const now = this.#clock.now();
-    order.filled = order.filled.add(quantity);
-    order.status = order.filled.gte(order.request.quantity) ? 'filled' : 'partially_filled';
-    order.updatedAt = now;
-    const quote = this.#holding(rules.quote);
-    const base = this.#holding(rules.base);
-    if (order.request.side === 'buy') {
-      const cost = notional.add(fee).add(tax);
-      // The lock shrinks in proportion; the fill's true cost comes out of it, the rest goes back.
-      const share = order.locked.mul(quantity).div(leftBefore);
-      quote.locked = quote.locked.sub(share);
-      order.locked = order.locked.sub(share);
-      quote.free = quote.free.add(share).sub(cost);
-      base.free = base.free.add(quantity);
-    } else {
-      base.locked = base.locked.sub(quantity);
-      order.locked = order.locked.sub(quantity);
-      quote.free = quote.free.add(notional).sub(fee).sub(tax);
-    }
-    if (order.status === 'filled') this.#release(order);
-    const fill: FillReport = {
-      tradeId: (this.#nextTrade++).toString(),
-      exchangeOrderId: order.id,
-      clientOrderId: order.request.clientOrderId,
-      symbol: rules.symbol,
+  #fillReport(fill: SimFill): FillReport {
+    const rules = this.#rules.get(fill.symbol);
+    if (!rules) throw new Error(`dry run: a fill on ${fill.symbol}, which is not run`);
+    return {
+      tradeId: fill.tradeId,
+      exchangeOrderId: fill.orderId,
+      clientOrderId: fill.clientOrderId,
+      symbol: fill.symbol,
       base: rules.base,
       quote: rules.quote,
-      side: order.request.side,
-      price,
-      quantity,
-      fee,
-      tax,
-      feeAsset: rules.quote,
-      timestamp: now,
+      side: fill.side,
+      price: fill.price,
+      quantity: fill.quantity,
+      fee: fill.fee,
+      tax: fill.tax,
+      feeAsset: fill.feeAsset,
+      timestamp: fill.timestamp,
     };
-    this.#fills.push(fill);
-    this.#emit({ kind: 'fill', fill });
-    this.#emitOrder(order, 'updated');
-    this.#emitBalances();
-    return quantity;
   }
 
-  /** Takes a closed order off the book and frees what it still locks. */
-  #release(order: DryOrder): void {
-    this.#open.delete(order.id);
-    const rules = this.#rules.get(order.request.symbol);
-    if (!rules || order.locked.isZero()) return;
-    const holding = this.#holding(order.request.side === 'buy' ? rules.quote : rules.base);
-    holding.locked = holding.locked.sub(order.locked);
-    holding.free = holding.free.add(order.locked);
-    order.locked = ZERO;
-  }
-
-  #worstFeeFactor(): Decimal {
-    return Dec.max(this.#maker, this.#taker).mul(this.#tax.add(1)).add(1);
-  }
-
-  #resting(symbol: string): DryOrder[] {
-    return [...this.#open.values()].filter((o) => o.request.symbol === symbol);
-  }
-
-  #holding(asset: string): Holding {
-    let holding = this.#holdings.get(asset);
-    if (!holding) {
-      holding = { free: ZERO, locked: ZERO };
-      this.#holdings.set(asset, holding);
+  /** Our account's events, as the exchange's private socket would push them. */
+  #forward(event: SimEvent): void {
+    switch (event.type) {
+      case 'order-inserted':
+      case 'order-updated':
+      case 'order-deleted': {
+        const { order } = event;
+        // A quote-sized buy's quantities are quote amounts, which an order event cannot say: its
+        // fills and its status report (quoteSized) tell what it did.
+        if (order.accountId !== ACCOUNT || spendsQuote(order)) return;
+        this.#emit({
+          kind: 'order',
+          change:
+            event.type === 'order-inserted'
+              ? 'inserted'
+              : event.type === 'order-updated'
+                ? 'updated'
+                : 'deleted',
+          exchangeOrderId: order.id,
+          clientOrderId: order.clientOrderId,
+          symbol: order.symbol,
+          side: order.side,
+          method: order.method,
+          price: order.price,
+          quantity: order.quantity,
+          leftQuantity: order.quantity.sub(order.filled),
+        });
+        return;
+      }
+      case 'fill':
+        if (event.fill.accountId === ACCOUNT)
+          this.#emit({ kind: 'fill', fill: this.#fillReport(event.fill) });
+        return;
+      case 'balance':
+        if (event.accountId === ACCOUNT)
+          this.#emit({ kind: 'balances', balances: event.balances.map(balanceReport) });
+        return;
+      case 'trade':
+      case 'book':
+        return;
     }
-    return holding;
-  }
-
-  #balanceReports(): BalanceReport[] {
-    return [...this.#holdings].map(([asset, h]) => ({
-      asset,
-      total: h.free.add(h.locked),
-      free: h.free,
-      locked: h.locked,
-    }));
-  }
-
-  #report(order: DryOrder): OrderStatusReport {
-    const { request } = order;
-    return {
-      exchangeOrderId: order.id,
-      clientOrderId: request.clientOrderId,
-      symbol: request.symbol,
-      side: request.side,
-      method: request.method,
-      price: order.price,
-      stopPrice: null,
-      quantity: request.quantity,
-      leftQuantity: request.quantity.sub(order.filled),
-      status: order.status,
-      createdAt: order.createdAt,
-      updatedAt: order.updatedAt,
-    };
-  }
-
-  #emitOrder(order: DryOrder, change: 'inserted' | 'updated' | 'deleted'): void {
-    const { request } = order;
-    this.#emit({
-      kind: 'order',
-      change,
-      exchangeOrderId: order.id,
-      clientOrderId: request.clientOrderId,
-      symbol: request.symbol,
-      side: request.side,
-      method: request.method,
-      price: order.price,
-      quantity: request.quantity,
-      leftQuantity: request.quantity.sub(order.filled),
-    });
-  }
-
-  #emitBalances(): void {
-    this.#emit({ kind: 'balances', balances: this.#balanceReports() });
   }
 
   #emit(event: UserStreamEvent): void {
     for (const listener of this.#listeners) listener(event);
   }
+}
+
+function balanceReport(balance: SimBalance): BalanceReport {
+  return {
+    asset: balance.asset,
+    total: balance.free.add(balance.locked),
+    free: balance.free,
+    locked: balance.locked,
+  };
+}
+
+/** A market or stop-market buy: sized by the quote it spends. */
+function spendsQuote(order: { readonly side: Side; readonly method: OrderMethod }): boolean {
+  return takesQuoteAmount(order.side, order.method);
+}
+
+/** The quantity the core takes: the quote amount of a quote-sized buy, else the base quantity. */
+function coreQuantity(order: OrderRequest): Decimal {
+  if (spendsQuote(order)) {
+    if (order.quoteAmount === undefined || !order.quantity.isZero())
+      throw rejections.parameter(
+        `a ${order.method} buy is sized by the quote it spends: give quoteAmount, with quantity 0`,
+      );
+    return order.quoteAmount;
+  }
+  if (order.quoteAmount !== undefined)
+    throw rejections.parameter(
+      `only market and stopmarket buys take a quoteAmount, not a ${order.method} ${order.side}`,
+    );
+  return order.quantity;
+}
+
+function statusReport(order: SimOrder): OrderStatusReport {
+  return {
+    exchangeOrderId: order.id,
+    clientOrderId: order.clientOrderId,
+    symbol: order.symbol,
+    side: order.side,
+    method: order.method,
+    price: order.price,
+    stopPrice: order.stopPrice,
+    quantity: order.quantity,
+    leftQuantity: order.quantity.sub(order.filled),
+    ...(spendsQuote(order) ? { quoteSized: true } : {}),
+    status: order.status,
+    createdAt: order.createdAt,
+    updatedAt: order.updatedAt,
+  };
+}
+
+/** Where dry-run's starting balances came from, for the banner and the log. */
+export interface StartingBalances {
+  readonly balances: ReadonlyMap<string, Decimal>;
+  readonly source: 'flag' | 'account' | 'default';
+  /** One line saying which source was used, and what it holds. */
+  readonly description: string;
+}
+
+function balancesText(balances: ReadonlyMap<string, Decimal>): string {
+  return balances.size === 0
+    ? 'nothing'
+    : [...balances].map(([asset, amount]) => `${asset}=${amount.toFixed()}`).join(',');
+}
+
+/**
+ * Dry-run's starting balances: the ones given (--dry-run-balances), else the real account's free
+ * balances when API keys are at hand (read-only keys suffice; what the account's own open orders
+ * hold is not free to a bot either), else DEFAULT_DRY_RUN_QUOTE of every quote currency run.
+ */
+export async function dryRunStartingBalances(input: {
+  readonly given: ReadonlyMap<string, Decimal> | null;
+  readonly setting?: string | undefined;
+  /** Reads the real account's balances; null without API keys. */
+  readonly account: (() => Promise<readonly BalanceReport[]>) | null;
+  readonly rules: ReadonlyMap<string, SymbolRules>;
+}): Promise<StartingBalances> {
+  if (input.given !== null)
+    return {
+      balances: input.given,
+      source: 'flag',
+      description: `dry-run starting balances from ${input.setting ?? '--dry-run-balances'}: ${balancesText(input.given)}`,
+    };
+  if (input.account !== null) {
+    let reports: readonly BalanceReport[];
+    try {
+      reports = await input.account();
+    } catch (error) {
+      throw new Error(
+        `dry run: could not read the account's balances with the API keys given (${error instanceof Error ? error.message : String(error)}); ` +
+          'give the starting balances with --dry-run-balances instead, e.g. TRY=100000,BTC=0.5',
+        { cause: error },
+      );
+    }
+    const balances = new Map(reports.filter((b) => b.free.gt(0)).map((b) => [b.asset, b.free] as const));
+    return {
+      balances,
+      source: 'account',
+      description: `dry-run starting balances from the account's free balances (read with the API keys): ${balancesText(balances)}`,
+    };
+  }
+  const balances = defaultBalances(input.rules);
+  return {
+    balances,
+    source: 'default',
+    description: `dry-run starting balances by default (no --dry-run-balances, no API keys): ${balancesText(balances)}`,
+  };
 }

@@ -1,4 +1,5 @@
 import { extname } from 'node:path';
+import type { Decimal } from 'decimal.js';
 import { validateSecret } from '../btcturk/common/credentials.ts';
 import {
   loadConnectionSettings,
@@ -7,6 +8,7 @@ import {
   type FlagValues,
 } from '../cli/config.ts';
 import { validateClientIdPrefix } from '../domain/client-ids.ts';
+import { toDec } from '../domain/decimal.ts';
 import { ConfigError } from '../domain/errors.ts';
 import { DEFAULT_ORDERS_PER_MINUTE, MAX_ORDERS_PER_MINUTE } from '../engine/rate-budget.ts';
 import { loadEngineConfig, paramsFromFlags, type EngineConfig } from '../engine/strategy-config.ts';
@@ -42,6 +44,7 @@ export interface RunFlags extends FlagValues {
   readonly ordersPerMinute?: string | undefined;
   readonly paperStateFile?: string | undefined;
   readonly wsLoginNonce?: string | undefined;
+  readonly dryRunBalances?: string | undefined;
 }
 
 /** Where the bot keeps its state: a SQLite file or a PostgreSQL database. */
@@ -69,6 +72,10 @@ export interface RunConfig {
   readonly paperStateFile: string | undefined;
   /** The nonce of the WebSocket login (BTCTurk documents 3000 and refuses large ones). */
   readonly wsLoginNonce: number;
+  /** Dry-run mode: the starting balances given; null to read the account's (with keys) or default. */
+  readonly dryRunBalances: ReadonlyMap<string, Decimal> | null;
+  /** Where dryRunBalances came from (flag, variable or config key), for the banner. */
+  readonly dryRunBalancesSetting: string | undefined;
   /**
    * The exchange to use; null in paper mode, whose exchange is the in-process simulator (its
    * connection settings are still checked when given, but not used).
@@ -108,6 +115,7 @@ const RUN_KEYS = [
   'ordersPerMinute',
   'paperStateFile',
   'wsLoginNonce',
+  'dryRunBalances',
 ];
 
 interface Source {
@@ -185,6 +193,60 @@ function symbolsOf(source: Source): string[] {
     if (!SYMBOL.test(symbol))
       throw new ConfigError(source.name, `"${symbol}" is not a symbol: write pairs such as BTCTRY,ETHTRY`);
   return symbols;
+}
+
+const ASSET = /^[A-Z0-9]{2,12}$/;
+
+/**
+ * Dry-run's starting balances, `ASSET=AMOUNT,…` (e.g. TRY=100000,BTC=0.5) or, in the config file,
+ * an object {"TRY": "100000"}: every asset once, every amount a non-negative decimal.
+ */
+export function parseDryRunBalances(name: string, value: unknown): Map<string, Decimal> {
+  const example = 'e.g. TRY=100000,BTC=0.5';
+  let entries: [string, unknown][];
+  if (typeof value === 'object' && value !== null && !Array.isArray(value))
+    entries = Object.entries(value as Record<string, unknown>);
+  else if (typeof value === 'string')
+    entries = value
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '')
+      .map((item) => {
+        const at = item.indexOf('=');
+        if (at < 0) throw new ConfigError(name, `"${item}" is not ASSET=AMOUNT, ${example}`);
+        return [item.slice(0, at), item.slice(at + 1)];
+      });
+  else throw new ConfigError(name, `expected ASSET=AMOUNT pairs, ${example}; got ${JSON.stringify(value)}`);
+  if (entries.length === 0) throw new ConfigError(name, `list at least one ASSET=AMOUNT, ${example}`);
+  const balances = new Map<string, Decimal>();
+  for (const [rawAsset, rawAmount] of entries) {
+    const asset = rawAsset.trim().toUpperCase();
+    if (!ASSET.test(asset))
+      throw new ConfigError(
+        name,
+        `"${rawAsset.trim()}" is not an asset name (letters and digits, e.g. TRY, BTC)`,
+      );
+    if (balances.has(asset)) throw new ConfigError(name, `${asset} is given twice`);
+    const amountText =
+      typeof rawAmount === 'number'
+        ? String(rawAmount)
+        : typeof rawAmount === 'string'
+          ? rawAmount.trim()
+          : '';
+    let amount: Decimal | null;
+    try {
+      amount = toDec(amountText, asset);
+    } catch {
+      amount = null;
+    }
+    if (amount === null || !amount.isFinite() || amount.isNegative())
+      throw new ConfigError(
+        name,
+        `${asset} amount ${JSON.stringify(rawAmount)} is not a number of 0 or more (${example})`,
+      );
+    balances.set(asset, amount);
+  }
+  return balances;
 }
 
 /** The session database of a simulated mode, beside the configured one: ./data/btcbot.paper.db. */
@@ -331,6 +393,12 @@ export function loadRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv = process.
   const rate = settings.get('ordersPerMinute', 'BTCBOT_ORDERS_PER_MINUTE', 'ordersPerMinute');
   const stateFile = settings.get('paperStateFile', null, 'paperStateFile');
   const nonce = settings.get('wsLoginNonce', 'BTCBOT_WS_LOGIN_NONCE', 'wsLoginNonce');
+  const dryBalances = settings.get('dryRunBalances', 'BTCBOT_DRY_RUN_BALANCES', 'dryRunBalances');
+  if (dryBalances && mode !== 'dry-run')
+    throw new ConfigError(
+      dryBalances.name,
+      `starting balances are for dry-run mode (paper mode's simulator funds its own account); this is ${mode} mode`,
+    );
 
   return {
     mode,
@@ -351,6 +419,8 @@ export function loadRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv = process.
     ordersPerMinute: rate ? wholeNumber(rate, 1, MAX_ORDERS_PER_MINUTE) : DEFAULT_ORDERS_PER_MINUTE,
     paperStateFile: stateFile ? text(stateFile) : undefined,
     wsLoginNonce: nonce ? parseWsLoginNonce(nonce.name, nonce.value) : DEFAULT_WS_LOGIN_NONCE,
+    dryRunBalances: dryBalances ? parseDryRunBalances(dryBalances.name, dryBalances.value) : null,
+    dryRunBalancesSetting: dryBalances?.name,
     connection: mode === 'paper' ? null : connection,
   };
 }

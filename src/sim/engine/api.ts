@@ -3,6 +3,7 @@
 // injected Clock and randomness from an injected Random, so a run replays from its seed.
 import type { Decimal } from 'decimal.js';
 import type { Clock } from '../../domain/clock.ts';
+import type { RefusalReason } from '../../domain/errors.ts';
 import type { Random } from '../../domain/random.ts';
 import type { OrderMethod, Side, SymbolRules } from '../../domain/symbols.ts';
 
@@ -99,7 +100,7 @@ export interface PlaceOrderInput {
 /**
  * A refusal exactly as BTCTurk words it: numeric code (0 when BTCTurk has none), message string, HTTP
  * status. `detail` (optional) explains the refusal with the offending value, for logs and tests only:
- * the wire carries venueMessage and code.
+ * the wire carries venueMessage and code. `reason` says what it means without the venue's words.
  */
 export class SimRejection extends Error {
   constructor(
@@ -107,6 +108,8 @@ export class SimRejection extends Error {
     readonly code: number,
     readonly httpStatus: number,
     detail?: string,
+    /** What the refusal means, venue-neutral: what an in-process user (dry-run mode) reports. */
+    readonly reason: RefusalReason = 'other',
   ) {
     super(`${venueMessage} (${code})${detail === undefined ? '' : `: ${detail}`}`);
     this.name = 'SimRejection';

@@ -20,7 +20,7 @@ import {
 } from './orders.ts';
 import { rejections } from './rejections.ts';
 import { TradeTape } from './tape.ts';
-import { validateOrder } from './validation.ts';
+import { validateOrder, type ValidOrder } from './validation.ts';
 
 /** Receives every fee and tax, so that summed over all accounts each asset is exactly conserved. */
 export const EXCHANGE_ACCOUNT = '__exchange__';
@@ -42,6 +42,15 @@ export interface MarketState {
 }
 
 type MatchEnd = 'done' | 'dust' | 'exhausted';
+
+export interface PlaceOptions {
+  /**
+   * Liquidity mirrored from another market (dry-run mode): a limit order placed as that market
+   * shows it, without this venue's order rules (minimum value, price band), which bind only the
+   * venue's users. Funds are still held, so the ledger stays exact.
+   */
+  readonly unchecked?: boolean | undefined;
+}
 
 /**
  * The matching engine's state and its transitions: placement, matching under price-time priority,
@@ -129,15 +138,18 @@ export class Venue {
       .sort((a, b) => compareIds(a.tradeId, b.tradeId));
   }
 
-  place(input: PlaceOrderInput): OrderRecord {
+  place(input: PlaceOrderInput, options?: PlaceOptions): OrderRecord {
     this.now = this.clock.now();
     const m = this.markets.get(input.symbol);
-    if (m === undefined) throw rejections.parameter(`pair "${input.symbol}" is not traded here`);
-    const valid = validateOrder(input, m.rules, {
-      bestBid: m.bids.bestPrice(),
-      bestAsk: m.asks.bestPrice(),
-      lastPrice: m.lastPrice,
-    });
+    if (m === undefined) throw rejections.unknownPair(`pair "${input.symbol}" is not traded here`);
+    const valid =
+      options?.unchecked === true
+        ? mirroredLimit(input)
+        : validateOrder(input, m.rules, {
+            bestBid: m.bids.bestPrice(),
+            bestAsk: m.asks.bestPrice(),
+            lastPrice: m.lastPrice,
+          });
     const lock = requiredLock(m.rules, this.fees, valid);
     this.checkFunds(input.accountId, lock);
 
@@ -168,6 +180,16 @@ export class Venue {
       this.runStops(m);
     }
     return order;
+  }
+
+  /** A trade elsewhere printed at `price`: it is this market's last price, and stops it reaches trigger. */
+  notePrice(symbol: string, price: Decimal): void {
+    this.now = this.clock.now();
+    const m = this.markets.get(symbol);
+    if (m === undefined) throw rejections.unknownPair(`pair "${symbol}" is not traded here`);
+    m.lastPrice = price;
+    m.traded = true;
+    this.runStops(m);
   }
 
   private checkFunds(accountId: string, lock: Lock): void {
@@ -421,6 +443,19 @@ export class Venue {
   private emitOrder(type: 'order-inserted' | 'order-updated' | 'order-deleted', order: OrderRecord): void {
     this.events.push(() => ({ type, order: snapshot(order) }));
   }
+}
+
+function mirroredLimit(input: PlaceOrderInput): ValidOrder {
+  const { price } = input;
+  if (
+    input.method !== 'limit' ||
+    price === null ||
+    price === undefined ||
+    !price.gt(0) ||
+    !input.quantity.gt(0)
+  )
+    throw new Error(`mirrored liquidity must be a limit order with a positive price and quantity`);
+  return { side: input.side, method: 'limit', quantity: input.quantity, price, stopPrice: null };
 }
 
 function limitPrice(order: OrderRecord): Decimal {
