@@ -86,11 +86,7 @@ class RecordingExchange implements Partial<Exchange> {
     const order = this.#orders.get(id);
     if (!order)
       return Promise.reject(
-        new ExchangeError('rejected', 'not found', {
-          operation: 'GET order',
-          code: 1152,
-          venueMessage: 'Order not found',
-        }),
+        new ExchangeError('rejected', 'not found', { operation: 'GET order', reason: 'order-not-found' }),
       );
     const { request } = order;
     return Promise.resolve({

@@ -3,23 +3,22 @@ import type { FillReport, OrderStatusReport } from '../domain/reports.ts';
 import type { StoredOrder } from '../ports/store.ts';
 import type { OmsContext } from './context.ts';
 
-// Reads that find an order on the exchange again. BTCTurk has no lookup by client order id, so an
-// order whose submit outcome is unknown is searched for in open orders, order history and fills.
+// Reads that find an order on the exchange again. The Exchange port has no lookup by client order id
+// (BTCTurk has none), so an order whose submit outcome is unknown is searched for in open orders,
+// order history and fills.
 
 const HISTORY_PAGE = 1000;
 const HISTORY_PAGES = 20;
 
 /**
- * BTCTurk answers an unknown id with code 1152 "Order not found" (HTTP 400 per the docs).
- * ASSUMPTION (BTCTurk): the docs' own example shows no status, so a 200 with success:false and that
- * message reads the same. The message decides
- * when there is one — codes are reused on the wire — and the code only when there is none. Any
- * other failure (auth, parse, an error body) propagates: it never means "not found".
+ * The exchange does not know the id: its adapter says so with the venue-neutral reason. Any other
+ * failure (auth, parse, a refusal for another reason) propagates: it never means "not found".
  */
 function isOrderNotFound(error: unknown): boolean {
-  if (!isExchangeError(error, 'rejected') && !isExchangeError(error, 'exchange-failure')) return false;
-  const message = error.venueMessage?.trim() ?? '';
-  return message !== '' ? /^order not found/i.test(message) : String(error.code) === '1152';
+  return (
+    (isExchangeError(error, 'rejected') || isExchangeError(error, 'exchange-failure')) &&
+    error.reason === 'order-not-found'
+  );
 }
 
 /** The order's report, or null when the exchange does not (yet) know the id. */

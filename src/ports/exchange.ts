@@ -47,3 +47,20 @@ export interface Exchange {
   order(exchangeOrderId: string): Promise<OrderStatusReport>;
   fills(query: FillQuery): Promise<FillReport[]>;
 }
+
+/**
+ * A node:diagnostics_channel name. An Exchange that sends over a network publishes an
+ * `OrderRequestWritten` on it the moment an order request has been fully written, before any reply
+ * is read: the venue has it, the caller does not yet know the outcome. Only tests and the crash
+ * harness listen (crash points "after the request is written"); an implementation publishes only
+ * while the channel has subscribers, and one that sends nothing anywhere need not publish.
+ */
+export const ORDER_REQUEST_WRITTEN = 'btcbot:exchange:order-request-written';
+
+export interface OrderRequestWritten {
+  readonly operation: 'submit' | 'cancel';
+  /** The submitted order's client id (submit). */
+  readonly clientOrderId?: string | undefined;
+  /** The order the cancel is for (cancel). */
+  readonly exchangeOrderId?: string | undefined;
+}

@@ -7,11 +7,15 @@ import {
   isExchangeError,
   type ExchangeErrorKind,
 } from '../../src/domain/errors.ts';
+import { classifyReply, type CallContext } from '../../src/btcturk/common/errors.ts';
+import type { RefusalReason } from '../../src/domain/errors.ts';
+import { wireText } from '../wire/corpus.ts';
 import {
   LIMIT_BUY,
   TEST_KEY,
   TEST_SECRET,
   UNAUTHORIZED,
+  authProblem,
   exchangeFor,
   fakeVenue,
   ok,
@@ -320,6 +324,40 @@ describe('attempts', () => {
     await exchange.close();
   });
 
+  it('401s of requests signed before one re-sync count once: a burst in flight does not stop private calls', async () => {
+    // The server's clock jumps a minute after the first sync: five readers are in flight on the old
+    // offset, and the venue holds their refusals until all five have arrived.
+    let skew = 0;
+    const stale: (() => void)[] = [];
+    const v = await fakeVenue(
+      withServerTime(
+        () => Date.now() + skew,
+        (r) => {
+          if (!r.path.startsWith('/api/v1/')) return ok(null);
+          if (authProblem(r, Date.now() + skew) === null) return raw('balances');
+          return new Promise<Answer>((resolve) => {
+            stale.push(() => {
+              resolve(UNAUTHORIZED);
+            });
+            if (stale.length === 5) for (const answer of stale) answer();
+          });
+        },
+      ),
+    );
+    venues.push(v);
+    const exchange = exchangeFor(v.url);
+    await exchange.syncClock();
+    skew = 60_000;
+    const results = await Promise.all(Array.from({ length: 5 }, () => exchange.balances()));
+    assert.ok(
+      results.every((balances) => balances.length === 3),
+      'every reader retried and succeeded',
+    );
+    assert.equal(privateRequests(v).length, 10, 'each refused once, each retried once');
+    assert.equal((await exchange.balances()).length, 3, 'private calls still go');
+    await exchange.close();
+  });
+
   it('refuses private calls without credentials, naming the setting', async () => {
     const v = await venue(() => raw('balances'));
     const exchange = exchangeFor(v.url, { credentials: undefined });
@@ -341,5 +379,143 @@ describe('attempts', () => {
         setting: 'BTCTURK_API_SECRET',
       },
     );
+  });
+});
+
+describe('refusal reasons (venue-neutral)', () => {
+  const WRITE: CallContext = { operation: 'POST /api/v1/order', effect: 'write', secrets: [] };
+  const CANCEL: CallContext = { operation: 'DELETE /api/v1/order', effect: 'write', secrets: [] };
+  const READ: CallContext = { operation: 'GET /api/v1/order/{id}', effect: 'read', secrets: [] };
+  const RETRY = { serverNow: 0, fallbackMs: 1_000 };
+
+  function classified(call: CallContext, status: number, text: string): ExchangeError {
+    const result = classifyReply({ status, retryAfter: undefined, text }, call, RETRY);
+    assert.ok(!result.ok, `expected a failure for ${text}`);
+    return result.error;
+  }
+
+  const body = (message: string | null, code: number) => JSON.stringify({ success: false, message, code });
+
+  // [what, call, HTTP status, body, reason]: the wire's own replies first, then btcturk-api.md §6.
+  const CASES: readonly (readonly [string, CallContext, number, string, RefusalReason])[] = [
+    [
+      'wire: GET /order of an unknown id',
+      READ,
+      400,
+      wireText('rest-single-order-not-found-docs'),
+      'order-not-found',
+    ],
+    [
+      'wire: cancel of an unknown id',
+      CANCEL,
+      400,
+      wireText('rest-order-delete-not-found-1052'),
+      'order-not-found',
+    ],
+    [
+      'wire: funds held by open orders (1122)',
+      WRITE,
+      400,
+      wireText('rest-order-post-open-orders-1122'),
+      'insufficient-balance',
+    ],
+    [
+      'wire: the same with code 1123',
+      WRITE,
+      400,
+      wireText('rest-order-post-open-orders-1123'),
+      'insufficient-balance',
+    ],
+    ['wire: price scale', WRITE, 400, wireText('rest-order-post-price-scale-1126'), 'invalid-order'],
+    ['wire: unknown pair on a read', READ, 400, wireText('rest-orderbook-unknown-pair'), 'unknown-symbol'],
+    ['wire: a read missing its parameter', READ, 400, wireText('rest-orderbook-no-pair'), 'other'],
+    ['Order not found in a 200 success:false', READ, 200, body('Order not found', 1152), 'order-not-found'],
+    ['1152 without a message', READ, 400, body(null, 1152), 'order-not-found'],
+    ['1052 without a message', CANCEL, 400, body(null, 1052), 'order-not-found'],
+    ['ORDER_COULD_NOT_BE_CANCELED', CANCEL, 400, body('ORDER_COULD_NOT_BE_CANCELED', 0), 'order-closed'],
+    ['ORDER_CANCEL_BLOCKED', CANCEL, 400, body('ORDER_CANCEL_BLOCKED', 0), 'cancel-blocked'],
+    ['BALANCE_NOT_ENOUGH', WRITE, 400, body('BALANCE_NOT_ENOUGH', 0), 'insufficient-balance'],
+    ['1122 without a message', WRITE, 400, body(null, 1122), 'insufficient-balance'],
+    ['FAILED_MIN_TOTAL_AMOUNT', WRITE, 400, body('FAILED_MIN_TOTAL_AMOUNT', 1123), 'invalid-order'],
+    [
+      'FAILED_INVALID_QUANTITY_SCALE',
+      WRITE,
+      400,
+      body('FAILED_INVALID_QUANTITY_SCALE', 1127),
+      'invalid-order',
+    ],
+    [
+      'FAILED_INVALID_STOP_PRICE_SCALE',
+      WRITE,
+      400,
+      body('FAILED_INVALID_STOP_PRICE_SCALE', 1128),
+      'invalid-order',
+    ],
+    [
+      'PRICE_MUST_BE_LESS_THAN_MAXPRICE',
+      WRITE,
+      400,
+      body('PRICE_MUST_BE_LESS_THAN_MAXPRICE', 1226),
+      'invalid-order',
+    ],
+    ['ORDER_MIN_PRICE_EXCEEDED', WRITE, 400, body('ORDER_MIN_PRICE_EXCEEDED', 0), 'invalid-order'],
+    [
+      'FAILED_STOP_PRICE_GREATER_THAN_BEST_ASK',
+      WRITE,
+      400,
+      body('FAILED_STOP_PRICE_GREATER_THAN_BEST_ASK', 1124),
+      'invalid-order',
+    ],
+    ['FAILED_LIMIT_ORDER in a 200', WRITE, 200, body('FAILED_LIMIT_ORDER', 1120), 'invalid-order'],
+    ['ORDER_METHOD_NOT_SUPPORTED', WRITE, 400, body('ORDER_METHOD_NOT_SUPPORTED', 1134), 'invalid-order'],
+    ['ORDER_TYPE_NOT_SUPPORTED', WRITE, 400, body('ORDER_TYPE_NOT_SUPPORTED', 1193), 'invalid-order'],
+    ['FAILED_ORDER_PARAMETER', WRITE, 400, body('FAILED_ORDER_PARAMETER', 0), 'invalid-order'],
+    ['PAIR_NOT_FOUND_ERROR on an order', WRITE, 400, body('PAIR_NOT_FOUND_ERROR', 1027), 'unknown-symbol'],
+    ['FAILED_MARKET_ORDER', WRITE, 400, body('FAILED_MARKET_ORDER', 1118), 'market-unavailable'],
+    ['1118 without a message', WRITE, 400, body(null, 1118), 'market-unavailable'],
+    ['a message nobody listed', WRITE, 400, body('SOMETHING_NEW', 4242), 'other'],
+    ['1037 alone (reused for many things)', WRITE, 400, body(null, 1037), 'other'],
+    ['a 4xx that is not JSON', WRITE, 404, 'Not Found', 'other'],
+  ];
+
+  for (const [what, call, status, text, reason] of CASES)
+    it(`${what} → ${reason}`, () => {
+      const error = classified(call, status, text);
+      assert.ok(error.kind === 'rejected' || error.kind === 'exchange-failure', error.message);
+      assert.equal(error.reason, reason, error.message);
+      assert.equal(error.unprocessed, true);
+    });
+
+  it('only refusals carry a reason: not a 429, a 5xx, an ambiguous write, a 401', () => {
+    const notRefusals: readonly (readonly [CallContext, number, string])[] = [
+      [WRITE, 429, wireText('rest-429')],
+      [WRITE, 500, body('Internal error', 500)],
+      [READ, 503, 'Service Unavailable'],
+      [WRITE, 401, body('Unauthorized - Invalid Nonce', 1037)],
+      // A refusal that names an order id may have placed it: ambiguous, never "refused".
+      [
+        WRITE,
+        400,
+        JSON.stringify({ success: false, message: 'BALANCE_NOT_ENOUGH', code: 0, data: { id: 5 } }),
+      ],
+    ];
+    for (const [call, status, text] of notRefusals) {
+      const error = classified(call, status, text);
+      assert.notEqual(error.kind, 'rejected', error.message);
+      assert.equal(error.reason, undefined, `${error.kind}: ${error.message}`);
+    }
+  });
+
+  it('a refusal over HTTP carries its reason: cancel of an unknown id', async () => {
+    const notFound = { status: 400, body: wireText('rest-order-delete-not-found-1052') };
+    const v = await venue((r) => (r.method === 'DELETE' ? notFound : ok(null)));
+    const exchange = exchangeFor(v.url);
+    await assert.rejects(
+      exchange.cancelOrder('21469236282'),
+      expectKind('rejected', (e) => {
+        assert.equal(e.reason, 'order-not-found');
+      }),
+    );
+    await exchange.close();
   });
 });

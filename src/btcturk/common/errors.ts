@@ -1,4 +1,4 @@
-import { ExchangeError } from '../../domain/errors.ts';
+import { ExchangeError, type RefusalReason } from '../../domain/errors.ts';
 import type { EndpointSpec } from './constants.ts';
 import { parseJsonLossless } from './json.ts';
 import { excerpt, redact } from './redact.ts';
@@ -165,7 +165,8 @@ function bodyPeriodMs(envelope: Envelope | null): number | undefined {
 /**
  * Why BTCTurk refused, read from its `message` first: codes are reused (FAILED_ORDER_WITH_OPEN_ORDERS
  * has come back with 1122 and with 1123, the code the docs give FAILED_MIN_TOTAL_AMOUNT), so the
- * code decides only when the reply carries no message at all.
+ * code decides only when the reply carries no message at all. Finer than the venue-neutral
+ * RefusalReason the rest of the bot sees (refusalOf maps one onto the other).
  */
 export type VenueReason =
   | 'insufficient-funds'
@@ -174,7 +175,13 @@ export type VenueReason =
   | 'quantity-scale'
   | 'stop-price-scale'
   | 'price-bounds'
+  | 'stop-price-side'
+  | 'limit-order'
+  | 'market-order'
+  | 'unsupported-order'
   | 'order-not-found'
+  | 'order-not-cancelable'
+  | 'cancel-blocked'
   | 'unknown-pair'
   | 'invalid-request'
   | 'unauthorized'
@@ -188,21 +195,46 @@ const REASON_BY_MESSAGE: readonly (readonly [RegExp, VenueReason])[] = [
   [/^FAILED_INVALID_QUANTITY_SCALE\b/, 'quantity-scale'],
   [/^FAILED_INVALID_STOP_PRICE_SCALE\b/, 'stop-price-scale'],
   [/^(PRICE_MUST_BE_LESS_THAN_M(AX|IN)PRICE|ORDER_M(IN|AX)_PRICE_EXCEEDED)\b/, 'price-bounds'],
+  [/^FAILED_STOP_PRICE_(GREATER_THAN_BEST_ASK|LESS_THAN_BEST_BID)\b/, 'stop-price-side'],
+  // ASSUMPTION (BTCTurk): FAILED_LIMIT_ORDER (1120) is a limit order the venue refused for its
+  // parameters; BTCTurk staff answered it with "a parameter is missing or wrong, or the total is
+  // below the minimum" (BTCTrader/broker-api-docs #171). Read as an invalid order, not a passing fault.
+  [/^FAILED_LIMIT_ORDER\b/, 'limit-order'],
+  [/^FAILED_MARKET_ORDER\b/, 'market-order'],
+  [/^(ORDER_METHOD_NOT_SUPPORTED|ORDER_TYPE_NOT_SUPPORTED)\b/, 'unsupported-order'],
+  // GET /order/{id} of an unknown id: 1152 "Order not found" (HTTP 400 per the docs). ASSUMPTION
+  // (BTCTurk): the docs' example shows no status, so a 200 with success:false reads the same.
   [/^(NO_ORDER_MATCHES_YOUR_REQUEST\b|Order not found)/i, 'order-not-found'],
-  [/^Pair \S* ?does not exists?\b/i, 'unknown-pair'],
+  [/^ORDER_COULD_NOT_BE_CANCELED\b/, 'order-not-cancelable'],
+  [/^ORDER_CANCEL_BLOCKED\b/, 'cancel-blocked'],
+  // "Pair NOPEUSDT does not exists." (btcturk-wire rest-orderbook-unknown-pair); PAIR_NOT_FOUND_ERROR
+  // (code 1027) answered an order POST in BTCTrader/broker-api-docs #300.
+  [/^(Pair \S* ?does not exists?\b|PAIR_NOT_FOUND_ERROR\b)/i, 'unknown-pair'],
+  // ASSUMPTION (BTCTurk): FAILED_ORDER_PARAMETER ("one of the parameters is not correct") may also
+  // be what an order on an unlisted pair gets; it does not say which parameter, so it stays an
+  // invalid request (an invalid order on a write), never "unknown symbol".
   [/^(INVALID_REQUEST_ERROR|FAILED_ORDER_PARAMETER)\b/, 'invalid-request'],
   [/^Unauthorized\b/i, 'unauthorized'],
   [/^TOO_MANY_REQUESTS\b/, 'rate-limit'],
 ];
 
-// Only for replies without a message (btcturk-api.md §6).
+// Only for replies without a message (btcturk-api.md §6, btcturk-wire). 1037 is left out: the wire
+// shows it on an unknown pair, a missing parameter and a bad nonce alike.
 const REASON_BY_CODE: Readonly<Record<string, VenueReason>> = {
+  '1027': 'unknown-pair',
+  '1052': 'order-not-found',
+  '1118': 'market-order',
+  '1120': 'limit-order',
   '1122': 'insufficient-funds',
   '1123': 'min-total',
+  '1124': 'stop-price-side',
+  '1125': 'stop-price-side',
   '1126': 'price-scale',
   '1127': 'quantity-scale',
   '1128': 'stop-price-scale',
+  '1134': 'unsupported-order',
   '1152': 'order-not-found',
+  '1193': 'unsupported-order',
   '1226': 'price-bounds',
   '1227': 'price-bounds',
   '429': 'rate-limit',
@@ -215,7 +247,13 @@ const REASON_TEXT: Readonly<Record<VenueReason, string>> = {
   'quantity-scale': 'the quantity has more decimals than the pair allows',
   'stop-price-scale': 'the stop price has more decimals than the pair allows',
   'price-bounds': "the price is outside the pair's current limits",
+  'stop-price-side': 'the stop price is on the wrong side of the market',
+  'limit-order': 'the limit order was refused (a parameter is wrong or the value below the minimum)',
+  'market-order': 'a market order cannot be placed on the pair now',
+  'unsupported-order': 'the pair does not accept this order method or type',
   'order-not-found': 'the exchange knows no such order',
+  'order-not-cancelable': 'the order cannot be canceled (already closed, or its cancel is under way)',
+  'cancel-blocked': 'cancels are blocked on the pair for now',
   'unknown-pair': 'the exchange knows no such pair',
   'invalid-request': 'a parameter is missing or malformed',
   unauthorized: 'the API key, signature or stamp was not accepted',
@@ -237,6 +275,39 @@ export function venueReason(error: ExchangeError): VenueReason | null {
   return reasonOf(error.venueMessage, error.code);
 }
 
+const REFUSAL: Readonly<Record<VenueReason, RefusalReason>> = {
+  'insufficient-funds': 'insufficient-balance',
+  'min-total': 'invalid-order',
+  'price-scale': 'invalid-order',
+  'quantity-scale': 'invalid-order',
+  'stop-price-scale': 'invalid-order',
+  'price-bounds': 'invalid-order',
+  'stop-price-side': 'invalid-order',
+  'limit-order': 'invalid-order',
+  'market-order': 'market-unavailable',
+  'unsupported-order': 'invalid-order',
+  'order-not-found': 'order-not-found',
+  // ASSUMPTION (BTCTurk): ORDER_COULD_NOT_BE_CANCELED means the order is closed (filled, canceled,
+  // or a market order) or its cancel is already under way (btcturk-api.md §6): in every case this
+  // cancel changes nothing, and a lookup tells which.
+  'order-not-cancelable': 'order-closed',
+  'cancel-blocked': 'cancel-blocked',
+  'unknown-pair': 'unknown-symbol',
+  'invalid-request': 'invalid-order',
+  unauthorized: 'other',
+  'rate-limit': 'other',
+};
+
+/**
+ * The venue-neutral meaning of a BTCTurk refusal: what the execution core acts on. A malformed
+ * read (INVALID_REQUEST_ERROR on a book) is no order of ours breaking a rule: 'other' there.
+ */
+export function refusalOf(reason: VenueReason | null, effect: EndpointSpec['effect']): RefusalReason {
+  if (reason === null) return 'other';
+  if (reason === 'invalid-request' && effect !== 'write') return 'other';
+  return REFUSAL[reason];
+}
+
 /** Turns an HTTP reply into its envelope's data or the ExchangeError it stands for. */
 export function classifyReply(reply: Reply, call: CallContext, retry: RetryAfterContext): Classified {
   const { status, text } = reply;
@@ -253,7 +324,12 @@ export function classifyReply(reply: Reply, call: CallContext, retry: RetryAfter
     extra: { retryAfterMs?: number } = {},
   ): Classified & { ok: false } => ({
     ok: false,
-    error: new ExchangeError(kind, `${callName(call)}: ${what}`, { ...details, ...extra }),
+    error: new ExchangeError(kind, `${callName(call)}: ${what}`, {
+      ...details,
+      ...extra,
+      // Every refusal says what it means, venue-neutral; other kinds are not refusals.
+      reason: kind === 'rejected' || kind === 'exchange-failure' ? refusalOf(reason, call.effect) : undefined,
+    }),
   });
   const failure = refusal();
   // A write whose refusal names an order id contradicts itself: the order may well exist. Only a

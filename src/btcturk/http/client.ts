@@ -1,8 +1,10 @@
+import { channel, subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { pino, type Logger } from 'pino';
 import { Agent, buildConnector, request } from 'undici';
 import type { Clock } from '../../domain/clock.ts';
 import { ConfigError, ExchangeError } from '../../domain/errors.ts';
 import type { Random } from '../../domain/random.ts';
+import { ORDER_REQUEST_WRITTEN, type OrderRequestWritten } from '../../ports/exchange.ts';
 import { ENDPOINTS, RATE_LIMIT_FALLBACK_MS, operationName, type EndpointSpec } from '../common/constants.ts';
 import type { BtcturkCredentials } from '../common/credentials.ts';
 import {
@@ -65,6 +67,71 @@ function normalBaseUrl(baseUrl: string): string {
   return url.href.replace(/\/+$/, '');
 }
 
+const orderWritten = channel(ORDER_REQUEST_WRITTEN);
+// undici publishes here once a request's head and body are on the socket.
+const UNDICI_WRITTEN = 'undici:request:bodySent';
+
+/** The order request a call stands for, when it is one: what ORDER_REQUEST_WRITTEN announces. */
+function orderRequestOf(spec: CallSpec): OrderRequestWritten | null {
+  if (spec.endpoint === ENDPOINTS.submitOrder)
+    return { operation: 'submit', clientOrderId: spec.body?.newOrderClientId };
+  if (spec.endpoint === ENDPOINTS.cancelOrder) {
+    const id = spec.query?.id;
+    return { operation: 'cancel', exchangeOrderId: typeof id === 'string' ? id : undefined };
+  }
+  return null;
+}
+
+interface UndiciWritten {
+  readonly request?: {
+    readonly origin?: unknown;
+    readonly method?: string;
+    readonly path?: string;
+    readonly body?: unknown;
+  };
+}
+
+/**
+ * While an order request is on its way and someone listens on ORDER_REQUEST_WRITTEN, watches
+ * undici for the moment exactly this request (origin, method, path and body) has been written,
+ * and announces it venue-neutrally. Returns the stop function; a no-op when nobody listens.
+ */
+function announceWhenWritten(
+  what: OrderRequestWritten | null,
+  request: { url: string; method: string; body: string | null },
+): () => void {
+  if (what === null || !orderWritten.hasSubscribers) return () => undefined;
+  const url = new URL(request.url);
+  const path = `${url.pathname}${url.search}`;
+  let announced = false;
+  const listener = (message: unknown): void => {
+    const sent = (message as UndiciWritten).request;
+    if (announced || sent?.method !== request.method || sent.path !== path) return;
+    if (originOf(sent.origin) !== url.origin) return;
+    if (bodyText(sent.body) !== request.body) return;
+    announced = true;
+    orderWritten.publish(what);
+  };
+  subscribe(UNDICI_WRITTEN, listener);
+  return () => {
+    unsubscribe(UNDICI_WRITTEN, listener);
+  };
+}
+
+/** undici keeps a string body as a Buffer. */
+function bodyText(body: unknown): string | null {
+  if (typeof body === 'string') return body;
+  return Buffer.isBuffer(body) ? body.toString('utf8') : null;
+}
+
+function originOf(origin: unknown): string | null {
+  try {
+    return new URL(String(origin)).origin;
+  } catch {
+    return null;
+  }
+}
+
 function describeThrown(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -91,6 +158,9 @@ export class BtcturkHttpClient {
   // Errors the connector raised: such a request never had a byte written.
   readonly #connectErrors = new WeakSet<object>();
   #authFailures = 0;
+  // Re-syncs asked for after a 401 so far: a 401 for a stamp signed before the latest of them is
+  // the stale offset that re-sync is already fixing, and is not counted again.
+  #authResyncs = 0;
 
   constructor(options: BtcturkHttpClientOptions) {
     this.#baseUrl = normalBaseUrl(options.baseUrl);
@@ -185,6 +255,8 @@ export class BtcturkHttpClient {
         await this.#clockSync.ensureFresh(deadlineAt);
       }
       await this.#limiter.acquire(endpoint.group, { deadlineAt, operation });
+      // The stamp is signed synchronously at the start of the attempt: this is its offset's age.
+      const resyncsAtSigning = this.#authResyncs;
       try {
         const result = await this.#attempt(spec, parse, deadlineAt, attempt);
         if (isPrivate) this.#authFailures = 0;
@@ -194,7 +266,10 @@ export class BtcturkHttpClient {
         if (error.kind === 'rate-limited')
           await this.#limiter.block(endpoint.group, this.#clock.now() + (error.retryAfterMs ?? 0));
         if (error.kind === 'auth' && isPrivate) {
-          this.#authFailures += 1;
+          // Requests in flight when the server's clock jumps all come back 401 for one stale offset:
+          // that is one failure, not one per request, or a burst of readers would stop private
+          // requests for good before any of them could retry on the re-measured offset.
+          if (resyncsAtSigning === this.#authResyncs) this.#authFailures += 1;
           if (this.#authFailures >= this.#maxAuthFailures) {
             this.#log.error(
               { operation, failures: this.#authFailures },
@@ -205,6 +280,7 @@ export class BtcturkHttpClient {
           // A 401 means the request was not processed; the usual cause is a stamp outside ±5 s.
           if (!resynced) {
             resynced = true;
+            this.#authResyncs += 1;
             await this.#clockSync.syncNow(deadlineAt).catch((syncError: unknown) => {
               this.#log.warn({ err: describeThrown(syncError) }, 'clock re-sync after a 401 failed');
             });
@@ -255,6 +331,9 @@ export class BtcturkHttpClient {
       bareBody: spec.bareBody,
     };
     const path = this.#path(spec);
+    const body = spec.body ? JSON.stringify(spec.body) : null;
+    const url = `${this.#baseUrl}${path}`;
+    const stopAnnouncing = announceWhenWritten(orderRequestOf(spec), { url, method: endpoint.method, body });
 
     const sentAt = this.#clock.monotonic();
     let status: number;
@@ -262,11 +341,11 @@ export class BtcturkHttpClient {
     let text: string;
     let receivedAt: number;
     try {
-      const response = await request(`${this.#baseUrl}${path}`, {
+      const response = await request(url, {
         dispatcher: this.#agent,
         method: endpoint.method,
         headers,
-        body: spec.body ? JSON.stringify(spec.body) : null,
+        body,
         signal: AbortSignal.timeout(timeoutMs),
       });
       receivedAt = this.#clock.monotonic();
@@ -284,6 +363,8 @@ export class BtcturkHttpClient {
         'request failed',
       );
       throw failure;
+    } finally {
+      stopAnnouncing();
     }
     this.#log.debug(
       { method: endpoint.method, path, status, attempt, latencyMs: this.#since(sentAt) },
