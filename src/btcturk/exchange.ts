@@ -4,8 +4,10 @@ import { systemClock } from '../domain/clock.ts';
 import { decText } from '../domain/decimal.ts';
 import { ExchangeError } from '../domain/errors.ts';
 import {
+  isQuoteSized,
   OrderValidationError,
   orderViolations,
+  takesQuoteAmount,
   type OrderRequest,
   type RuleViolation,
 } from '../domain/orders.ts';
@@ -77,18 +79,19 @@ export function btcturkRateLimiter(options: { clock?: Clock; store?: LimiterStor
 
 /**
  * BTCTurk reads the quantity of a market buy (and of a stop-market buy, which becomes one) as the
- * quote amount to spend, while an OrderRequest's quantity is in the base asset: sent as it is, the
- * order would spend a different amount than asked and the fills would not add up to its quantity.
+ * quote amount to spend (btcturk-api.md, broker-api-docs#177/#429): such a buy must say how much
+ * quote it spends (`quoteAmount`), which goes out as BTCTurk's `quantity`. A base quantity sent
+ * there would spend a different amount than asked and its fills would not add up to it.
  */
 function quoteSizedViolations(order: OrderRequest): RuleViolation[] {
-  if (order.side !== 'buy' || (order.method !== 'market' && order.method !== 'stopmarket')) return [];
+  if (!takesQuoteAmount(order.side, order.method) || isQuoteSized(order)) return [];
   return [
     {
-      field: 'method',
-      value: order.method,
+      field: 'quoteAmount',
+      value: 'missing',
       rule:
-        `a ${order.method} buy is sized in the quote currency on BTCTurk, and quote-sized orders are not ` +
-        'supported: place a limit buy (at a price past the best ask to take liquidity now)',
+        `a ${order.method} buy is sized in the quote currency on BTCTurk: give the quote amount to spend ` +
+        '(or place a limit buy at a price past the best ask to take liquidity now)',
     },
   ];
 }
@@ -205,12 +208,14 @@ export class BtcturkExchange implements Exchange {
         {
           operation: operationName(ENDPOINTS.submitOrder),
           code: 'LOCAL_VALIDATION',
+          reason: 'invalid-order',
           cause: invalid,
         },
       );
     }
     const body: Record<string, string> = {
-      quantity: decText(order.quantity),
+      // A quote-sized buy's amount goes out as `quantity`: BTCTurk reads it as the quote to spend.
+      quantity: decText(order.quoteAmount ?? order.quantity),
       newOrderClientId: order.clientOrderId,
       orderMethod: order.method,
       orderType: order.side,

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerDoctorCommand } from './commands/doctor.ts';
 import { registerExchangeCommands } from './commands/exchange.ts';
 import { registerOmsCommands } from './commands/oms.ts';
+import { registerOrderCommand } from './commands/order.ts';
 import { registerRunCommand } from './commands/run.ts';
 import { registerSimCommand } from './commands/sim.ts';
 import { registerStatusCommand } from './commands/status.ts';
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerExchangeCommands(program);
   registerOmsCommands(program);
+  registerOrderCommand(program);
   registerRunCommand(program);
   registerStatusCommand(program);
   registerSimCommand(program);

@@ -18,7 +18,11 @@ export const ORDER_STATES = [
 ] as const;
 export type OrderState = (typeof ORDER_STATES)[number];
 
-/** What the bot asks the exchange for. Quantity is in the base asset. */
+/**
+ * What the bot asks the exchange for. Quantity is in the base asset — except for an order sized in
+ * the quote currency (`quoteAmount`): a market or stop-market buy that spends that much quote; its
+ * `quantity` is then 0, and its base quantity is what its fills bring.
+ */
 export interface OrderRequest {
   readonly symbol: string;
   readonly side: Side;
@@ -26,7 +30,19 @@ export interface OrderRequest {
   readonly quantity: Decimal;
   readonly price?: Decimal | undefined; // limit and stop-limit
   readonly stopPrice?: Decimal | undefined; // stop orders
+  /** Quote currency to spend: market and stop-market buys only, with a quantity of 0. */
+  readonly quoteAmount?: Decimal | undefined;
   readonly clientOrderId: string;
+}
+
+/** Whether an order is sized by the quote it spends (a market or stop-market buy with a quote amount). */
+export function isQuoteSized(order: { readonly quoteAmount?: Decimal | null | undefined }): boolean {
+  return order.quoteAmount !== undefined && order.quoteAmount !== null;
+}
+
+/** Methods whose buys may be sized in the quote currency (they take liquidity at whatever price). */
+export function takesQuoteAmount(side: Side, method: OrderMethod): boolean {
+  return side === 'buy' && (method === 'market' || method === 'stopmarket');
 }
 
 export interface RuleViolation {
@@ -71,7 +87,31 @@ export function orderViolations(rules: SymbolRules, order: OrderRequest): RuleVi
     add('clientOrderId', order.clientOrderId, 'must use only letters, digits, "-" and "_"');
 
   const q = order.quantity;
-  if (!q.isFinite() || q.lte(0)) add('quantity', q, 'must be greater than 0');
+  const quote = order.quoteAmount;
+  if (quote !== undefined) {
+    if (!takesQuoteAmount(order.side, order.method))
+      add(
+        'quoteAmount',
+        quote,
+        `only market and stopmarket buys are sized in ${rules.quote}, not a ${order.method} ${order.side}`,
+      );
+    if (!q.isZero())
+      add('quantity', q, 'must be 0 on an order sized by quoteAmount (its fills bring the base quantity)');
+    if (!quote.isFinite() || quote.lte(0)) add('quoteAmount', quote, 'must be greater than 0');
+    else {
+      // ASSUMPTION (BTCTurk): a quote amount is held to the quote currency's scale (the pair's
+      // denominatorScale, our priceScale): a market buy of 196.665 TRY came back
+      // FAILED_INVALID_QUANTITY_SCALE (broker-api-docs#363), amounts in 2 decimals went through.
+      if (decimals(quote) > rules.priceScale)
+        add('quoteAmount', quote, `at most ${rules.priceScale} decimals (the ${rules.quote} scale)`);
+      if (rules.minExchangeValue && quote.lt(rules.minExchangeValue))
+        add(
+          'quoteAmount',
+          quote,
+          `order value ${decText(quote)} ${rules.quote} is below the minimum ${decText(rules.minExchangeValue)}`,
+        );
+    }
+  } else if (!q.isFinite() || q.lte(0)) add('quantity', q, 'must be greater than 0');
   else {
     if (decimals(q) > rules.quantityScale) add('quantity', q, `at most ${rules.quantityScale} decimals`);
     if (rules.minQuantity && q.lt(rules.minQuantity))

@@ -22,6 +22,12 @@ export interface OrderStatusReport {
   readonly stopPrice: Decimal | null;
   readonly quantity: Decimal; // original
   readonly leftQuantity: Decimal | null; // still resting, when the exchange says
+  /**
+   * A buy sized in the quote currency (a market buy): `quantity` and `leftQuantity` are not base
+   * amounts (the venue states them in the quote, or not reliably), so they say nothing about its
+   * fills. Its base quantity is what its fills bring; its status says when it is done.
+   */
+  readonly quoteSized?: boolean | undefined;
   readonly status: VenueOrderStatus;
   readonly createdAt: number | null; // ms; null when the exchange sends 0
   readonly updatedAt: number | null;

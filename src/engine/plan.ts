@@ -1,8 +1,9 @@
 import type { Decimal } from 'decimal.js';
 import { ZERO } from '../domain/decimal.ts';
-import type { OrderRequest } from '../domain/orders.ts';
+import type { OrderRequest, Side } from '../domain/orders.ts';
 import type { SymbolRules } from '../domain/symbols.ts';
 import type { BalanceView, RestingOrder, WantedOrder } from '../strategies/types.ts';
+import { selfTradeConflict, selfTradeReason, type OwnRestingOrder } from '../oms/gates.ts';
 import { ACTION_COST, type OrderDiff } from './diff.ts';
 import {
   checkOrder,
@@ -16,12 +17,20 @@ import {
 // engine's own gates (start-up reconciliation done, fresh market data) and then the risk gates, in
 // the order the diff gives them, each one seeing the exposure the approved ones before it add.
 // Cancels are never gated: taking risk off is always allowed.
+//
+// No planned order crosses one of our own resting orders (self-trade prevention, which the
+// execution core also enforces). The actions of a symbol run one after another in plan order, a
+// replace cancelling its old order before placing the new one, so the plan keeps the set of our
+// orders that will rest at each point: cancels first, then each replace whose new price crosses
+// nothing still resting (a quote moving away from the other side goes before the one moving
+// towards it), then submits. What would still cross is held back (gate `self-trade`) until the
+// next diff, when the orders in its way have moved.
 
 /**
  * Why an order was held back: a risk gate, one of the engine's own, or (`execution`) the execution
  * core's admission refusing it when it was sent.
  */
-export type EngineGate = RiskGate | 'not-ready' | 'stale-market' | 'no-rules' | 'execution';
+export type EngineGate = RiskGate | 'not-ready' | 'stale-market' | 'no-rules' | 'self-trade' | 'execution';
 
 export type EngineAction =
   | { readonly kind: 'cancel'; readonly resting: RestingOrder }
@@ -165,21 +174,91 @@ export function planActions(input: PlanInput): Plan {
     return null;
   };
 
-  for (const { resting, wanted } of input.diff.replaces) {
-    const refusal = gate(wanted, resting);
-    if (refusal) refusals.push(refusal);
-    else {
-      actions.push({ kind: 'replace', resting, wanted });
-      available -= ACTION_COST.replace;
+  const ours = new OwnBook(input.open, input.diff.cancels);
+  const selfTrade = (wanted: WantedOrder): Refusal | null => {
+    const reason = ours.crossing(wanted);
+    return reason === null ? null : { gate: 'self-trade', reason, symbol: wanted.symbol, tag: wanted.tag };
+  };
+
+  // Replaces in an order that never crosses: each pass takes every one that is clear now; one
+  // that only crosses an order another replace moves away waits for that one.
+  let pending = [...input.diff.replaces];
+  for (let progressed = true; progressed && pending.length > 0;) {
+    progressed = false;
+    const blocked: typeof pending = [];
+    for (const pair of pending) {
+      if (selfTrade(pair.wanted) !== null) {
+        blocked.push(pair);
+        continue;
+      }
+      progressed = true;
+      const refusal = gate(pair.wanted, pair.resting);
+      if (refusal) refusals.push(refusal);
+      else {
+        actions.push({ kind: 'replace', resting: pair.resting, wanted: pair.wanted });
+        available -= ACTION_COST.replace;
+        ours.replace(pair.resting, pair.wanted);
+      }
     }
+    pending = blocked;
   }
+  for (const { wanted } of pending) refusals.push(selfTrade(wanted) ?? never());
+
   for (const wanted of input.diff.submits) {
-    const refusal = gate(wanted);
+    const refusal = selfTrade(wanted) ?? gate(wanted);
     if (refusal) refusals.push(refusal);
     else {
       actions.push({ kind: 'submit', wanted });
       available -= ACTION_COST.submit;
+      ours.add(wanted);
     }
   }
   return { actions, refusals };
+}
+
+function never(): never {
+  throw new Error('a replace held back for a self-trade no longer crosses anything');
+}
+
+/** Our orders on the book as the plan's actions will leave them, for the self-trade check. */
+class OwnBook {
+  readonly #orders: { key: string; order: OwnRestingOrder; symbol: string }[] = [];
+
+  constructor(open: readonly RestingOrder[], cancels: readonly RestingOrder[]) {
+    const canceled = new Set(cancels.map((c) => c.clientOrderId));
+    for (const order of open) if (!canceled.has(order.clientOrderId)) this.#push(order.clientOrderId, order);
+  }
+
+  #push(key: string, order: { symbol: string; side: Side; price: Decimal }): void {
+    this.#orders.push({
+      key,
+      symbol: order.symbol,
+      order: {
+        id: key,
+        clientOrderId: key.startsWith('planned:') ? null : key,
+        side: order.side,
+        price: order.price,
+      },
+    });
+  }
+
+  /** Why the wanted order would cross one of ours, or null. */
+  crossing(wanted: WantedOrder): string | null {
+    const candidate = { symbol: wanted.symbol, side: wanted.side, price: wanted.price };
+    const conflict = selfTradeConflict(
+      candidate,
+      this.#orders.filter((o) => o.symbol === wanted.symbol).map((o) => o.order),
+    );
+    return conflict === null ? null : selfTradeReason(candidate, conflict);
+  }
+
+  replace(old: RestingOrder, wanted: WantedOrder): void {
+    const at = this.#orders.findIndex((o) => o.key === old.clientOrderId);
+    if (at >= 0) this.#orders.splice(at, 1);
+    this.add(wanted);
+  }
+
+  add(wanted: WantedOrder): void {
+    this.#push(`planned:${wanted.tag}`, wanted);
+  }
 }

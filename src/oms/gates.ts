@@ -37,3 +37,61 @@ export function refusalReason(input: AdmissionInput): string | null {
   }
   return null;
 }
+
+// ---------------------------------------------------------------- self-trade prevention
+
+/**
+ * One of our orders that rests (or may rest) on the book at a price. "Ours": placed by this bot or
+ * adopted by its client id prefix. Foreign orders on the account (another process, a hand-placed
+ * order) are not counted: the bot does not own them, cannot know they still rest (they are recorded,
+ * never tracked), and a stray order must not be able to block trading. A self-match with one of them
+ * can still happen; both fills are then booked, each on its own order (fill identity).
+ */
+export interface OwnRestingOrder {
+  readonly id: string;
+  readonly clientOrderId: string | null;
+  readonly side: Side;
+  readonly price: Decimal;
+}
+
+/** A new order as the self-trade check sees it: `price` null takes any price (a market order). */
+export interface CrossingCandidate {
+  readonly symbol: string;
+  readonly side: Side;
+  readonly price: Decimal | null;
+}
+
+/**
+ * The resting order of ours a new order would trade with at once, or null: a buy at a price at or
+ * above our lowest resting sell, a sell at or below our highest resting buy; a market order crosses
+ * any resting opposite order. The one named is the best-priced of those it crosses (it meets that
+ * one first).
+ */
+export function selfTradeConflict(
+  order: CrossingCandidate,
+  resting: readonly OwnRestingOrder[],
+): OwnRestingOrder | null {
+  let worst: OwnRestingOrder | null = null;
+  for (const other of resting) {
+    if (other.side === order.side) continue;
+    const crosses =
+      order.price === null ||
+      (order.side === 'buy' ? order.price.gte(other.price) : order.price.lte(other.price));
+    if (!crosses) continue;
+    if (worst === null || (order.side === 'buy' ? other.price.lt(worst.price) : other.price.gt(worst.price)))
+      worst = other;
+  }
+  return worst;
+}
+
+/** Why a crossing order is refused, naming the resting order and both prices. */
+export function selfTradeReason(order: CrossingCandidate, resting: OwnRestingOrder): string {
+  const what =
+    order.price === null ? `a market ${order.side}` : `a ${order.side} at ${order.price.toFixed()}`;
+  const opposite = resting.side === 'buy' ? 'buy' : 'sell';
+  return (
+    `self-trade prevented: ${what} on ${order.symbol} would cross our own resting ${opposite} ` +
+    `${resting.id} (client id ${resting.clientOrderId ?? '-'}) at ${resting.price.toFixed()}; ` +
+    'cancel or move that order first'
+  );
+}

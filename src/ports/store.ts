@@ -29,7 +29,10 @@ export interface StoredOrder {
   readonly method: OrderMethod;
   readonly price: Decimal | null;
   readonly stopPrice: Decimal | null;
+  /** Base quantity; 0 on an order sized by `quoteAmount` (its fills bring its base quantity). */
   readonly quantity: Decimal;
+  /** Quote to spend, for a market buy sized in the quote currency; null otherwise. */
+  readonly quoteAmount: Decimal | null;
   readonly filledQuantity: Decimal;
   readonly filledQuote: Decimal; // Σ price × quantity of the fills: exact, unlike the average
   readonly averagePrice: Decimal | null; // null until something filled
@@ -240,6 +243,15 @@ export interface StoreReader {
   order(id: string): Promise<StoredOrder | undefined>;
   orderByClientId(clientOrderId: string): Promise<StoredOrder | undefined>;
   orderByExchangeId(exchangeOrderId: string): Promise<StoredOrder | undefined>;
+  /**
+   * The orders holding any of these exchange order ids, or (ours only, as `orderByClientId`) any of
+   * these client order ids, each once, in no particular order: a set-based read for a pass over
+   * many orders (a first reconciliation) instead of one lookup per id.
+   */
+  ordersByIds(ids: {
+    readonly exchangeOrderIds?: readonly string[] | undefined;
+    readonly clientOrderIds?: readonly string[] | undefined;
+  }): Promise<StoredOrder[]>;
   /** Orders not yet closed (see `isClosed`): what start-up reconciliation must look at. */
   activeOrders(symbol?: string): Promise<StoredOrder[]>;
   /** Newest first. */
@@ -307,6 +319,12 @@ export interface Store extends StoreReader, KillSwitchControl {
    * false`): it is an unresolved submit, to be resolved with `applyEvent`, not a second order.
    */
   adoptOrder(report: OrderStatusReport, origin: 'adopted' | 'foreign'): Promise<AdoptResult>;
+  /**
+   * `adoptOrder` for several reports in one transaction (one disk sync), results in their order,
+   * each as if adopted one after another: what a first reconciliation that finds thousands of
+   * orders calls.
+   */
+  adoptOrders(reports: readonly OrderStatusReport[], origin: 'adopted' | 'foreign'): Promise<AdoptResult[]>;
 
   /** At most one open transaction per old order. */
   beginReplace(replace: NewReplace): Promise<BeginReplaceResult>;

@@ -101,7 +101,7 @@ describe('BtcturkExchange requests', () => {
     await exchange.close();
   });
 
-  it('refuses market and stop-market buys (BTCTurk sizes them in the quote currency) before sending; market sells go', async () => {
+  it('refuses market and stop-market buys without a quote amount (BTCTurk sizes them in the quote currency) before sending; market sells go', async () => {
     const exchange = exchangeFor(venue.url); // no exchange info read: the refusal needs no rules
     const before = venue.seen.filter((r) => r.method === 'POST').length;
     for (const method of ['market', 'stopmarket'] as const) {
@@ -121,7 +121,7 @@ describe('BtcturkExchange requests', () => {
       assert.match(
         error.message,
         new RegExp(
-          `method=${method}: a ${method} buy is sized in the quote currency .* not supported: place a limit buy`,
+          `quoteAmount=missing: a ${method} buy is sized in the quote currency on BTCTurk: give the quote amount`,
         ),
       );
     }
@@ -139,6 +139,23 @@ describe('BtcturkExchange requests', () => {
       newOrderClientId: 'bb-market-sell',
       orderMethod: 'market',
       orderType: 'sell',
+      pairSymbol: 'BTCTRY',
+    });
+
+    // Sized by its quote amount, a market buy goes out with that amount as BTCTurk's `quantity`.
+    await exchange.submitOrder({
+      symbol: 'BTCTRY',
+      side: 'buy',
+      method: 'market',
+      quantity: new Dec(0),
+      quoteAmount: new Dec('1500.5'),
+      clientOrderId: 'bb-market-buy',
+    });
+    assert.deepEqual(JSON.parse(last('POST', '/api/v1/order').body), {
+      quantity: '1500.5',
+      newOrderClientId: 'bb-market-buy',
+      orderMethod: 'market',
+      orderType: 'buy',
       pairSymbol: 'BTCTRY',
     });
     await exchange.close();

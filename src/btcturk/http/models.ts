@@ -440,9 +440,15 @@ const orderRowSchema = z
   .transform((row, ctx): OrderStatusReport => {
     const symbol = row.pairSymbol ?? row.pairsymbol;
     const quantity = row.quantity ?? row.amount;
+    // A market buy is sized in the quote currency. ASSUMPTION (BTCTurk): its row's quantity, amount
+    // and leftAmount are no base amounts to count fills against — one capture (broker-api-docs#429,
+    // allOrders, a closed market buy) shows quantity "0.0000000000000001", amount the base bought
+    // and leftAmount 0, the simulator states them in the quote — so the report is marked quote-sized
+    // and only its status is read: its fills give its base quantity, and a quantity of 0 is no error.
+    const quoteSized = row.type === 'buy' && (row.method === 'market' || row.method === 'stopmarket');
     if (!symbol) ctx.addIssue({ code: 'custom', message: 'pairSymbol is missing', path: ['pairSymbol'] });
     if (!quantity) ctx.addIssue({ code: 'custom', message: 'quantity is missing', path: ['quantity'] });
-    else if (quantity.isZero())
+    else if (quantity.isZero() && !quoteSized)
       ctx.addIssue({ code: 'custom', message: 'must be positive, got 0', path: ['quantity'] });
     if ((row.method === 'limit' || row.method === 'stoplimit') && row.price.isZero())
       ctx.addIssue({
@@ -460,7 +466,7 @@ const orderRowSchema = z
       // openOrders rows may come without a status: the resting remainder tells it.
       status = left.lt(quantity) ? 'partially_filled' : 'open';
     } else ctx.addIssue({ code: 'custom', message: 'status is missing', path: ['status'] });
-    if (!symbol || !quantity || quantity.isZero() || !status) return z.NEVER;
+    if (!symbol || !quantity || (quantity.isZero() && !quoteSized) || !status) return z.NEVER;
     return {
       exchangeOrderId: row.id,
       clientOrderId: row.orderClientId ?? row.newOrderClientId,
@@ -471,6 +477,7 @@ const orderRowSchema = z
       stopPrice: priceOrNull(row.stopPrice),
       quantity,
       leftQuantity: left,
+      ...(quoteSized ? { quoteSized: true } : {}),
       status,
       createdAt: row.time,
       updatedAt: row.updateTime,
@@ -530,6 +537,7 @@ export interface SentOrder {
   readonly method: OrderMethod;
   readonly quantity: Decimal;
   readonly price?: Decimal | undefined;
+  readonly quoteAmount?: Decimal | undefined;
   readonly clientOrderId: string;
 }
 
@@ -547,7 +555,8 @@ export function parseOrderAck(data: unknown, sent: SentOrder): OrderAck {
     side: ack.type ?? sent.side,
     method: ack.method ?? sent.method,
     price: priceOrNull(ack.price) ?? sent.price ?? null,
-    quantity: ack.quantity ?? sent.quantity,
+    // A quote-sized buy's `quantity` on the wire is the quote amount, not a base quantity.
+    quantity: sent.quoteAmount === undefined ? (ack.quantity ?? sent.quantity) : sent.quantity,
     createdAt: ack.datetime,
   };
 }

@@ -4,6 +4,7 @@ import { ConfigError } from '../../domain/errors.ts';
 import { ORDER_STATES, type OrderState } from '../../domain/orders.ts';
 import { Oms, OrderRefusedError, UnknownOrderError, type CancelResult } from '../../oms/index.ts';
 import { createLogger } from '../../ops/logger.ts';
+import type { Exchange } from '../../ports/exchange.ts';
 import type { KillSwitchControl, Store } from '../../ports/store.ts';
 import type { FlagValues } from '../config.ts';
 import { createExchange, resolveSettings, withConnectionOptions } from '../connect.ts';
@@ -19,16 +20,19 @@ export const DEFAULT_DB = './data/btcbot.db';
 const DEFAULT_PREFIX = 'bb';
 
 type StoreFlags = { db: string; json?: boolean };
-type OmsFlags = FlagValues & StoreFlags & { prefix?: string; symbols?: string[] };
+export type OmsFlags = FlagValues & StoreFlags & { prefix?: string; symbols?: string[] };
 
-const action = <A extends unknown[]>(run: (...args: A) => Promise<void>) =>
+export const action = <A extends unknown[]>(run: (...args: A) => Promise<void>) =>
   operatorAction(run, [UnknownOrderError, OrderRefusedError]);
 
 /**
  * The OMS on the configured exchange and store, for one operator action. It reconciles the pairs
  * given, else every pair the store has held an order on (where an order it forgot may be).
  */
-async function withOms(flags: OmsFlags, work: (oms: Oms, store: Store) => Promise<void>): Promise<void> {
+export async function withOms(
+  flags: OmsFlags,
+  work: (oms: Oms, store: Store, exchange: Exchange) => Promise<void>,
+): Promise<void> {
   const prefix = validateClientIdPrefix(
     flags.prefix ?? process.env.BTCBOT_CLIENT_ID_PREFIX ?? DEFAULT_PREFIX,
   );
@@ -37,7 +41,7 @@ async function withOms(flags: OmsFlags, work: (oms: Oms, store: Store) => Promis
   try {
     await withOpened(openWriter(flags.db), async (store) => {
       const symbols = flags.symbols ?? [...new Set((await store.orders()).map((o) => o.symbol))];
-      await work(new Oms({ store, exchange, prefix, logger, symbols }), store);
+      await work(new Oms({ store, exchange, prefix, logger, symbols }), store, exchange);
     });
   } finally {
     await exchange.close();
@@ -51,7 +55,7 @@ function storeCommand(name: string, description: string): Command {
     .option('--json', 'print the result as JSON');
 }
 
-function omsCommand(name: string, description: string): Command {
+export function omsCommand(name: string, description: string): Command {
   return withConnectionOptions(storeCommand(name, description))
     .option(
       '--prefix <prefix>',

@@ -196,9 +196,18 @@ const fillIdentity: Migration = {
   },
 };
 
+// A market buy sized in the quote currency spends a quote amount; its base quantity is what its
+// fills bring. A nullable column: every existing order keeps its row and reads back as base-sized.
+const quoteAmount: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('orders').addColumn('quote_amount', 'text').execute();
+  },
+};
+
 /** Applied in the order of their names. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_engine_reads': engineReads,
   '0003_fill_identity': fillIdentity,
+  '0004_quote_amount': quoteAmount,
 };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Decimal } from 'decimal.js';
+import { Decimal } from 'decimal.js';
 import type { Transaction } from 'kysely';
 import { ZERO } from '../../domain/decimal.ts';
 import { transition, type OrderEvent, type OrderProgress, type StatusEvent } from '../../domain/lifecycle.ts';
@@ -15,9 +15,16 @@ import type {
   StoredOrderEvent,
 } from '../../ports/store.ts';
 import type { StoreContext } from './context.ts';
-import { findByExchangeId, findOrder, findOwnByClientId, mustFindOrder } from './order-reads.ts';
+import {
+  findByExchangeId,
+  findByIds,
+  findOrder,
+  findOwnByClientId,
+  LOOKUP_CHUNK,
+  mustFindOrder,
+} from './order-reads.ts';
 import { dec, eventPayload, text, textOrNull, toEvent, toFill, toOrder } from './rows.ts';
-import type { FillsTable, OrdersTable, StoreSchema } from './schema.ts';
+import type { FillsTable, OrderEventsTable, OrdersTable, StoreSchema } from './schema.ts';
 
 // The lifecycle's writes. Each runs inside the caller's transaction and checks every state change
 // with the state machine before writing anything, so a refusal leaves the database untouched.
@@ -27,6 +34,9 @@ type Trx = Transaction<StoreSchema>;
 // Observations that teach nothing new are not journaled, or polling would grow the journal forever.
 const OBSERVATIONS: ReadonlySet<OrderEvent['type']> = new Set(['acked', 'venue-status', 'canceled']);
 
+/** The base quantity a quote-sized order is measured against: no fill completes or overfills it. */
+const QUOTE_SIZED_CEILING = new Decimal(Infinity);
+
 const VENUE_STATE: Readonly<Record<OrderStatusReport['status'], OrderState>> = {
   open: 'OPEN',
   partially_filled: 'PARTIALLY_FILLED',
@@ -35,12 +45,6 @@ const VENUE_STATE: Readonly<Record<OrderStatusReport['status'], OrderState>> = {
 };
 
 export async function journalOrder(trx: Trx, ctx: StoreContext, order: NewOrder): Promise<StoredOrder> {
-  const taken = await findOwnByClientId(trx, order.clientOrderId);
-  if (taken)
-    throw new Error(
-      `client order id ${order.clientOrderId} is already journaled as order ${taken.id} in ${ctx.location}: ` +
-        'every submit needs a new client order id',
-    );
   if (order.replaceOf != null && !(await findOrder(trx, order.replaceOf)))
     throw new Error(
       `order ${order.clientOrderId} replaces order ${order.replaceOf}, which is not in ${ctx.location}`,
@@ -56,6 +60,7 @@ export async function journalOrder(trx: Trx, ctx: StoreContext, order: NewOrder)
     price: textOrNull(order.price),
     stop_price: textOrNull(order.stopPrice),
     quantity: text(order.quantity),
+    quote_amount: textOrNull(order.quoteAmount),
     filled_quantity: '0',
     filled_quote: '0',
     average_price: null,
@@ -69,13 +74,27 @@ export async function journalOrder(trx: Trx, ctx: StoreContext, order: NewOrder)
     updated_at: now,
     version: 1,
   };
-  await trx.insertInto('orders').values(row).execute();
+  // The unique index on our client ids is the check (one statement fewer on the submit path): an
+  // insert it turns into a no-op means the id is taken.
+  const inserted = await trx
+    .insertInto('orders')
+    .values(row)
+    .onConflict((oc) => oc.doNothing())
+    .executeTakeFirst();
+  if (inserted.numInsertedOrUpdatedRows !== 1n) {
+    const taken = await findOwnByClientId(trx, order.clientOrderId);
+    throw new Error(
+      `client order id ${order.clientOrderId} is already journaled as order ${taken?.id ?? '(unknown)'} in ${ctx.location}: ` +
+        'every submit needs a new client order id',
+    );
+  }
   await insertFirstEvent(trx, row, 'journaled', {
     clientOrderId: order.clientOrderId,
     symbol: order.symbol,
     side: order.side,
     method: order.method,
     quantity: row.quantity,
+    ...(row.quote_amount === null ? {} : { quoteAmount: row.quote_amount }),
     price: row.price,
     stopPrice: row.stop_price,
   });
@@ -222,18 +241,117 @@ export async function adoptOrder(
   report: OrderStatusReport,
   origin: 'adopted' | 'foreign',
 ): Promise<AdoptResult> {
-  const known = await findByExchangeId(trx, report.exchangeOrderId);
-  if (known) return { created: false, order: known };
-  if (origin === 'adopted' && report.clientOrderId !== null) {
-    const ours = await findOwnByClientId(trx, report.clientOrderId);
-    if (ours) return { created: false, order: ours };
+  const [result] = await adoptOrders(trx, ctx, [report], origin);
+  if (!result) throw new Error(`adopting exchange order ${report.exchangeOrderId} returned nothing`);
+  return result;
+}
+
+/** Rows per multi-row INSERT: well inside SQLite's and PostgreSQL's limits on bound parameters. */
+const INSERT_CHUNK = 400;
+
+/**
+ * adoptOrder for many reports at once, as if one after another (a report whose exchange id, or
+ * client id of ours, an earlier one took comes back `created: false`), with set-based reads and
+ * multi-row inserts: a first reconciliation adopting thousands of orders costs a few statements.
+ */
+export async function adoptOrders(
+  trx: Trx,
+  ctx: StoreContext,
+  reports: readonly OrderStatusReport[],
+  origin: 'adopted' | 'foreign',
+): Promise<AdoptResult[]> {
+  const exchangeIds = [...new Set(reports.map((r) => r.exchangeOrderId))];
+  const byExchangeId = new Map<string, StoredOrder>();
+  const oursByClientId = new Map<string, StoredOrder>();
+  for (const order of await findByIds(trx, {
+    exchangeOrderIds: exchangeIds,
+    clientOrderIds: origin === 'adopted' ? reports.flatMap((r) => r.clientOrderId ?? []) : [],
+  })) {
+    if (order.exchangeOrderId !== null) byExchangeId.set(order.exchangeOrderId, order);
+    if (order.clientOrderId !== null && order.origin !== 'foreign')
+      oursByClientId.set(order.clientOrderId, order);
   }
-  const orphans = await trx
-    .selectFrom('fills')
-    .select(['price', 'quantity'])
-    .where('exchange_order_id', '=', report.exchangeOrderId)
-    .where('order_id', 'is', null)
-    .execute();
+  const orphans = await orphanFills(trx, exchangeIds);
+  const results: AdoptResult[] = [];
+  const rows: OrdersTable[] = [];
+  const events: OrderEventsTable[] = [];
+  for (const report of reports) {
+    const known =
+      byExchangeId.get(report.exchangeOrderId) ??
+      (origin === 'adopted' && report.clientOrderId !== null
+        ? oursByClientId.get(report.clientOrderId)
+        : undefined);
+    if (known) {
+      results.push({ created: false, order: known });
+      continue;
+    }
+    const linked = orphans.get(report.exchangeOrderId) ?? [];
+    const row = adoptedRow(ctx, report, origin, linked);
+    rows.push(row);
+    events.push(
+      firstEvent(row, 'adopted', {
+        status: report.status,
+        exchangeOrderId: report.exchangeOrderId,
+        clientOrderId: report.clientOrderId,
+        linkedFills: linked.length,
+      }),
+    );
+    const order = toOrder(row);
+    byExchangeId.set(report.exchangeOrderId, order);
+    if (origin === 'adopted' && report.clientOrderId !== null)
+      oursByClientId.set(report.clientOrderId, order);
+    results.push({ created: true, order });
+  }
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK)
+    await trx
+      .insertInto('orders')
+      .values(rows.slice(i, i + INSERT_CHUNK))
+      .execute();
+  for (let i = 0; i < events.length; i += INSERT_CHUNK)
+    await trx
+      .insertInto('order_events')
+      .values(events.slice(i, i + INSERT_CHUNK))
+      .execute();
+  for (const row of rows)
+    if (row.exchange_order_id !== null && orphans.has(row.exchange_order_id))
+      await trx
+        .updateTable('fills')
+        .set({ order_id: row.id })
+        .where('exchange_order_id', '=', row.exchange_order_id)
+        .where('order_id', 'is', null)
+        .execute();
+  return results;
+}
+
+/** The unlinked fills of each of these exchange orders (only those that have some). */
+async function orphanFills(
+  trx: Trx,
+  exchangeOrderIds: readonly string[],
+): Promise<Map<string, { price: string; quantity: string }[]>> {
+  const out = new Map<string, { price: string; quantity: string }[]>();
+  for (let i = 0; i < exchangeOrderIds.length; i += LOOKUP_CHUNK) {
+    const rows = await trx
+      .selectFrom('fills')
+      .select(['exchange_order_id', 'price', 'quantity'])
+      .where('exchange_order_id', 'in', exchangeOrderIds.slice(i, i + LOOKUP_CHUNK))
+      .where('order_id', 'is', null)
+      .execute();
+    for (const f of rows) {
+      const list = out.get(f.exchange_order_id) ?? [];
+      list.push({ price: f.price, quantity: f.quantity });
+      out.set(f.exchange_order_id, list);
+    }
+  }
+  return out;
+}
+
+/** The row of an order adopted from its report, counting the fills recorded for it unlinked. */
+function adoptedRow(
+  ctx: StoreContext,
+  report: OrderStatusReport,
+  origin: 'adopted' | 'foreign',
+  orphans: readonly { price: string; quantity: string }[],
+): OrdersTable {
   let filled = ZERO;
   let filledQuote = ZERO;
   for (const f of orphans) {
@@ -253,7 +371,9 @@ export async function adoptOrder(
     method: report.method,
     price: textOrNull(report.price),
     stop_price: textOrNull(report.stopPrice),
-    quantity: text(report.quantity),
+    // A quote-sized report's quantity is no base amount: kept as the quote amount, base 0.
+    quantity: report.quoteSized === true ? '0' : text(report.quantity),
+    quote_amount: report.quoteSized === true ? text(report.quantity) : null,
     filled_quantity: text(filled),
     filled_quote: text(filledQuote),
     average_price: filled.gt(0) ? text(filledQuote.div(filled)) : null,
@@ -267,20 +387,23 @@ export async function adoptOrder(
     updated_at: now,
     version: 1,
   };
-  await trx.insertInto('orders').values(row).execute();
-  await insertFirstEvent(trx, row, 'adopted', {
-    status: report.status,
-    exchangeOrderId: report.exchangeOrderId,
-    clientOrderId: report.clientOrderId,
-    linkedFills: orphans.length,
-  });
-  await trx
-    .updateTable('fills')
-    .set({ order_id: row.id })
-    .where('exchange_order_id', '=', report.exchangeOrderId)
-    .where('order_id', 'is', null)
-    .execute();
-  return { created: true, order: toOrder(row) };
+  return row;
+}
+
+function firstEvent(
+  row: OrdersTable,
+  type: 'journaled' | 'adopted',
+  payload: Record<string, string | number | null>,
+): OrderEventsTable {
+  return {
+    order_id: row.id,
+    seq: 1,
+    at: row.updated_at,
+    type,
+    from_state: null,
+    to_state: row.state,
+    payload: JSON.stringify(payload),
+  };
 }
 
 async function insertFirstEvent(
@@ -291,15 +414,7 @@ async function insertFirstEvent(
 ): Promise<void> {
   await trx
     .insertInto('order_events')
-    .values({
-      order_id: row.id,
-      seq: 1,
-      at: row.updated_at,
-      type,
-      from_state: null,
-      to_state: row.state,
-      payload: JSON.stringify(payload),
-    })
+    .values(firstEvent(row, type, payload))
     .execute();
 }
 
@@ -386,7 +501,8 @@ async function writeTransition(
 function progressOf(order: StoredOrder): OrderProgress {
   return {
     state: order.state,
-    quantity: order.quantity,
+    // A quote-sized order has no base quantity to fill up: it is FILLED when the exchange says so.
+    quantity: order.quoteAmount === null ? order.quantity : QUOTE_SIZED_CEILING,
     filled: order.filledQuantity,
     exchangeOrderId: order.exchangeOrderId,
   };

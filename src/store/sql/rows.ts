@@ -67,6 +67,7 @@ export function toOrder(row: OrdersTable): StoredOrder {
     price: decOrNull(row.price, 'orders.price'),
     stopPrice: decOrNull(row.stop_price, 'orders.stop_price'),
     quantity: dec(row.quantity, 'orders.quantity'),
+    quoteAmount: decOrNull(row.quote_amount, 'orders.quote_amount'),
     filledQuantity: dec(row.filled_quantity, 'orders.filled_quantity'),
     filledQuote: dec(row.filled_quote, 'orders.filled_quote'),
     averagePrice: decOrNull(row.average_price, 'orders.average_price'),

@@ -11,6 +11,8 @@ export interface OrdersTable {
   price: string | null;
   stop_price: string | null;
   quantity: string;
+  /** Added by migration 0004: quote to spend, for a market buy sized in the quote currency. */
+  quote_amount: string | null;
   filled_quantity: string;
   filled_quote: string;
   average_price: string | null;
