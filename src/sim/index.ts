@@ -7,7 +7,7 @@ import type { SimEngine, SimGroundTruth } from './engine/api.ts';
 import { createSimEngine, DEFAULT_FEES } from './engine/index.ts';
 import { Accounts, generateKeyPair } from './server/auth.ts';
 import { DEFAULT_BOOK_WINDOW } from './server/book-window.ts';
-import { Faults, type FaultInput } from './server/faults.ts';
+import { Faults, type FaultInput, type FaultName } from './server/faults.ts';
 import { currenciesOf, DEFAULT_SIM_SYMBOLS, defaultBalances, simPairs } from './server/markets.ts';
 import { startSimServer } from './server/server.ts';
 import {
@@ -62,6 +62,8 @@ export interface RunningSimulator {
   readonly seed: number;
   readonly engine: SimEngine;
   setFault(name: string, value: FaultInput | null): void;
+  /** How often each fault took effect so far (requests struck, orders hidden, sockets cut, ...). */
+  faultHits(): Record<FaultName, number>;
   openAccount(input?: {
     apiKey?: string;
     apiSecret?: string;
@@ -178,6 +180,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     setFault: (name, value) => {
       faults.set(name, value);
     },
+    faultHits: () => faults.hits(),
     openAccount,
     groundTruth: () => engine.groundTruth(),
     flushBooks: () => {

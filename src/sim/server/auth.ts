@@ -59,7 +59,9 @@ function sameText(a: string, b: string): boolean {
 }
 
 export type AuthResult =
-  { readonly ok: true; readonly account: SimAccount } | { readonly ok: false; readonly reason: string };
+  | { readonly ok: true; readonly account: SimAccount }
+  /** staleStamp: refused because the stamp (or login timestamp) is outside the ±5 s window. */
+  | { readonly ok: false; readonly reason: string; readonly staleStamp?: boolean };
 
 /** The accounts of one simulator, one key pair each (used for REST and the WebSocket login alike). */
 export class Accounts {
@@ -104,6 +106,7 @@ export class Accounts {
       return {
         ok: false,
         reason: `X-Stamp is ${offset} ms from server time (allowed ±${STAMP_TOLERANCE_MS}); sync with /api/v2/server/time`,
+        staleStamp: true,
       };
     if (!sameText(signature, hmacBase64(account.secretBytes, pck + stamp)))
       return { ok: false, reason: 'signature does not match' };
@@ -130,8 +133,10 @@ export class Accounts {
     )
       return { ok: false, reason: WS_LOGIN_REFUSAL.request };
     const stamp = typeof timestamp === 'string' && /^\d+$/.test(timestamp) ? Number(timestamp) : timestamp;
-    if (typeof stamp !== 'number' || !Number.isFinite(stamp) || Math.abs(stamp - now) > STAMP_TOLERANCE_MS)
+    if (typeof stamp !== 'number' || !Number.isFinite(stamp))
       return { ok: false, reason: WS_LOGIN_REFUSAL.nonce };
+    if (Math.abs(stamp - now) > STAMP_TOLERANCE_MS)
+      return { ok: false, reason: WS_LOGIN_REFUSAL.nonce, staleStamp: true };
     const account = this.byApiKey.get(publicKey);
     if (!account) return { ok: false, reason: WS_LOGIN_REFUSAL.publicKey };
     if (!sameText(signature, hmacBase64(account.secretBytes, publicKey + String(nonce))))

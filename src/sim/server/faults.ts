@@ -126,6 +126,8 @@ export function parseFaultArg(arg: string): [FaultName, number] {
 export class Faults {
   private readonly values = new Map<FaultName, number>();
   private readonly listeners = new Set<(name: FaultName) => void>();
+  /** How often each fault actually took effect (struck a request, hid an order, cut a socket, ...). */
+  private readonly struck = new Map<FaultName, number>();
   private readonly streams: ReadonlyMap<ProbabilityFault, Random>;
 
   constructor(seed: number, initial: Readonly<Record<string, FaultInput>> = {}) {
@@ -158,11 +160,31 @@ export class Faults {
     >;
   }
 
+  /** True when the fault was set (not left at its default, as cancel-delay-ms's 50 ms is). */
+  isSet(name: FaultName): boolean {
+    return this.values.has(name);
+  }
+
   /** One seeded draw: does this probability fault strike the current request? No draw when it is off. */
   strikes(name: ProbabilityFault): boolean {
     const p = this.value(name);
     if (p <= 0) return false;
-    return this.stream(name).next() < p;
+    const struck = this.stream(name).next() < p;
+    if (struck) this.hit(name);
+    return struck;
+  }
+
+  /** Counts one occasion on which a fault took effect; strikes() counts its own. */
+  hit(name: FaultName): void {
+    this.struck.set(name, (this.struck.get(name) ?? 0) + 1);
+  }
+
+  /** Every fault with the number of times it took effect since the simulator started. */
+  hits(): Record<FaultName, number> {
+    return Object.fromEntries(FAULT_NAMES.map((name) => [name, this.struck.get(name) ?? 0])) as Record<
+      FaultName,
+      number
+    >;
   }
 
   /** The fault's own stream, for a secondary choice once it has struck (503 or 500, how long a block). */

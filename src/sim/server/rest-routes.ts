@@ -118,7 +118,11 @@ function accountOf(req: RouteRequest): SimAccount {
 
 /** S7 (`visibility-delay-ms`): a new order is not yet seen by order queries. */
 function visible(ctx: RouteContext, order: SimOrder, now: number): boolean {
-  return order.createdAt + ctx.faults.value('visibility-delay-ms') <= now;
+  const delay = ctx.faults.value('visibility-delay-ms');
+  if (order.createdAt + delay <= now) return true;
+  // Counted per order a read left out (the fault struck that read).
+  if (delay > 0) ctx.faults.hit('visibility-delay-ms');
+  return false;
 }
 
 function decimalField(body: Record<string, unknown>, name: string): Decimal | null {

@@ -79,7 +79,10 @@ export function registerRestRoutes(app: FastifyInstance, options: RestOptions, h
 
   const serve = async (spec: RouteSpec, request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const latency = faults.value('latency-ms');
-    if (latency > 0) await sleep(latency);
+    if (latency > 0) {
+      faults.hit('latency-ms');
+      await sleep(latency);
+    }
 
     let account: SimAccount | null = null;
     if (spec.authenticated) {
@@ -92,6 +95,8 @@ export function registerRestRoutes(app: FastifyInstance, options: RestOptions, h
         options.clock.now(),
       );
       if (!auth.ok) {
+        // A stamp refused while the clock is skewed: the skew struck (the client must re-sync).
+        if (auth.staleStamp === true && faults.value('clock-skew-ms') !== 0) faults.hit('clock-skew-ms');
         sendJson(reply, 401, failure('UNAUTHORIZED', 401, { details: auth.reason }));
         return;
       }

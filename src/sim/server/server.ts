@@ -96,6 +96,7 @@ export async function startSimServer(options: SimServerOptions): Promise<SimServ
   const cancelTimers = new Map<string, NodeJS.Timeout>();
   const scheduleCancel = (orderId: string): void => {
     if (cancelTimers.has(orderId)) return;
+    if (faults.isSet('cancel-delay-ms')) faults.hit('cancel-delay-ms');
     const timer = setTimeout(() => {
       cancelTimers.delete(orderId);
       engine.completeCancel(orderId);

@@ -280,6 +280,8 @@ export class WsHub {
 
   private onLogin(conn: Connection, body: Record<string, unknown>): void {
     const result = this.options.accounts.verifyWsLogin(body, this.options.clock.now());
+    if (!result.ok && result.staleStamp === true && this.options.faults.value('clock-skew-ms') !== 0)
+      this.options.faults.hit('clock-skew-ms');
     // ASSUMPTION (BTCTurk): a refused login also ends an earlier login on the same socket.
     conn.account = result.ok ? result.account : null;
     this.send(
@@ -464,7 +466,9 @@ export class WsHub {
     const timer = setInterval(() => {
       for (const conn of this.connections) {
         if (name === 'ws-drop-every') conn.ws.terminate();
+        else if (conn.silenced) continue;
         else conn.silenced = true;
+        this.options.faults.hit(name);
       }
     }, period);
     this.timers.set(name, timer);
