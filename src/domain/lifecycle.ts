@@ -226,6 +226,42 @@ export function transition(current: OrderProgress, event: OrderEvent): Transitio
   return { ok: true, state, filled, exchangeOrderId };
 }
 
+/**
+ * Whether the table allows the event from the state at all (fill sizes and exchange ids aside).
+ * An event the state a caller read allowed, but the order's state now forbids, is late: another
+ * path moved the order on in between (the stream overtook a reply, a lookup resolved it first).
+ */
+export function allowsFrom(state: OrderState, event: OrderEvent): boolean {
+  return TABLE[transitionKey(event)][state] !== undefined;
+}
+
+/**
+ * An event refused on `now` that was decided on `seen`: late rather than contradictory when the
+ * order has changed state since, `seen` allowed the event, and it names no other exchange order.
+ */
+export function isLateEvent(seen: OrderProgress, now: OrderProgress, event: OrderEvent): boolean {
+  if (seen.state === now.state || !allowsFrom(seen.state, event) || allowsFrom(now.state, event))
+    return false;
+  // Concluded never placed, and now the exchange says it exists: that is a contradiction.
+  if (now.state === 'REJECTED' && (event.type === 'acked' || event.type === 'venue-status')) return false;
+  const incoming = eventExchangeId(event);
+  return incoming === undefined || now.exchangeOrderId === null || incoming === now.exchangeOrderId;
+}
+
+/**
+ * A resting status (open, partially filled) about an order already CANCELED or FILLED here: an
+ * older read overtaken by the close (a REST read from before it, the insert half of a streamed
+ * update). Information, not a state change; whether the order really still rests is for the
+ * reconciliation to decide, which reads the exchange again before it reports a divergence.
+ */
+export function isStaleStatus(now: OrderProgress, event: OrderEvent): boolean {
+  if (event.type !== 'venue-status' || (event.status !== 'open' && event.status !== 'partially_filled'))
+    return false;
+  if (now.state !== 'CANCELED' && now.state !== 'FILLED') return false;
+  const incoming = eventExchangeId(event);
+  return incoming === undefined || now.exchangeOrderId === null || incoming === now.exchangeOrderId;
+}
+
 /** No transition leaves these states. */
 export function isTerminal(state: OrderState): boolean {
   return state === 'FILLED' || state === 'REJECTED';

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.ts';
+import type { OrderState } from '../domain/orders.ts';
 import type { Random } from '../domain/random.ts';
 import type { SymbolRules } from '../domain/symbols.ts';
 import type { Exchange } from '../ports/exchange.ts';
@@ -72,6 +73,17 @@ export interface OmsStats {
   fillsDuplicate: number;
   fillsUnlinked: number;
   escalations: number;
+  /** New orders and replaces refused because they would cross one of our own resting orders. */
+  selfTradeRefusals: number;
+  /**
+   * Replies and events about an order another path had already moved on (a timeout reply for an
+   * order the stream already showed OPEN, say): recorded as information, not as a divergence.
+   */
+  lateReplies: number;
+  /** Replace steps another owner had already taken: the transaction was read again and went on from there. */
+  replaceConflicts: number;
+  /** Reconciliation repairs dropped because the order moved on between the pass's read and the repair. */
+  staleRepairs: number;
 }
 
 export function emptyStats(): OmsStats {
@@ -100,6 +112,10 @@ export function emptyStats(): OmsStats {
     fillsDuplicate: 0,
     fillsUnlinked: 0,
     escalations: 0,
+    selfTradeRefusals: 0,
+    lateReplies: 0,
+    replaceConflicts: 0,
+    staleRepairs: 0,
   };
 }
 
@@ -126,6 +142,21 @@ export class OrderRefusedError extends Error {
   ) {
     super(`new order on ${symbol} refused: ${reason}`);
     this.name = 'OrderRefusedError';
+  }
+}
+
+/**
+ * The order is not in a state the call needs (it filled or was canceled, or is not yet resolved)
+ * because it moved on after the caller read it: a race the caller may expect, not a bug.
+ */
+export class OrderMovedOnError extends Error {
+  constructor(
+    readonly orderId: string,
+    readonly state: OrderState,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'OrderMovedOnError';
   }
 }
 

@@ -1,22 +1,45 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { ORDER_REQUEST_WRITTEN, type OrderRequestWritten } from '../ports/exchange.ts';
 
 // Named step boundaries where a process started with BTCBOT_CRASH_AT=<name> kills itself with
 // SIGKILL, so the crash harness can prove that a restart resumes every step without a second
 // order. Read once at load: when unset, every call is one string comparison.
+
+/** The step boundaries of a replace; each exists once per mode (`replace.` safe, `replace-fast.` fast). */
+export const REPLACE_STEP_POINTS = [
+  'after-begin', // the transaction is stored (step `started`), nothing else done
+  'before-cancel-request', // the old order is PENDING_CANCEL here, its DELETE not yet written
+  'after-cancel-sent', // the old order's DELETE is written, its reply not read
+  'after-cancel-reply', // the DELETE's reply is read, the old order not yet confirmed gone
+  'after-cancel-confirmed', // the old order is recorded closed (step `old-closed`), the next step not taken
+  'after-new-journal', // the replacement is journaled, the step not advanced to `new-journaled`
+  'after-new-sent-mark', // the replacement is marked sent, its POST not yet written
+  'after-new-sent', // the replacement's POST is written, its reply not read
+  'after-new-reply', // the replacement's reply is read, nothing recorded from it
+  'after-new-acked', // the replacement's ack is recorded, the step not advanced (safe: not `done`)
+] as const;
+export type ReplaceStepPoint = (typeof REPLACE_STEP_POINTS)[number];
 
 export const CRASH_POINTS = [
   'submit.after-journal',
   'submit.after-sent-mark',
   'submit.after-post', // the POST is written, its reply not read
   'submit.after-reply', // the reply is read, nothing recorded from it
+  'submit.retry-after-journal', // a second attempt (new client id) after a first proven never placed: journaled, not sent
+  'submit.retry-after-post', // that second attempt's POST is written, its reply not read
+  'resolve.after-status', // an UNKNOWN order found: its venue status recorded, its fills not yet
+  'cancel.before-request', // PENDING_CANCEL recorded, the DELETE not yet written
   'cancel.after-request', // the DELETE is written, its reply not read
   'cancel.after-reply',
-  'replace.after-cancel-sent',
-  'replace.after-cancel-confirmed',
-  'replace.after-new-sent', // the replacement's POST is written, its reply not read
-  'replace.after-new-reply',
+  ...REPLACE_STEP_POINTS.map((step) => `replace.${step}` as const),
+  ...REPLACE_STEP_POINTS.map((step) => `replace-fast.${step}` as const),
 ] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
+
+/** The crash point of a replace step in the transaction's mode. */
+export function replacePoint(mode: 'safe' | 'fast', step: ReplaceStepPoint): CrashPoint {
+  return mode === 'fast' ? `replace-fast.${step}` : `replace.${step}`;
+}
 
 const armed = process.env.BTCBOT_CRASH_AT;
 
@@ -30,23 +53,17 @@ export function crashPoint(name: CrashPoint): void {
   if (armed === name) die(name);
 }
 
-interface UndiciRequestMessage {
-  readonly request?: { readonly method?: string; readonly path?: string };
-}
-
-const REQUEST_WRITTEN = 'undici:request:bodySent';
-
 /**
- * Arms a crash for the moment the next `method` request to `pathPrefix` has been written to the
- * socket, before any reply is read: the exchange receives it, the process never learns the outcome.
+ * Arms a crash for the moment the exchange adapter reports that the next `operation` request has
+ * been written, before any reply is read: the exchange receives it, the process never learns the
+ * outcome. Venue-neutral: the adapter publishes on ORDER_REQUEST_WRITTEN (src/ports/exchange.ts).
  * Returns the disarm function (call it once the request is done).
  */
-export function crashWhenWritten(name: CrashPoint, method: string, pathPrefix: string): () => void {
+export function crashWhenWritten(name: CrashPoint, operation: OrderRequestWritten['operation']): () => void {
   if (armed !== name) return () => undefined;
   const listener = (message: unknown): void => {
-    const request = (message as UndiciRequestMessage).request;
-    if (request?.method === method && request.path?.startsWith(pathPrefix) === true) die(name);
+    if ((message as Partial<OrderRequestWritten>).operation === operation) die(name);
   };
-  subscribe(REQUEST_WRITTEN, listener);
-  return () => unsubscribe(REQUEST_WRITTEN, listener);
+  subscribe(ORDER_REQUEST_WRITTEN, listener);
+  return () => unsubscribe(ORDER_REQUEST_WRITTEN, listener);
 }

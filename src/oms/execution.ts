@@ -1,5 +1,12 @@
-import { ExchangeError, isExchangeError } from '../domain/errors.ts';
-import { isClosed, isUnresolved, type StatusEvent } from '../domain/lifecycle.ts';
+import { ExchangeError, isExchangeError, type RefusalReason } from '../domain/errors.ts';
+import {
+  isClosed,
+  isLateEvent,
+  isStaleStatus,
+  isUnresolved,
+  type OrderProgress,
+  type StatusEvent,
+} from '../domain/lifecycle.ts';
 import type { OrderRequest } from '../domain/orders.ts';
 import type { FillReport, OrderStatusReport } from '../domain/reports.ts';
 import type { FillSource, RecordFillResult, StoredOrder } from '../ports/store.ts';
@@ -20,6 +27,8 @@ export interface SendPoints {
 }
 
 export interface CancelPoints {
+  /** Reached once PENDING_CANCEL is recorded, before the first DELETE is written. */
+  readonly before?: CrashPoint | undefined;
   readonly requested: CrashPoint;
   readonly replied?: CrashPoint | undefined;
 }
@@ -42,7 +51,8 @@ export interface CancelResult {
 /** What a cancel request came back with. */
 type CancelReply = 'accepted' | 'maybe' | 'gone' | 'unprocessed' | 'blocked';
 
-const GONE_MESSAGES = ['NO_ORDER_MATCHES_YOUR_REQUEST', 'ORDER_COULD_NOT_BE_CANCELED'];
+/** Refusals of a cancel that mean the order is already gone (or its cancel under way): a lookup says which. */
+const GONE_REASONS: ReadonlySet<RefusalReason | undefined> = new Set(['order-not-found', 'order-closed']);
 
 function requestOf(order: StoredOrder): OrderRequest {
   if (order.clientOrderId === null)
@@ -54,7 +64,17 @@ function requestOf(order: StoredOrder): OrderRequest {
     quantity: order.quantity,
     price: order.price ?? undefined,
     stopPrice: order.stopPrice ?? undefined,
+    quoteAmount: order.quoteAmount ?? undefined,
     clientOrderId: order.clientOrderId,
+  };
+}
+
+function progress(order: StoredOrder): OrderProgress {
+  return {
+    state: order.state,
+    quantity: order.quantity,
+    filled: order.filledQuantity,
+    exchangeOrderId: order.exchangeOrderId,
   };
 }
 
@@ -69,10 +89,27 @@ export class Execution {
     this.#ctx = ctx;
   }
 
-  /** Applies an event; a refusal is a divergence: logged and counted, and the order returned as it is. */
+  /**
+   * Applies an event decided on `order` as the caller read it. A refusal is a divergence (logged
+   * and counted, the order returned as it is), except when the order moved on since that read and
+   * the event is merely late (a timeout reply after the stream showed the order OPEN, a repair
+   * after a lookup resolved it): that is information, counted as a late reply.
+   */
   async apply(order: StoredOrder, event: StatusEvent): Promise<StoredOrder> {
     const result = await this.#ctx.store.applyEvent(order.id, event);
     if (result.ok) return result.order;
+    if (
+      result.reason === 'invalid-transition' &&
+      (isLateEvent(progress(order), progress(result.order), event) ||
+        isStaleStatus(progress(result.order), event))
+    ) {
+      this.#ctx.stats.lateReplies += 1;
+      this.#ctx.log.info(
+        { orderId: order.id, event: event.type, was: order.state, now: result.order.state },
+        'late event about an order that has moved on: recorded, nothing to change',
+      );
+      return result.order;
+    }
     this.#ctx.stats.divergences += 1;
     this.#ctx.log.error(
       { orderId: order.id, event: event.type, problem: result.message },
@@ -123,6 +160,7 @@ export class Execution {
     // The fills endpoint has the tightest budget (120/min): asked only when fills are missing.
     const executed = executedQuantity(report);
     const missing = executed === null ? report.status !== 'open' : executed.gt(updated.filledQuantity);
+    if (missing && isUnresolved(order.state)) crashPoint('resolve.after-status');
     return missing ? this.recordOrderFills(updated, report.exchangeOrderId) : updated;
   }
 
@@ -136,12 +174,23 @@ export class Execution {
   /** Marks the journaled order sent, sends it once, and records the answer. Never re-sends. */
   async send(order: StoredOrder, points: SendPoints): Promise<SendResult> {
     const { exchange, stats, log } = this.#ctx;
-    const marked = await this.apply(order, { type: 'sent' });
-    if (marked.state !== 'SUBMITTED')
-      throw new Error(`order ${order.id} could not be marked sent (it is ${marked.state}): not sending it`);
+    // The mark is the send's ownership: only the path whose mark was written sends. Another owner
+    // that marked (or settled) it first is sending or has sent it: never a second send.
+    const mark = await this.#ctx.store.applyEvent(order.id, { type: 'sent' });
+    if (!mark.ok) {
+      if (order.state !== 'PENDING_SUBMIT' || mark.order.state === 'PENDING_SUBMIT')
+        throw new Error(`order ${order.id} could not be marked sent (${mark.message}): not sending it`);
+      stats.lateReplies += 1;
+      log.info(
+        { orderId: order.id, state: mark.order.state },
+        'order already sent or settled by another owner: not sending it again',
+      );
+      return { order: mark.order, retryable: false };
+    }
+    const marked = mark.order;
     if (points.sentMark) crashPoint(points.sentMark);
     stats.submits += 1;
-    const disarm = crashWhenWritten(points.written, 'POST', '/api/v1/order');
+    const disarm = crashWhenWritten(points.written, 'submit');
     let exchangeOrderId: string;
     try {
       exchangeOrderId = (await exchange.submitOrder(requestOf(marked))).exchangeOrderId;
@@ -149,6 +198,14 @@ export class Execution {
       if (error instanceof ExchangeError && error.unprocessed) {
         stats.rejected += 1;
         const rejected = await this.apply(marked, { type: 'rejected', reason: error.message });
+        if (rejected.state !== 'REJECTED') {
+          // The stream or a lookup already showed it placed: the refusal was not what it said.
+          log.warn(
+            { orderId: order.id, state: rejected.state, err: error.message },
+            'submit refused as unprocessed, yet the exchange shows the order: kept, not sent again',
+          );
+          return { order: rejected, retryable: false };
+        }
         return {
           order: rejected,
           retryable: error.kind === 'rate-limited' || error.kind === 'not-sent',
@@ -156,15 +213,16 @@ export class Execution {
         };
       }
       // Anything else may have placed the order: it stays in flight until a lookup says. A failure
-      // that is not the exchange's (a bug in between) is logged as the error it is.
+      // that is not the exchange's (a bug in between) is logged as the error it is. A reply that
+      // comes after the stream (or a lookup) already moved the order on is only late: apply says so.
       stats.ambiguous += 1;
+      const after = await this.apply(marked, { type: 'send-ambiguous', reason: describe(error) });
       const fields = { orderId: order.id, clientOrderId: order.clientOrderId, err: describe(error) };
-      if (isExchangeError(error)) log.warn(fields, 'submit outcome unknown');
+      if (!isUnresolved(after.state))
+        log.info({ ...fields, state: after.state }, 'submit reply late: the order had moved on');
+      else if (isExchangeError(error)) log.warn(fields, 'submit outcome unknown');
       else log.error(fields, 'submit failed outside the exchange: outcome unknown');
-      return {
-        order: await this.apply(marked, { type: 'send-ambiguous', reason: describe(error) }),
-        retryable: false,
-      };
+      return { order: after, retryable: false };
     } finally {
       disarm();
     }
@@ -231,6 +289,9 @@ export class Execution {
     stats.cancels += 1;
     let current =
       order.state === 'PENDING_CANCEL' ? order : await this.apply(order, { type: 'cancel-requested' });
+    // Filled or canceled (the stream got there) since the caller read it: nothing left to cancel.
+    if (isClosed(current.state)) return { order: current, outcome: 'already-closed' };
+    if (points?.before) crashPoint(points.before);
     let reached = false; // whether any request may have reached the exchange
     let lastReason = 'no cancel request was processed';
     for (let attempt = 0; attempt < timings.cancelAttempts; attempt += 1) {
@@ -283,6 +344,9 @@ export class Execution {
           current = await this.applyReport(current, report);
           return { order: current, gone: true };
         }
+        // The private stream showed it gone before REST does: a lagging read is no reason to wait.
+        current = await this.#reload(current);
+        if (isClosed(current.state)) return { order: current, gone: true };
         if (report) current = await this.applyReport(current, report);
       } catch (error) {
         if (!isExchangeError(error)) throw error;
@@ -304,7 +368,7 @@ export class Execution {
     exchangeOrderId: string,
     points: CancelPoints | undefined,
   ): Promise<{ kind: CancelReply; reason: string }> {
-    const disarm = points ? crashWhenWritten(points.requested, 'DELETE', '/api/v1/order') : () => undefined;
+    const disarm = points ? crashWhenWritten(points.requested, 'cancel') : () => undefined;
     try {
       await this.#ctx.exchange.cancelOrder(exchangeOrderId);
       if (points?.replied) crashPoint(points.replied);
@@ -312,8 +376,8 @@ export class Execution {
     } catch (error) {
       if (!(error instanceof ExchangeError)) throw error;
       // Already gone, or a cancel already under way: a lookup settles which.
-      if (GONE_MESSAGES.some((m) => error.venueMessage?.includes(m) === true))
-        return { kind: 'gone', reason: error.message };
+      if (error.unprocessed && GONE_REASONS.has(error.reason)) return { kind: 'gone', reason: error.message };
+      // Refused for any other reason ('cancel-blocked': the pair is in maintenance): blocked for now.
       if (error.kind === 'rejected' || error.kind === 'exchange-failure')
         return { kind: 'blocked', reason: error.message };
       return { kind: error.unprocessed ? 'unprocessed' : 'maybe', reason: error.message };

@@ -9,6 +9,7 @@ export {
 } from './oms.ts';
 export {
   DEFAULT_TIMINGS,
+  OrderMovedOnError,
   OrderRefusedError,
   UnknownOrderError,
   type OmsStats,

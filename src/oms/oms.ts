@@ -14,6 +14,7 @@ import type { EscalationState, FillSource, Store, StoredOrder } from '../ports/s
 import {
   DEFAULT_TIMINGS,
   emptyStats,
+  OrderMovedOnError,
   OrderRefusedError,
   UnknownOrderError,
   type OmsContext,
@@ -23,7 +24,7 @@ import {
 import { crashPoint } from './crash-points.ts';
 import { DEFAULT_ESCALATION_POLICY, type EscalationPolicy } from './escalation.ts';
 import { Execution, type CancelResult, type SendResult } from './execution.ts';
-import { refusalReason } from './gates.ts';
+import { refusalReason, selfTradeConflict, selfTradeReason, type OwnRestingOrder } from './gates.ts';
 import { HealthMonitor, type Alert } from './health.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import { fetchOrderReport } from './lookup.ts';
@@ -61,6 +62,11 @@ export interface SubmitIntent {
   readonly quantity: Decimal;
   readonly price?: Decimal | undefined;
   readonly stopPrice?: Decimal | undefined;
+  /**
+   * Quote currency to spend: a market or stop-market buy sized in the quote (as BTCTurk sizes
+   * them). `quantity` must then be 0: the order's base quantity is what its fills bring.
+   */
+  readonly quoteAmount?: Decimal | undefined;
   readonly intentId?: string | undefined;
   readonly strategy?: string | undefined;
   /**
@@ -102,6 +108,11 @@ export class Oms {
   readonly #symbols: readonly string[];
   readonly #riskBudget: RiskBudget | undefined;
   #ready = false;
+  /** Symbols whose part of a reconciliation came out clean: new orders may go out there. */
+  readonly #readySymbols = new Set<string>();
+  /** What a symbol not ready yet waits for, and since when (clock ms). */
+  readonly #waiting = new Map<string, { reason: string; since: number }>();
+  readonly #createdAt: number;
   #timer: NodeJS.Timeout | undefined;
   #loop: Promise<void> | undefined;
 
@@ -120,6 +131,7 @@ export class Oms {
       stats: emptyStats(),
     };
     this.#symbols = options.symbols ?? [];
+    this.#createdAt = this.#ctx.clock.now();
     this.#riskBudget = options.riskBudget;
     this.#exec = new Execution(this.#ctx);
     this.#replacer = new Replacer(this.#ctx, this.#exec);
@@ -136,6 +148,55 @@ export class Oms {
   /** True once a reconciliation came out clean: only then may new orders go out. */
   get ready(): boolean {
     return this.#ready;
+  }
+
+  /**
+   * True once the symbol's part of a reconciliation came out clean (its passes without failure or
+   * divergence, no order of it unresolved, no replace of it open), or a whole pass did: new orders
+   * may go out on it while other symbols still wait.
+   */
+  readyFor(symbol: string): boolean {
+    return this.#ready || this.#readySymbols.has(symbol);
+  }
+
+  /** What keeps new orders off the symbol now, and since when (clock ms); null once it is ready. */
+  waitingFor(symbol: string): { reason: string; since: number } | null {
+    if (this.readyFor(symbol)) return null;
+    return this.#waiting.get(symbol) ?? { reason: 'not reconciled yet', since: this.#createdAt };
+  }
+
+  /** Notes what a symbol not ready yet waits for (the start kept while the reason stays the same). */
+  #wait(symbol: string, reason: string): void {
+    if (this.readyFor(symbol) || this.#waiting.get(symbol)?.reason === reason) return;
+    this.#waiting.set(symbol, { reason, since: this.#ctx.clock.now() });
+  }
+
+  /** The symbol is ready when nothing of it is unresolved or left in a replace; else what it waits for. */
+  async #checkSymbol(symbol: string, problems: readonly string[]): Promise<void> {
+    if (this.readyFor(symbol)) return;
+    const { store } = this.#ctx;
+    const open = await store.openReplaces();
+    const owned = new Set(open.flatMap((t) => t.newOrderId ?? []));
+    let replaces = 0;
+    for (const txn of open) if ((await store.order(txn.oldOrderId))?.symbol === symbol) replaces += 1;
+    const unresolved = (await store.activeOrders(symbol)).filter(
+      (o) => isUnresolved(o.state) || (o.state === 'PENDING_SUBMIT' && !owned.has(o.id)),
+    ).length;
+    if (problems.length === 0 && unresolved === 0 && replaces === 0) {
+      this.#readySymbols.add(symbol);
+      this.#waiting.delete(symbol);
+      this.#ctx.log.info({ symbol }, 'symbol reconciled clean: new orders may go out on it');
+      return;
+    }
+    const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+    this.#wait(
+      symbol,
+      problems.length > 0
+        ? `last pass not clean (${problems[0] ?? ''}${problems.length > 1 ? ` and ${problems.length - 1} more` : ''}); the next pass tries again`
+        : replaces > 0
+          ? `${plural(replaces, 'replace')} still open`
+          : `resolving ${plural(unresolved, 'unresolved order')}`,
+    );
   }
 
   stats(): Readonly<OmsStats> {
@@ -156,49 +217,84 @@ export class Oms {
       if (!isExchangeError(error)) throw error;
       failures.push(`${scope}: ${error.message}`);
     };
+    // Per symbol, what made its part of this pass unclean (a symbol may trade once its part is clean).
+    const problems = new Map<string, string[]>();
+    const problem = (symbol: string, text: string): void => {
+      problems.set(symbol, [...(problems.get(symbol) ?? []), text]);
+    };
+    // The list is only where to look: by the time the symbol's turn comes the engine (or another
+    // pass) may have moved a transaction on, so resume() reads it again and goes on from there.
     for (const txn of await store.openReplaces()) {
       const old = await store.order(txn.oldOrderId);
       if (!old)
         throw new Error(`replace ${txn.id} names order ${txn.oldOrderId}, which is not in ${store.location}`);
+      this.#wait(old.symbol, 'finishing a replace left open');
       await this.#queue
         .run(old.symbol, () => this.#replacer.resume(txn))
         .catch((e: unknown) => {
           fail(`replace ${txn.id}`, e);
+          problem(old.symbol, `replace ${txn.id} failed`);
         });
     }
     const openReplaces = await store.openReplaces();
     const replaceOwned = new Set(openReplaces.flatMap((t) => t.newOrderId ?? []));
-    const symbols = [
-      ...new Set([...this.#symbols, ...(await store.activeOrders()).map((o) => o.symbol)]),
-    ].sort();
+    const activeAtStart = await store.activeOrders();
+    const symbols = [...new Set([...this.#symbols, ...activeAtStart.map((o) => o.symbol)])].sort();
     const actions: ActionCounts = {};
+    for (const symbol of symbols)
+      if (!this.#waiting.has(symbol)) this.#wait(symbol, "reading the exchange's orders and fills");
     for (const symbol of symbols) {
       await this.#queue
         .run(symbol, async () => {
+          // Read in the symbol's turn: a replace begun since the list above owns its new order too.
+          const owned = new Set((await store.openReplaces()).flatMap((t) => t.newOrderId ?? []));
           const pass = await this.#reconciler.symbolPass(
             symbol,
             options.lookbackMs ?? timings.startLookbackMs,
-            replaceOwned,
+            owned,
           );
           for (const failure of pass.failures) failures.push(`${symbol}: ${failure}`);
           for (const [kind, n] of Object.entries(pass.actions)) {
             const key = kind as keyof ActionCounts;
             actions[key] = (actions[key] ?? 0) + n;
           }
-          if (options.resolve !== false)
-            for (const order of await store.activeOrders(symbol))
-              if (isUnresolved(order.state)) await this.#exec.resolve(order);
           this.#health.setDivergences(symbol, pass.divergences);
+          for (const failure of pass.failures) problem(symbol, failure);
+          for (const d of pass.divergences.values()) problem(symbol, d);
+          // Ready at once when nothing of it is left to resolve: other symbols' lookups do not hold it.
+          await this.#checkSymbol(symbol, problems.get(symbol) ?? []);
         })
         .catch((e: unknown) => {
           fail(symbol, e);
+          problem(symbol, 'pass failed');
         });
     }
+    // Unresolved orders are looked up after every symbol's pass, each symbol's concurrently: one
+    // order waiting out its visibility horizon holds back only its own symbol.
+    if (options.resolve !== false)
+      await Promise.all(
+        symbols.map((symbol) =>
+          this.#queue
+            .run(symbol, async () => {
+              for (const order of await store.activeOrders(symbol))
+                if (isUnresolved(order.state)) await this.#exec.resolve(order);
+              await this.#checkSymbol(symbol, problems.get(symbol) ?? []);
+            })
+            .catch((e: unknown) => {
+              fail(symbol, e);
+            }),
+        ),
+      );
     if (failures.length > 0) this.#health.passFailed(failures.join('; '));
     else this.#health.passSucceeded();
     const escalation = await this.#health.evaluate();
+    // Orders journaled while the pass ran are new work in flight on symbols already ready (their
+    // sends resolve them), not something this pass left unresolved.
+    const existed = new Set(activeAtStart.map((o) => o.id));
     const unresolved = (await store.activeOrders()).filter(
-      (o) => isUnresolved(o.state) || (o.state === 'PENDING_SUBMIT' && !replaceOwned.has(o.id)),
+      (o) =>
+        existed.has(o.id) &&
+        (isUnresolved(o.state) || (o.state === 'PENDING_SUBMIT' && !replaceOwned.has(o.id))),
     ).length;
     const divergences = this.#health.divergences();
     const clean =
@@ -249,16 +345,16 @@ export class Oms {
   async submit(intent: SubmitIntent): Promise<StoredOrder> {
     const attempts = intent.attempts ?? 1;
     for (let attempt = 1; ; attempt += 1) {
-      const sent = await this.#queue.run(intent.symbol, () => this.#submitOnce(intent));
+      const sent = await this.#queue.run(intent.symbol, () => this.#submitOnce(intent, attempt));
       if (!sent.retryable || attempt >= attempts) return sent.order;
       // A 429 asked for a pause: the next attempt waits all of it, or it only earns another 429.
       if (sent.retryAfterMs !== undefined) await this.#ctx.clock.sleep(sent.retryAfterMs);
     }
   }
 
-  async #submitOnce(intent: SubmitIntent): Promise<SendResult> {
+  async #submitOnce(intent: SubmitIntent, attempt = 1): Promise<SendResult> {
     const { store, prefix, random, clock } = this.#ctx;
-    await this.#admit(intent.symbol, intent.side, intent.quantity);
+    await this.#admit(intent.symbol, intent.side, intent.quantity, intent);
     await this.#settleUnresolved(intent.symbol);
     const journaled = await store.journalOrder({
       clientOrderId: newClientOrderId(prefix, random, clock),
@@ -268,13 +364,14 @@ export class Oms {
       quantity: intent.quantity,
       price: intent.price,
       stopPrice: intent.stopPrice,
+      quoteAmount: intent.quoteAmount,
       intentId: intent.intentId,
       strategy: intent.strategy,
     });
-    crashPoint('submit.after-journal');
+    crashPoint(attempt > 1 ? 'submit.retry-after-journal' : 'submit.after-journal');
     const sent = await this.#exec.send(journaled, {
       sentMark: 'submit.after-sent-mark',
-      written: 'submit.after-post',
+      written: attempt > 1 ? 'submit.retry-after-post' : 'submit.after-post',
       replied: 'submit.after-reply',
     });
     if (!isUnresolved(sent.order.state)) return sent;
@@ -300,7 +397,12 @@ export class Oms {
     }
   }
 
-  async #admit(symbol: string, side: Side, quantity: Decimal): Promise<void> {
+  async #admit(
+    symbol: string,
+    side: Side,
+    quantity: Decimal,
+    order?: { readonly method: OrderMethod; readonly price?: Decimal | null | undefined },
+  ): Promise<void> {
     const { store } = this.#ctx;
     const [killSwitch, escalation] = await Promise.all([store.killSwitch(), store.escalation()]);
     let position = ZERO;
@@ -312,7 +414,7 @@ export class Oms {
           reducingResting = reducingResting.add(order.quantity.sub(order.filledQuantity));
     }
     const reason = refusalReason({
-      ready: this.#ready,
+      ready: this.readyFor(symbol),
       killSwitch,
       level: escalation.level,
       side,
@@ -321,6 +423,45 @@ export class Oms {
       reducingResting,
     });
     if (reason !== null) throw new OrderRefusedError(symbol, reason);
+    if (order) await this.#refuseSelfTrade(symbol, side, order);
+  }
+
+  /**
+   * Self-trade prevention: an order that would trade at once with one of our own resting orders is
+   * refused (counted, logged). Stop orders are not checked: they take no liquidity when placed, and
+   * a triggered one that meets ours is booked on both sides (fill identity).
+   */
+  async #refuseSelfTrade(
+    symbol: string,
+    side: Side,
+    order: { readonly method: OrderMethod; readonly price?: Decimal | null | undefined },
+  ): Promise<void> {
+    if (order.method !== 'limit' && order.method !== 'market') return;
+    const price = order.method === 'market' ? null : (order.price ?? null);
+    if (order.method === 'limit' && price === null) return; // the exchange rules refuse it
+    const resting: OwnRestingOrder[] = [];
+    for (const o of await this.#ctx.store.activeOrders(symbol))
+      if (o.origin !== 'foreign' && o.method === 'limit' && o.price !== null && !isClosed(o.state))
+        resting.push({ id: o.id, clientOrderId: o.clientOrderId, side: o.side, price: o.price });
+    const candidate = { symbol, side, price };
+    const conflict = selfTradeConflict(candidate, resting);
+    if (conflict === null) return;
+    const reason = selfTradeReason(candidate, conflict);
+    this.#ctx.stats.selfTradeRefusals += 1;
+    this.#ctx.log.warn(
+      {
+        symbol,
+        side,
+        price: price?.toFixed() ?? 'market',
+        resting: {
+          orderId: conflict.id,
+          clientOrderId: conflict.clientOrderId,
+          price: conflict.price.toFixed(),
+        },
+      },
+      'self-trade refused',
+    );
+    throw new OrderRefusedError(symbol, reason);
   }
 
   /** Cancels one order (by local, exchange or client id) and waits, bounded, for the exchange to confirm. */
@@ -343,10 +484,16 @@ export class Oms {
     let current = await this.#reload(order);
     if (isUnresolved(current.state)) current = await this.#exec.resolve(current);
     if (isUnresolved(current.state) || current.state === 'PENDING_SUBMIT')
-      throw new Error(
+      throw new OrderMovedOnError(
+        current.id,
+        current.state,
         `order ${current.id} is ${current.state}: it cannot be cancelled before it is resolved; run btcbot reconcile`,
       );
-    return this.#exec.cancel(current, { requested: 'cancel.after-request', replied: 'cancel.after-reply' });
+    return this.#exec.cancel(current, {
+      before: 'cancel.before-request',
+      requested: 'cancel.after-request',
+      replied: 'cancel.after-reply',
+    });
   }
 
   /** Cancel/replace as a persisted transaction (safe mode unless fast mode is asked for and budgeted). */
@@ -357,7 +504,11 @@ export class Oms {
       const quantity = request.quantity ?? old.quantity.sub(old.filledQuantity);
       // A replacement adds no risk beyond the old order's open quantity; more is a new order's risk.
       const extra = quantity.sub(old.quantity.sub(old.filledQuantity));
-      await this.#admit(old.symbol, old.side, extra.gt(0) ? extra : ZERO);
+      // The replacement's price is checked for a self-trade like a new order's (the old one is on its side).
+      await this.#admit(old.symbol, old.side, extra.gt(0) ? extra : ZERO, {
+        method: old.method,
+        price: request.price ?? old.price,
+      });
       return this.#replacer.begin(old, request, this.#riskBudget);
     });
   }

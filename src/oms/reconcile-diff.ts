@@ -17,6 +17,13 @@ export interface LocalOrder {
   readonly filledQuantity: Decimal;
   /** When the order last changed: for an unresolved order, when it was sent or went UNKNOWN. */
   readonly updatedAt: number;
+  /**
+   * When it was journaled (just before it was sent), when known. A resting order whose journal
+   * entry or last recorded change (its ack among them) is younger than the visibility horizon, and
+   * that the exchange's lists and lookups do not show yet, is not yet a divergence: a slow POST
+   * places it well after it was journaled.
+   */
+  readonly createdAt?: number | undefined;
 }
 
 export interface DiffInput<T extends LocalOrder = LocalOrder> {
@@ -74,8 +81,9 @@ export function latestReports(reports: readonly OrderStatusReport[]): Map<string
   return out;
 }
 
-/** Quantity the report shows executed, when it says. */
+/** Quantity the report shows executed, when it says (never for a quote-sized buy: its fills say). */
 export function executedQuantity(report: OrderStatusReport): Decimal | null {
+  if (report.quoteSized === true) return null;
   if (report.status === 'filled') return report.quantity;
   return report.leftQuantity === null ? null : report.quantity.sub(report.leftQuantity);
 }
@@ -129,6 +137,12 @@ function compare<T extends LocalOrder>(
       case 'OPEN':
       case 'PARTIALLY_FILLED':
       case 'PENDING_CANCEL':
+        // Acked (or streamed) moments ago: the exchange's reads may not show it yet (S7).
+        if (
+          order.createdAt !== undefined &&
+          now - Math.max(order.createdAt, order.updatedAt) < input.notFoundAfterMs
+        )
+          return [];
         return [
           {
             kind: 'divergence',

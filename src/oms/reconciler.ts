@@ -1,7 +1,8 @@
 import { isOwnClientOrderId } from '../domain/client-ids.ts';
 import { isExchangeError } from '../domain/errors.ts';
+import { isUnresolved } from '../domain/lifecycle.ts';
 import { compareFills, type OrderStatusReport } from '../domain/reports.ts';
-import type { StoredOrder } from '../ports/store.ts';
+import type { AdoptResult, StoredOrder } from '../ports/store.ts';
 import type { OmsContext } from './context.ts';
 import type { Execution } from './execution.ts';
 import { fetchOrderReport, historySince } from './lookup.ts';
@@ -96,12 +97,13 @@ export class Reconciler {
     });
     const counts: ActionCounts = {};
     const divergences = new Map<string, string>();
+    const adopted = await this.#adoptAll(actions);
     for (const action of actions) {
       if (action.kind === 'not-found' && !fillsRead) continue;
       counts[action.kind] = (counts[action.kind] ?? 0) + 1;
       const key = 'order' in action ? action.order.id : action.report.exchangeOrderId;
       try {
-        const problem = await this.#apply(action);
+        const problem = await this.#apply(action, adopted);
         if (problem !== null) divergences.set(key, problem);
       } catch (error) {
         if (!isExchangeError(error)) throw error;
@@ -120,19 +122,59 @@ export class Reconciler {
     const local = new Map(active.map((o) => [o.id, o]));
     const knownIds = new Set(active.flatMap((o) => o.exchangeOrderId ?? []));
     const knownClientIds = new Set(active.flatMap((o) => o.clientOrderId ?? []));
-    for (const report of latestReports(reports).values()) {
-      if (knownIds.has(report.exchangeOrderId)) continue;
-      if (report.clientOrderId !== null && knownClientIds.has(report.clientOrderId)) continue;
+    const named = [...latestReports(reports).values()].filter(
+      (r) =>
+        !knownIds.has(r.exchangeOrderId) &&
+        !(r.clientOrderId !== null && knownClientIds.has(r.clientOrderId)),
+    );
+    if (named.length === 0) return [...local.values()];
+    // One set-based read for all of them (a first pass may name thousands), then per report: by
+    // exchange id, else ours by client id.
+    const found = await store.ordersByIds({
+      exchangeOrderIds: named.map((r) => r.exchangeOrderId),
+      clientOrderIds: named.flatMap((r) => r.clientOrderId ?? []),
+    });
+    const byExchangeId = new Map(
+      found.flatMap((o) => (o.exchangeOrderId === null ? [] : [[o.exchangeOrderId, o]])),
+    );
+    const byClientId = new Map(
+      found.flatMap((o) =>
+        o.clientOrderId === null || o.origin === 'foreign' ? [] : [[o.clientOrderId, o]],
+      ),
+    );
+    for (const report of named) {
       const stored =
-        (await store.orderByExchangeId(report.exchangeOrderId)) ??
-        (report.clientOrderId === null ? undefined : await store.orderByClientId(report.clientOrderId));
+        byExchangeId.get(report.exchangeOrderId) ??
+        (report.clientOrderId === null ? undefined : byClientId.get(report.clientOrderId));
       if (stored) local.set(stored.id, stored);
     }
     return [...local.values()];
   }
 
+  /**
+   * Adopts every order of the pass's `adopt` and `foreign` actions in two store calls (one
+   * transaction each) instead of one per order; each action then goes on with its result.
+   */
+  async #adoptAll(actions: readonly ReconcileAction<StoredOrder>[]): Promise<Map<string, AdoptResult>> {
+    const { store } = this.#ctx;
+    const results = new Map<string, AdoptResult>();
+    for (const origin of ['adopted', 'foreign'] as const) {
+      const kind = origin === 'adopted' ? 'adopt' : 'foreign';
+      const reports = actions.flatMap((a) => (a.kind === kind ? [a.report] : []));
+      const adopted = await store.adoptOrders(reports, origin);
+      reports.forEach((report, i) => {
+        const result = adopted[i];
+        if (result) results.set(`${origin} ${report.exchangeOrderId}`, result);
+      });
+    }
+    return results;
+  }
+
   /** Applies one repair; returns the divergence it leaves, or null. */
-  async #apply(action: ReconcileAction<StoredOrder>): Promise<string | null> {
+  async #apply(
+    action: ReconcileAction<StoredOrder>,
+    adopted: ReadonlyMap<string, AdoptResult>,
+  ): Promise<string | null> {
     const { store, stats, log } = this.#ctx;
     const exec = this.#exec;
     switch (action.kind) {
@@ -150,7 +192,9 @@ export class Reconciler {
         return `the exchange shows ${executed.toFixed()} executed, but its fills account for ${order.filledQuantity.toFixed()}`;
       }
       case 'adopt': {
-        const { order, created } = await store.adoptOrder(action.report, 'adopted');
+        const { order, created } =
+          adopted.get(`adopted ${action.report.exchangeOrderId}`) ??
+          (await store.adoptOrder(action.report, 'adopted'));
         if (created) {
           stats.adopted += 1;
           log.warn(
@@ -158,13 +202,20 @@ export class Reconciler {
             'adopted an order of ours the store did not know',
           );
         }
+        // Like every other path: the fills must account for what the exchange shows executed, or
+        // the pass reports the shortfall (and the next one fetches again) instead of coming out clean.
+        // (A report that does not say what executed asks for no fetch: the fills poll of this pass
+        // has linked what the trade list holds, and a first pass may adopt thousands.)
         const executed = executedQuantity(action.report);
-        if (executed !== null && executed.gt(order.filledQuantity))
-          await exec.recordOrderFills(order, action.report.exchangeOrderId);
-        return null;
+        if (executed === null || !executed.gt(order.filledQuantity)) return null;
+        const filled = await exec.recordOrderFills(order, action.report.exchangeOrderId);
+        if (!executed.gt(filled.filledQuantity)) return null;
+        return `adopted; the exchange shows ${executed.toFixed()} executed, but its fills account for ${filled.filledQuantity.toFixed()}`;
       }
       case 'foreign': {
-        const { order, created } = await store.adoptOrder(action.report, 'foreign');
+        const { order, created } =
+          adopted.get(`foreign ${action.report.exchangeOrderId}`) ??
+          (await store.adoptOrder(action.report, 'foreign'));
         if (created) {
           stats.foreign += 1;
           log.warn(
@@ -174,15 +225,20 @@ export class Reconciler {
         }
         return null;
       }
-      case 'never-sent':
-        await exec.apply(await this.#reload(action.order), {
+      case 'never-sent': {
+        const order = await this.#reload(action.order);
+        if (order.state !== 'PENDING_SUBMIT') return this.#stale(action, order);
+        await exec.apply(order, {
           type: 'rejected',
           reason: 'journaled but never sent: the process stopped before sending it',
         });
         return null;
+      }
       case 'not-found': {
         if (!action.conclusive) return null;
         let order = await this.#reload(action.order);
+        // The stream or a lookup found it since the pass read it: nothing to conclude.
+        if (!isUnresolved(order.state)) return this.#stale(action, order);
         if (order.state === 'SUBMITTED')
           order = await exec.apply(order, {
             type: 'send-ambiguous',
@@ -197,14 +253,50 @@ export class Reconciler {
       }
       case 'retry-cancel':
         return exec.resendCancel(await this.#reload(action.order));
-      case 'divergence':
+      case 'divergence': {
+        const problem = await this.#stillDiverges(action);
+        if (problem === null) return this.#stale(action, await this.#reload(action.order));
         stats.divergences += 1;
-        log.error(
-          { orderId: action.order.id, problem: action.problem },
-          'local state diverges from the exchange',
-        );
-        return action.problem;
+        log.error({ orderId: action.order.id, problem }, 'local state diverges from the exchange');
+        return problem;
+      }
     }
+  }
+
+  /**
+   * A contradiction between an order and its own report is decided again on a fresh read of both:
+   * the stream may have moved the order on after the pass read the exchange (its cancel landed
+   * between the two reads, say), and that is no divergence. A second order for one client id is
+   * no matter of timing: it stands as found.
+   */
+  async #stillDiverges(
+    action: Extract<ReconcileAction<StoredOrder>, { kind: 'divergence' }>,
+  ): Promise<string | null> {
+    const { prefix, clock, timings } = this.#ctx;
+    const fresh = await this.#reload(action.order);
+    const ownReport = action.report === null || action.report.exchangeOrderId === fresh.exchangeOrderId;
+    if (!ownReport || fresh.exchangeOrderId === null) return action.problem;
+    const report = await fetchOrderReport(this.#ctx, fresh.exchangeOrderId);
+    const again = reconcileDiff({
+      prefix,
+      now: clock.now(),
+      local: [fresh],
+      reports: report ? [report] : [],
+      replaceOwned: new Set(),
+      notFoundAfterMs: timings.notFoundAfterMs,
+      cancelRetryAfterMs: timings.cancelRetryAfterMs,
+    }).find((a) => a.kind === 'divergence' && a.order.id === fresh.id);
+    return again?.kind === 'divergence' ? again.problem : null;
+  }
+
+  /** A repair decided on a read the order has since moved past (another path got there first). */
+  #stale(action: ReconcileAction<StoredOrder>, now: StoredOrder): null {
+    this.#ctx.stats.staleRepairs += 1;
+    this.#ctx.log.info(
+      { orderId: now.id, repair: action.kind, state: now.state },
+      'repair dropped: the order moved on since the pass read it',
+    );
+    return null;
   }
 
   async #reload(order: StoredOrder): Promise<StoredOrder> {

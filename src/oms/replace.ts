@@ -3,9 +3,9 @@ import { newClientOrderId } from '../domain/client-ids.ts';
 import { Dec } from '../domain/decimal.ts';
 import { isClosed, isResting, isUnresolved } from '../domain/lifecycle.ts';
 import type { ReplaceChange, ReplaceMode, ReplaceTxn, StoredOrder } from '../ports/store.ts';
-import type { OmsContext } from './context.ts';
-import { crashPoint } from './crash-points.ts';
-import type { Execution } from './execution.ts';
+import { OrderMovedOnError, type OmsContext } from './context.ts';
+import { crashPoint, replacePoint, type CrashPoint, type ReplaceStepPoint } from './crash-points.ts';
+import type { CancelPoints, Execution } from './execution.ts';
 import { fetchOrderReport } from './lookup.ts';
 import { executedQuantity } from './reconcile-diff.ts';
 import { replacementSize } from './remainder.ts';
@@ -39,6 +39,8 @@ export interface ReplaceResult {
 export class Replacer {
   readonly #ctx: OmsContext;
   readonly #exec: Execution;
+  /** Transactions being run now, by id: the one owner each has. */
+  readonly #running = new Map<string, Promise<ReplaceResult>>();
 
   constructor(ctx: OmsContext, exec: Execution) {
     this.#ctx = ctx;
@@ -52,7 +54,9 @@ export class Replacer {
   ): Promise<ReplaceResult> {
     const { store, prefix, random, clock, stats } = this.#ctx;
     if (!isResting(old.state) || old.state === 'PENDING_CANCEL')
-      throw new Error(
+      throw new OrderMovedOnError(
+        old.id,
+        old.state,
         `order ${old.id} is ${old.state}: only an OPEN or PARTIALLY_FILLED order can be replaced`,
       );
     const wanted = request.quantity ?? old.quantity.sub(old.filledQuantity);
@@ -74,13 +78,34 @@ export class Replacer {
       reason,
     });
     if (!begun.ok) throw new Error(begun.message);
+    crashPoint(replacePoint(mode, 'after-begin'));
     stats.replaces += 1;
     return this.resume(begun.txn);
   }
 
-  /** Runs the transaction from its stored step until it is done or must wait for the exchange. */
+  /**
+   * Runs the transaction from its stored step until it is done or must wait for the exchange. One
+   * owner at a time: a caller that finds the transaction already running (the engine's replace
+   * while a reconciliation pass reaches it, two passes at once) waits for that run to end, then
+   * reads the transaction again and goes on from wherever it was left, never from its own copy.
+   */
   async resume(start: ReplaceTxn): Promise<ReplaceResult> {
-    let txn = start;
+    for (let running = this.#running.get(start.id); running; running = this.#running.get(start.id))
+      await running.catch(() => undefined);
+    const run = this.#run(start.id);
+    this.#running.set(start.id, run);
+    try {
+      return await run;
+    } finally {
+      if (this.#running.get(start.id) === run) this.#running.delete(start.id);
+    }
+  }
+
+  async #run(id: string): Promise<ReplaceResult> {
+    const stored = await this.#ctx.store.replace(id);
+    if (!stored) throw new Error(`replace ${id} is not in ${this.#ctx.store.location}`);
+    let txn = stored;
+    if (txn.step === 'done') return this.#result(txn);
     for (;;) {
       const next = txn.mode === 'safe' ? await this.#safeStep(txn) : await this.#fastStep(txn);
       if (next === null || next.step === 'done') return this.#result(next ?? txn);
@@ -97,7 +122,7 @@ export class Replacer {
           await this.#exec.apply(old, { type: 'cancel-requested' });
         return this.#advance(txn, { step: 'cancel-sent' });
       case 'cancel-sent': {
-        const cancel = await this.#exec.cancel(old, { requested: 'replace.after-cancel-sent' });
+        const cancel = await this.#exec.cancel(old, this.#cancelPoints(txn));
         if (cancel.outcome === 'pending') return null;
         if (cancel.outcome === 'refused')
           return this.#advance(txn, {
@@ -133,12 +158,13 @@ export class Replacer {
         );
       case 'cancel-sent': {
         if (!isClosed(old.state)) {
-          const cancel = await this.#exec.cancel(old, { requested: 'replace.after-cancel-sent' });
+          const cancel = await this.#exec.cancel(old, this.#cancelPoints(txn));
           if (cancel.outcome === 'pending' || cancel.outcome === 'refused') return null;
         }
         return this.#advance(txn, { step: 'old-closed' });
       }
       case 'old-closed':
+        crashPoint('replace-fast.after-cancel-confirmed');
         return this.#advance(txn, { step: 'done', outcome: 'replaced' });
       case 'done':
         return txn;
@@ -165,6 +191,7 @@ export class Replacer {
         reason: `the kill switch is on (${killSwitch.reason ?? 'no reason given'}): the replacement was not placed`,
       });
     const replacement = await this.#journal(txn, old, size.quantity);
+    crashPoint(replacePoint(txn.mode, 'after-new-journal'));
     return this.#advance(txn, { step: 'new-journaled', newOrderId: replacement.id });
   }
 
@@ -178,12 +205,14 @@ export class Replacer {
     if (replacement.state === 'PENDING_SUBMIT')
       replacement = (
         await this.#exec.send(replacement, {
-          written: 'replace.after-new-sent',
-          replied: 'replace.after-new-reply',
+          sentMark: replacePoint(txn.mode, 'after-new-sent-mark'),
+          written: replacePoint(txn.mode, 'after-new-sent'),
+          replied: replacePoint(txn.mode, 'after-new-reply'),
         })
       ).order;
     if (isUnresolved(replacement.state)) replacement = await this.#exec.resolve(replacement);
     if (isUnresolved(replacement.state)) return null;
+    crashPoint(replacePoint(txn.mode, 'after-new-acked'));
     const placed = replacement.state !== 'REJECTED';
     const change = then(placed);
     return this.#advance(
@@ -228,9 +257,25 @@ export class Replacer {
     });
   }
 
+  #cancelPoints(txn: ReplaceTxn): CancelPoints {
+    const point = (step: ReplaceStepPoint): CrashPoint => replacePoint(txn.mode, step);
+    return {
+      before: point('before-cancel-request'),
+      requested: point('after-cancel-sent'),
+      replied: point('after-cancel-reply'),
+    };
+  }
+
   async #advance(txn: ReplaceTxn, change: ReplaceChange): Promise<ReplaceTxn> {
     const result = await this.#ctx.store.advanceReplace(txn.id, change, txn.version);
-    if (!result.ok) throw new Error(`replace ${txn.id} could not move to ${change.step}: ${result.message}`);
+    if (result.ok) return result.txn;
+    // Another owner (an earlier run, another process) took the step first: go on from where the
+    // transaction is now, which resume() reads from the store (done included), not from our copy.
+    this.#ctx.stats.replaceConflicts += 1;
+    this.#ctx.log.info(
+      { replaceId: txn.id, wanted: change.step, at: result.txn.step, problem: result.message },
+      'replace step already taken by another owner: continuing from where it is',
+    );
     return result.txn;
   }
 

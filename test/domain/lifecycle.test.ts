@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Dec } from '../../src/domain/decimal.ts';
 import {
+  allowsFrom,
   isClosed,
+  isLateEvent,
   isResting,
   isTerminal,
   isUnresolved,
@@ -205,5 +207,44 @@ describe('order state machine', () => {
       }),
       { seed: 20240611, numRuns: 300 },
     );
+  });
+});
+
+describe('late events: refused on the state now, allowed on the state the caller read', () => {
+  const at = (state: OrderState, exchangeOrderId: string | null = 'X1'): OrderProgress => ({
+    state,
+    quantity: new Dec(10),
+    filled: new Dec(0),
+    exchangeOrderId,
+  });
+  const ambiguous: OrderEvent = { type: 'send-ambiguous', reason: 'timeout' };
+
+  it('a timeout reply after the stream showed the order OPEN or FILLED is late', () => {
+    assert.equal(isLateEvent(at('SUBMITTED', null), at('OPEN'), ambiguous), true);
+    assert.equal(isLateEvent(at('SUBMITTED', null), at('FILLED'), ambiguous), true);
+    assert.equal(isLateEvent(at('SUBMITTED', null), at('CANCELED'), ambiguous), true);
+  });
+
+  it('a repair decided before a lookup resolved the order is late', () => {
+    const notFound: OrderEvent = { type: 'resolved-not-found', reason: 'gone' };
+    assert.equal(isLateEvent(at('UNKNOWN', null), at('OPEN'), notFound), true);
+    assert.equal(isLateEvent(at('OPEN'), at('FILLED'), { type: 'cancel-requested' }), true);
+  });
+
+  it('an event the state it was decided on already forbade is no late event but a divergence', () => {
+    assert.equal(isLateEvent(at('OPEN'), at('FILLED'), ambiguous), false);
+    assert.equal(isLateEvent(at('OPEN'), at('OPEN'), ambiguous), false);
+  });
+
+  it('evidence that the order exists, against an order concluded never placed, is a contradiction', () => {
+    const ack: OrderEvent = { type: 'acked', exchangeOrderId: 'X1' };
+    assert.equal(allowsFrom('SUBMITTED', ack), true);
+    assert.equal(isLateEvent(at('SUBMITTED', null), at('REJECTED', null), ack), false);
+  });
+
+  it('an event naming another exchange order is never late', () => {
+    const canceled: OrderEvent = { type: 'venue-status', status: 'open', exchangeOrderId: 'X2' };
+    assert.equal(isLateEvent(at('UNKNOWN', null), at('FILLED', 'X1'), canceled), false);
+    assert.equal(isLateEvent(at('UNKNOWN', null), at('FILLED', 'X2'), canceled), true);
   });
 });

@@ -1,138 +1,57 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { Dec } from '../../src/domain/decimal.ts';
-import { CRASH_POINTS, type CrashPoint } from '../../src/oms/index.ts';
-import { startSimulator, type RunningSimulator } from '../../src/sim/index.ts';
-import { openSqliteStoreReader } from '../../src/store/sqlite/open.ts';
-import { assertConverged, compareWithTruth } from './crash-check.ts';
+import { CRASH_POINTS } from '../../src/oms/crash-points.ts';
+import { driverArgs, runCrashPoint } from './crash-run.ts';
+import { parseSeeds, POINT_CASES, selectedPoints } from './crash-scenarios.ts';
 
-// X1 (and R4, R5): a real bot process is killed with SIGKILL at every named crash point of submit,
-// cancel and replace, then started again on the same database against the same simulator. After
-// its restart and reconciliation: no intent placed twice, nothing lost, every fill counted once, and
-// the store equals the simulator's ground truth. CRASH_SEEDS="1,2,3" widens the run.
+// X1 (and R4, R5): a real bot process is killed with SIGKILL at every named step boundary of
+// submit, the retry under a new client id, UNKNOWN resolution, cancel, and safe- and fast-mode
+// replace. Before anything restarts, the exchange must hold exactly what that point leaves (no
+// order after the journal, one after the POST, both orders in the middle of a fast replace…).
+// Then a second process on the same database, which asks for nothing new and only reconciles,
+// must finish the work: no intent placed twice, nothing lost, every fill counted once, the store
+// equal to the simulator's ground truth, the last reconciliation clean.
+//
+// Replay or widen: CRASH_SEEDS="3" or "1..5"; one point or a family: CRASH_POINTS_ONLY=replace-fast.
+// The long form over every point × 20 seeds is bench/oms-crash.ts.
 
-const DRIVER = fileURLToPath(new URL('./crash-driver.ts', import.meta.url));
-const SEEDS = (process.env.CRASH_SEEDS ?? '1,2').split(',').map(Number);
-const PREFIX = 'crash';
+const SEEDS = parseSeeds(process.env.CRASH_SEEDS, [1]);
+const POINTS = selectedPoints();
+// Each run waits mostly on child processes and the exchange's timeouts: a few at once keep a
+// two-core machine busy without starving the simulators.
+const CONCURRENCY = Number(process.env.CRASH_CONCURRENCY ?? 3);
 
-const SCENARIO_OF: Readonly<Record<CrashPoint, 'submit' | 'cancel' | 'replace'>> = {
-  'submit.after-journal': 'submit',
-  'submit.after-sent-mark': 'submit',
-  'submit.after-post': 'submit',
-  'submit.after-reply': 'submit',
-  'cancel.after-request': 'cancel',
-  'cancel.after-reply': 'cancel',
-  'replace.after-cancel-sent': 'replace',
-  'replace.after-cancel-confirmed': 'replace',
-  'replace.after-new-sent': 'replace',
-  'replace.after-new-reply': 'replace',
-};
-const SCENARIO_ID: Partial<Record<CrashPoint, string>> = {
-  'replace.after-cancel-sent': 'R4',
-  'replace.after-new-sent': 'R5',
-};
-
-interface Run {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function runDriver(sim: RunningSimulator, env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', DRIVER], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        BTCTURK_BASE_URL: sim.restUrl,
-        BTCTURK_API_KEY: sim.apiKey,
-        BTCTURK_API_SECRET: sim.apiSecret,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 60_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
-
-const tried: string[] = [];
+let passed = 0;
 after(() => {
   process.stderr.write(
-    `crash harness: ${CRASH_POINTS.length} crash points × ${SEEDS.length} seeds = ${tried.length} crash/restart runs ` +
-      `(seeds ${SEEDS.join(',')})\n`,
+    `crash harness: ${POINTS.length} of ${CRASH_POINTS.length} crash points × ${SEEDS.length} seed(s) ` +
+      `(${SEEDS.join(',')}): ${passed} crash/restart runs passed\n`,
   );
 });
 
-describe('crash points (X1): SIGKILL at every step boundary, then restart on the same database', () => {
-  for (const seed of SEEDS)
-    for (const point of CRASH_POINTS) {
-      const scenario = SCENARIO_OF[point];
-      const id = SCENARIO_ID[point] ? `${SCENARIO_ID[point]}, X1` : 'X1';
-      it(`${id}: ${scenario} killed at ${point} (seed ${seed}) restarts with 0 duplicates, 0 lost, fills once`, async (t) => {
-        const sim = await startSimulator({ seed, autoMarket: false });
-        const dir = mkdtempSync(join(tmpdir(), 'btcbot-crash-'));
-        t.after(async () => {
-          await sim.stop();
-          rmSync(dir, { recursive: true, force: true });
-        });
-        const bestBid = sim.engine.book('BTCTRY', 1).bids[0]?.price;
-        assert.ok(bestBid);
-        const price = bestBid.add(1);
-        const common = {
-          CRASH_DB: join(dir, 'bot.db'),
-          CRASH_SCENARIO: scenario,
-          CRASH_PRICE: price.toFixed(),
-          CRASH_SEED: String(seed),
-        };
+describe(
+  'crash points (X1): SIGKILL at every step boundary, then a restart that only reconciles',
+  { concurrency: CONCURRENCY },
+  () => {
+    it('every crash point has a scenario and an expectation of the exchange', () => {
+      for (const point of CRASH_POINTS) assert.ok(POINT_CASES[point], point);
+    });
 
-        const crashed = await runDriver(sim, { ...common, CRASH_RUN: '1', BTCBOT_CRASH_AT: point });
-        assert.equal(crashed.signal, 'SIGKILL', `the driver did not die at ${point}: ${crashed.stderr}`);
-        tried.push(`${point}@${seed}`);
-
-        // While it was down, the market traded against whatever it left resting.
-        const counterparty = sim.openAccount({ balances: { TRY: '100000000', BTC: '10' } }).accountId;
-        sim.engine.placeOrder({
-          accountId: counterparty,
-          symbol: 'BTCTRY',
-          side: 'sell',
-          method: 'limit',
-          quantity: new Dec('0.0003'),
-          price,
-        });
-
-        const restarted = await runDriver(sim, { ...common, CRASH_RUN: '2' });
-        assert.equal(restarted.code, 0, `the restarted driver failed: ${restarted.stderr}`);
-        const done = JSON.parse(restarted.stdout.trim().split('\n').at(-1) ?? '{}') as { clean?: boolean };
-        assert.equal(done.clean, true, restarted.stdout);
-
-        const store = await openSqliteStoreReader({ path: common.CRASH_DB });
-        try {
-          const divergence = await compareWithTruth(store, sim.groundTruth(), sim.accountId, PREFIX);
-          assertConverged(divergence, `${point} seed ${seed}`);
-          const placed = (await store.orders()).filter(
-            (o) => o.origin !== 'foreign' && o.exchangeOrderId !== null,
+    for (const seed of SEEDS)
+      for (const point of POINTS) {
+        const { scenario, before, ids } = POINT_CASES[point];
+        const label = ids === undefined ? 'X1' : `${ids}, X1`;
+        it(`${label}: ${scenario} killed at ${point} (seed ${seed}) leaves ${JSON.stringify(before)}, restarts with 0 duplicates, 0 lost, fills once`, async () => {
+          await driverArgs();
+          const run = await runCrashPoint(point, seed);
+          assert.deepEqual(
+            run.problems,
+            [],
+            `${point} seed ${seed} (replay: CRASH_SEEDS=${seed} CRASH_POINTS_ONLY=${point} node --import tsx --test test/oms/crash-points.test.ts)\n` +
+              `exchange at the crash: ${run.exchangeBefore}\n${run.problems.join('\n')}`,
           );
-          if (scenario === 'replace') assert.ok(placed.filter((o) => o.replaceOf !== null).length <= 1);
-          assert.equal(
-            sim.groundTruth().orders.filter((o) => o.accountId === sim.accountId).length,
-            placed.length,
-          );
-        } finally {
-          await store.close();
-        }
-      });
-    }
-});
+          passed += 1;
+        });
+      }
+  },
+);

@@ -61,7 +61,8 @@ describe('cancel scenarios against the simulator', () => {
     });
     r.sim.setFault('reset-before-accept', 1);
     const pending = r.oms.cancel({ exchangeOrderId: second.exchangeOrderId ?? '' });
-    await until('the first DELETE was reset', () => deletes(wire).length === 2);
+    // Cleared only once the simulator has struck (the DELETE being out is not yet its being handled).
+    await until('the first DELETE was reset', () => r.sim.faultHits()['reset-before-accept'] === 1);
     r.sim.setFault('reset-before-accept', null);
     const retried = await pending;
     assert.equal(retried.outcome, 'canceled');

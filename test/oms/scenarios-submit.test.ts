@@ -226,7 +226,8 @@ describe('submit scenarios against the simulator', () => {
     r.sim.setFault('timeout-after-accept', 1);
     const price = r.insidePrice('buy');
     const first = r.oms.submit(buyAt(price, 'first'));
-    await until('the first POST is out', () => posts(wire).length === 1);
+    // Cleared only once the simulator has held the reply (the POST being out is not yet its being handled).
+    await until('the first POST is held', () => r.sim.faultHits()['timeout-after-accept'] === 1);
     r.sim.setFault('timeout-after-accept', null);
     const second = r.oms.submit(buyAt(price.sub(1), 'second'));
     const [a, b] = await Promise.all([first, second]);
