@@ -11,7 +11,7 @@ import type { ReplaceRequest, ReplaceResult } from '../oms/replace.ts';
 import type { Exchange } from '../ports/exchange.ts';
 import type { EquitySnapshot, FillSource, Store, StoredOrder } from '../ports/store.ts';
 import type { EventQueue, UserStream, UserStreamEvent } from '../ports/user-stream.ts';
-import type { BalanceView, RestingOrder, Strategy } from '../strategies/types.ts';
+import type { BalanceView, RestingOrder, Strategy, WantedOrder } from '../strategies/types.ts';
 import { ACTION_COST, diffOrders } from './diff.ts';
 import { dayStart, equitySnapshotOf, lossLadder } from './equity.ts';
 import { planActions, type EngineAction, type EngineGate, type Plan, type Refusal } from './plan.ts';
@@ -28,9 +28,20 @@ import { orderReportOf } from './user-events.ts';
 // one after another, and the symbol sits out the diff until they are done, so one slow cancel never
 // holds up the others. Every refusal is counted by gate; no failure stops the loop.
 
+/** Why new orders may not go out on a symbol yet, and since when (ms, the engine's clock). */
+export interface Waiting {
+  readonly reason: string;
+  readonly since: number;
+}
+
 /** What the engine needs of the execution core (`Oms`). */
 export interface EngineOms {
+  /** A reconciliation came out clean (every symbol may trade). */
   readonly ready: boolean;
+  /** The symbol's part of a reconciliation came out clean; without it, `ready` decides. */
+  readyFor?(symbol: string): boolean;
+  /** What blocks new orders on the symbol while it is not ready (null when nothing does). */
+  waitingFor?(symbol: string): Waiting | null;
   submit(intent: SubmitIntent): Promise<StoredOrder>;
   cancel(ref: OrderRef): Promise<CancelResult>;
   replace(orderId: string, request: ReplaceRequest): Promise<ReplaceResult>;
@@ -121,6 +132,19 @@ interface Counters {
   lastEvaluationAt: number | null;
 }
 
+/** What holds a symbol back from trading, one entry per blocker (empty: it may trade). */
+export interface SymbolWait {
+  readonly symbol: string;
+  readonly blockers: readonly {
+    readonly kind: 'reconciliation' | 'market-data' | 'balances';
+    readonly reason: string;
+    /** When this blocker started (ms since the epoch), when known. */
+    readonly since: number | null;
+  }[];
+}
+
+const NOT_READY_REASON = 'start-up reconciliation has not come out clean yet: no new orders';
+
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -158,6 +182,9 @@ export class Engine {
   #again = false;
   readonly #busy = new Map<string, Promise<void>>();
   #reconciling: Promise<void> | null = null;
+  /** A resync asked for while a reconciliation ran: run once it is over (its reason). */
+  #resyncPending: string | null = null;
+  #balancesRead = false;
   readonly #lastTrigger = new Map<string, number>();
   readonly #throttled = new Map<string, NodeJS.Timeout>();
   readonly #loggedRefusals = new Map<string, string>();
@@ -268,6 +295,54 @@ export class Engine {
     return { ...this.#counters, refusals: { ...this.#counters.refusals } };
   }
 
+  /**
+   * The start-up reconciliation now running: a resync asked for meanwhile (a stream gap, a market
+   * reconnect) waits for it to end and then runs once, instead of reconciling beside it.
+   */
+  startupReconciliation(pass: Promise<unknown>): void {
+    const tracked = pass.then(
+      () => {
+        this.#positionsDirty = true;
+      },
+      () => undefined, // the caller reports the start-up pass's failure
+    );
+    this.#reconciling = tracked;
+    void tracked.finally(() => {
+      if (this.#reconciling === tracked) this.#reconciling = null;
+      this.#request();
+      this.#runPendingResync();
+    });
+  }
+
+  /** Asks for an evaluation now (e.g. a symbol just became ready to trade). */
+  poke(): void {
+    this.#request();
+  }
+
+  /**
+   * Per symbol, what holds new orders back now: the execution core's reconciliation, the market
+   * data (no book yet, or stale), the first balance read. Cancels are never held back.
+   */
+  waiting(): SymbolWait[] {
+    const { oms, market, symbols } = this.#o;
+    return symbols.map((symbol) => {
+      const blockers: SymbolWait['blockers'][number][] = [];
+      if (!this.#readyFor(symbol)) {
+        const why = oms.waitingFor?.(symbol) ?? null;
+        blockers.push({
+          kind: 'reconciliation',
+          reason: why?.reason ?? 'waiting for a clean reconciliation',
+          since: why?.since ?? null,
+        });
+      }
+      if (market.top(symbol) === null)
+        blockers.push({ kind: 'market-data', reason: 'no book yet', since: null });
+      else if (!market.canTrade(symbol)) blockers.push({ kind: 'market-data', reason: 'stale', since: null });
+      if (!this.#balancesRead) blockers.push({ kind: 'balances', reason: 'not read yet', since: null });
+      return { symbol, blockers };
+    });
+  }
+
   budgetUse(): BudgetUse {
     return this.#o.budget.use(this.#clock.now());
   }
@@ -286,6 +361,7 @@ export class Engine {
 
   async refreshBalances(): Promise<void> {
     this.#setBalances(await this.#o.exchange.balances(), true);
+    this.#balancesRead = true;
     this.#positionsDirty = true; // fills the stream missed reach the store by polling
   }
 
@@ -395,7 +471,7 @@ export class Engine {
   }
 
   async #evaluate(): Promise<Plan> {
-    const { store, strategy, market, symbols, rules, budget, oms, limits } = this.#o;
+    const { store, strategy, market, symbols, rules, budget, limits } = this.#o;
     const now = this.#clock.now();
     const [active, killSwitch, escalation] = await Promise.all([
       store.activeOrders(),
@@ -430,14 +506,32 @@ export class Engine {
     // A symbol whose earlier actions are still under way sits this diff out.
     const free = (o: { symbol: string }) => !this.#busy.has(o.symbol);
     const wanted = strategy.want(snapshot).filter(free);
-    const diff = diffOrders(wanted, snapshot.resting.filter(free), strategy.tolerance, {
+    const full = diffOrders(wanted, snapshot.resting.filter(free), strategy.tolerance, {
       ordersAvailable: budget.available(now),
     });
+    // New orders (and replacements) go out only on symbols the execution core has reconciled
+    // clean; the others are held back here, with what they wait for. Cancels always go.
+    const notReady: Refusal[] = [];
+    const holdBack = (wanted: WantedOrder): boolean => {
+      if (this.#readyFor(wanted.symbol)) return false;
+      notReady.push({
+        gate: 'not-ready',
+        reason: this.#notReadyReason(wanted.symbol),
+        symbol: wanted.symbol,
+        tag: wanted.tag,
+      });
+      return true;
+    };
+    const diff = {
+      cancels: full.cancels,
+      replaces: full.replaces.filter((r) => !holdBack(r.wanted)),
+      submits: full.submits.filter((w) => !holdBack(w)),
+    };
     const positions = new Map<string, Decimal>();
     for (const [symbol, position] of this.#book.positions) positions.set(symbol, position.quantity);
     const plan = planActions({
       diff,
-      ready: oms.ready,
+      ready: true, // held back above, symbol by symbol
       tradable: (symbol) => market.canTrade(symbol),
       rules,
       limits,
@@ -450,18 +544,37 @@ export class Engine {
     });
     this.#counters.evaluations += 1;
     this.#counters.lastEvaluationAt = now;
-    for (const refusal of plan.refusals) this.#refused(refusal);
+    const refusals = [...notReady, ...plan.refusals];
+    for (const refusal of refusals) this.#refused(refusal);
     // Stopped while this evaluation ran: nothing new goes out during the shutdown.
     if (!this.#stopped) this.#dispatch(plan.actions, byClientId, now);
-    return plan;
+    return { actions: plan.actions, refusals };
   }
 
-  /** Counts every refusal; logs one when its slot's gate or reason changed (not on every tick). */
+  #readyFor(symbol: string): boolean {
+    const { oms } = this.#o;
+    return oms.readyFor?.(symbol) ?? oms.ready;
+  }
+
+  /** The refusal's reason: stable while the symbol waits (no timer in it), so it is logged once. */
+  #notReadyReason(symbol: string): string {
+    const why = this.#o.oms.waitingFor?.(symbol)?.reason;
+    return why === undefined
+      ? NOT_READY_REASON
+      : `${symbol} is not reconciled clean yet (${why}): no new orders on it`;
+  }
+
+  /**
+   * Counts every refusal and logs one when its slot's gate or reason changed (not on every tick).
+   * Waiting for the reconciliation is counted once per slot and reason too: it is one wait, not
+   * one refusal per evaluation.
+   */
   #refused(refusal: Refusal): void {
     const counts = this.#counters.refusals;
-    counts[refusal.gate] = (counts[refusal.gate] ?? 0) + 1;
     const said = `${refusal.gate}: ${refusal.reason}`;
-    if (this.#loggedRefusals.get(refusal.tag) === said) return;
+    const repeated = this.#loggedRefusals.get(refusal.tag) === said;
+    if (refusal.gate !== 'not-ready' || !repeated) counts[refusal.gate] = (counts[refusal.gate] ?? 0) + 1;
+    if (repeated) return;
     this.#loggedRefusals.set(refusal.tag, said);
     // Waiting for the start-up reconciliation is expected; every other refusal is worth a look.
     this.#log[refusal.gate === 'not-ready' ? 'info' : 'warn'](
@@ -604,10 +717,29 @@ export class Engine {
     }
   }
 
-  /** Reconciles over REST (once at a time): events were or may have been missed. */
+  #runPendingResync(): void {
+    const reason = this.#resyncPending;
+    if (reason === null || this.#reconciling || this.#stopped) return;
+    this.#resyncPending = null;
+    this.#startResync(reason);
+  }
+
+  /**
+   * Reconciles over REST (once at a time): events were or may have been missed. Asked for while a
+   * reconciliation runs, it runs once more after it: the gap may have come after that pass read
+   * the symbol.
+   */
   #resync(reason: string): void {
     this.#counters.resyncs += 1;
-    if (this.#reconciling || this.#stopped) return;
+    if (this.#stopped) return;
+    if (this.#reconciling) {
+      this.#resyncPending = reason;
+      return;
+    }
+    this.#startResync(reason);
+  }
+
+  #startResync(reason: string): void {
     this.#log.info({ reason }, 'reconciling after a gap in the streams');
     this.#reconciling = this.#o.oms
       .reconcile({ lookbackMs: DEFAULT_TIMINGS.continuousLookbackMs })
@@ -622,6 +754,7 @@ export class Engine {
       )
       .finally(() => {
         this.#reconciling = null;
+        this.#runPendingResync();
       });
   }
 }

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { EngineStats } from '../engine/engine.ts';
+import type { EngineStats, SymbolWait } from '../engine/engine.ts';
 import type { Valuation } from '../engine/portfolio.ts';
 import type { BudgetUse } from '../engine/rate-budget.ts';
 import type { MarketDataStats } from '../market/service.ts';
@@ -13,7 +13,7 @@ import type { StoreReader } from '../ports/store.ts';
 // anything a user typed.
 
 export interface MetricsSource {
-  readonly engine: { stats(): EngineStats; budgetUse(): BudgetUse };
+  readonly engine: { stats(): EngineStats; budgetUse(): BudgetUse; waiting?(): SymbolWait[] };
   readonly oms: { stats(): Readonly<OmsStats> };
   readonly market: { stats(): MarketDataStats };
   readonly store: Pick<StoreReader, 'activeOrders' | 'escalation' | 'killSwitch'>;
@@ -248,6 +248,22 @@ export function botMetrics(source: MetricsSource): Registry {
         for (const status of STATUSES) marketStatus.set({ symbol, status }, s.status === status ? 1 : 0);
     },
   });
+
+  const waiting = source.engine.waiting?.bind(source.engine);
+  if (waiting) {
+    const blocked: Gauge<'symbol' | 'blocker'> = new Gauge({
+      name: 'btcbot_trading_blocked',
+      help: '1 while a blocker (reconciliation, market-data, balances) keeps new orders off a symbol',
+      labelNames: ['symbol', 'blocker'],
+      registers,
+      collect() {
+        blocked.reset();
+        for (const w of waiting())
+          for (const kind of ['reconciliation', 'market-data', 'balances'] as const)
+            blocked.set({ symbol: w.symbol, blocker: kind }, w.blockers.some((b) => b.kind === kind) ? 1 : 0);
+      },
+    });
+  }
 
   const escalation: Gauge = new Gauge({
     name: 'btcbot_escalation_level',

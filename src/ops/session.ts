@@ -18,7 +18,7 @@ import { DEFAULT_REQUEST_TIMEOUT_MS } from '../btcturk/common/constants.ts';
 import type { ConnectionSettings } from '../cli/config.ts';
 import { ConfigError } from '../domain/errors.ts';
 import type { SymbolRules } from '../domain/symbols.ts';
-import { DryRunExchange } from '../engine/dry-run-exchange.ts';
+import { DryRunExchange, dryRunStartingBalances } from '../engine/dry-run-exchange.ts';
 import { Engine } from '../engine/engine.ts';
 import type { Valuation } from '../engine/portfolio.ts';
 import { OrderRateBudget } from '../engine/rate-budget.ts';
@@ -35,7 +35,16 @@ import { botMetrics, serveMetrics, type MetricsServer } from './metrics.ts';
 import type { RunConfig, StoreLocation } from './run-config.ts';
 import { degradedPollMs, PrivateStreamPace, serverText } from './private-stream.ts';
 import { bounded, stopSignal } from './signals.ts';
-import { bannerLines, finalSummaryLines, summaryLine, type SummaryInput } from './terminal.ts';
+import {
+  bannerLines,
+  finalSummaryLines,
+  summaryLine,
+  tradingLine,
+  waitingLine,
+  waitingText,
+  WaitedFor,
+  type SummaryInput,
+} from './terminal.ts';
 
 // One bot session: the exchange of its mode, the store, the market data and private streams, the
 // execution core and the engine, wired together; a banner, a summary line every few seconds, and
@@ -49,6 +58,8 @@ export interface SessionIo {
 }
 
 const SUMMARY_EVERY_MS = 5_000;
+/** Until every symbol may trade, what holds them back is checked this often (and said when it changes). */
+const WAITING_EVERY_MS = 200;
 /** Reconciliation while the private stream brings fills and order states as they happen. */
 const RECONCILE_EVERY_MS = 15_000;
 /** How long the exit waits for cancels to be confirmed, and for the final reconciliation. */
@@ -283,7 +294,34 @@ export async function runSession(config: RunConfig, io: SessionIo): Promise<Sess
     let userStream: UserStream | undefined =
       config.mode === 'dry-run' ? undefined : new BtcturkUserStream(client);
     if (config.mode === 'dry-run') {
-      const dry = new DryRunExchange({ exchange: real, market, rules });
+      const { apiKey, apiSecret } = connection;
+      const start = await dryRunStartingBalances({
+        given: config.dryRunBalances,
+        setting: config.dryRunBalancesSetting,
+        // Read-only keys suffice: the account's balances are read once, with a client of their own;
+        // every other private call stays in the process.
+        account:
+          apiKey === undefined || apiSecret === undefined
+            ? null
+            : async () => {
+                const account = new BtcturkExchange({
+                  baseUrl: connection.baseUrl,
+                  credentials: { apiKey, apiSecret },
+                  requestTimeoutMs: connection.requestTimeoutMs,
+                  limiter: btcturkRateLimiter({ store: limiterStore }),
+                  logger,
+                });
+                try {
+                  return await account.balances();
+                } finally {
+                  await account.close();
+                }
+              },
+        rules,
+      });
+      logger.info({ source: start.source }, start.description);
+      venue.notes.push(start.description);
+      const dry = new DryRunExchange({ exchange: real, market, rules, balances: start.balances });
       exchange = dry;
       userStream = userStreamOf(dry);
     }
@@ -412,16 +450,7 @@ export async function runSession(config: RunConfig, io: SessionIo): Promise<Sess
       stop.dispose();
       return Promise.resolve();
     });
-    engine.start();
-    market.start();
-    client.start();
-    const startup = await oms.start();
-    out(
-      `start-up reconciliation: ${reconcileText(startup)}${startup.clean ? '' : ' (no new orders until a pass comes out clean)'}`,
-    );
-    life.continuous = true;
-    oms.startContinuous(pace.intervalMs);
-
+    const elapsed = (): number => performance.now() - startedAt;
     const summary = async (): Promise<SummaryInput> => {
       await value();
       const [active, escalation, killSwitch] = await Promise.all([
@@ -440,26 +469,83 @@ export async function runSession(config: RunConfig, io: SessionIo): Promise<Sess
         killSwitch: killSwitch.on,
         engine: engine.stats(),
         privateStream: pace.describe(),
+        waiting: waitingText(engine.waiting(), Date.now()),
       };
     };
-    const ticker = setInterval(() => {
+    const printSummary = (): void => {
       summary().then(
         (s) => {
-          out(summaryLine(s));
+          if (!life.stopping) out(summaryLine(s));
         },
         (error: unknown) => {
           logger.error({ err: String(error) }, 'summary failed');
         },
       );
-    }, SUMMARY_EVERY_MS);
+    };
+    // The summary runs from the start, not from the end of the start-up reconciliation: while
+    // symbols wait (for the reconciliation, a book, the balances) it says what they wait for.
+    const ticker = setInterval(printSummary, SUMMARY_EVERY_MS);
     cleanup.push(() => {
       clearInterval(ticker);
       return Promise.resolve();
     });
 
+    // Until every symbol may trade: a line whenever what holds them back changes, and one per
+    // symbol when it may trade, naming what it waited for.
+    const ready = new Set<string>();
+    const waitedFor = new Map<string, WaitedFor>();
+    let lastWaiting: string | null = null;
+    const waitLog = logger.child({ component: 'start-up' });
+    const watchWaiting = (): void => {
+      if (life.stopping) return;
+      const pending = engine.waiting().filter((w) => !ready.has(w.symbol));
+      for (const w of pending) {
+        const seen = waitedFor.get(w.symbol) ?? new WaitedFor();
+        seen.note(w.blockers);
+        waitedFor.set(w.symbol, seen);
+        if (w.blockers.length > 0) continue;
+        ready.add(w.symbol);
+        const line = tradingLine(w.symbol, elapsed(), seen.text());
+        out(line);
+        waitLog.info({ symbol: w.symbol, afterMs: Math.round(elapsed()) }, line);
+        engine.poke();
+      }
+      const still = pending.filter((w) => !ready.has(w.symbol));
+      // Compared without the ages, so the line repeats only when a blocker changes.
+      const text = waitingText(still, null);
+      if (text !== null && text !== lastWaiting) {
+        const line = waitingLine(elapsed(), waitingText(still, Date.now()) ?? text);
+        out(line);
+        waitLog.info({ waiting: text }, line);
+      }
+      lastWaiting = text;
+      if (ready.size === config.symbols.length) clearInterval(watcher);
+    };
+    const watcher = setInterval(watchWaiting, WAITING_EVERY_MS);
+    cleanup.push(() => {
+      clearInterval(watcher);
+      return Promise.resolve();
+    });
+
+    engine.start();
+    market.start();
+    client.start();
+    const startupPass = oms.start();
+    engine.startupReconciliation(startupPass);
+    watchWaiting();
+    printSummary();
+    const startup = await startupPass;
+    out(
+      `start-up reconciliation: ${reconcileText(startup)}${startup.clean ? '' : ' (no new orders until a pass comes out clean)'}`,
+    );
+    watchWaiting();
+    life.continuous = true;
+    oms.startContinuous(pace.intervalMs);
+
     const reason = await stop.wait;
     life.stopping = true;
     clearInterval(ticker);
+    clearInterval(watcher);
     out(`stopping: ${reason}`);
     await engine.stop();
     await paceChange;

@@ -1,5 +1,5 @@
 import type { Decimal } from 'decimal.js';
-import type { EngineStats } from '../engine/engine.ts';
+import type { EngineStats, SymbolWait } from '../engine/engine.ts';
 import type { Valuation } from '../engine/portfolio.ts';
 import type { BudgetUse } from '../engine/rate-budget.ts';
 import type { MarketStatus } from '../market/freshness.ts';
@@ -62,6 +62,8 @@ export interface SummaryInput {
    * the mode has none.
    */
   readonly privateStream: string | null;
+  /** What holds symbols back from trading now (`waitingText`); null or absent when nothing does. */
+  readonly waiting?: string | null | undefined;
 }
 
 const money = (value: Decimal) => value.toFixed(2);
@@ -78,7 +80,7 @@ function pnlText(v: Valuation | null): string {
 export function summaryLine(s: SummaryInput): string {
   const refused = Object.values(s.engine.refusals).reduce((a, b) => a + b, 0);
   return [
-    `[${formatDuration(s.elapsedMs)}] ${pnlText(s.valuation)}`,
+    `[${s.elapsedMs < 1000 ? '0s' : formatDuration(s.elapsedMs)}] ${pnlText(s.valuation)}`,
     `open ${s.openOrders}`,
     `fills ${s.fills}`,
     `placed ${s.engine.submits} replaced ${s.engine.replaces} canceled ${s.engine.cancels} held ${refused}`,
@@ -86,7 +88,68 @@ export function summaryLine(s: SummaryInput): string {
     `budget ${s.budget.used}/${s.budget.limit}`,
     s.killSwitch ? `${s.level} KILL SWITCH ON` : s.level,
     ...(s.privateStream === null ? [] : [`private stream: ${s.privateStream}`]),
+    ...(s.waiting == null ? [] : [`waiting: ${s.waiting}`]),
   ].join(' | ');
+}
+
+const LABEL: Readonly<Record<SymbolWait['blockers'][number]['kind'], string>> = {
+  reconciliation: 'reconciliation',
+  'market-data': 'market data',
+  balances: 'balances',
+};
+
+/** Seconds for the waiting texts: "4.2s". */
+export function seconds(ms: number): string {
+  return `${(Math.max(0, ms) / 1000).toFixed(1)}s`;
+}
+
+/** One blocker, e.g. "reconciliation (resolving 1 unresolved order, 4.0s)"; `now` adds its age. */
+export function blockerText(b: SymbolWait['blockers'][number], now: number | null): string {
+  const age = now !== null && b.since !== null ? `, ${seconds(now - b.since)}` : '';
+  return `${LABEL[b.kind]} (${b.reason}${age})`;
+}
+
+/**
+ * What holds each symbol back from trading, e.g. "BTCTRY: reconciliation (resolving 1 unresolved
+ * order, 4.0s), market data (no book yet); ETHTRY: balances (not read yet)"; null when every
+ * symbol may trade. `now` (ms since the epoch) adds how long each blocker has lasted, when known.
+ */
+export function waitingText(waits: readonly SymbolWait[], now: number | null): string | null {
+  const parts = waits
+    .filter((w) => w.blockers.length > 0)
+    .map((w) => `${w.symbol}: ${w.blockers.map((b) => blockerText(b, now)).join(', ')}`);
+  return parts.length === 0 ? null : parts.join('; ');
+}
+
+/** What a symbol waited for before it could trade: each blocker's reasons, in the order seen. */
+export class WaitedFor {
+  readonly #seen = new Map<SymbolWait['blockers'][number]['kind'], string[]>();
+
+  note(blockers: SymbolWait['blockers']): void {
+    for (const b of blockers) {
+      const reasons = this.#seen.get(b.kind) ?? [];
+      if (reasons.at(-1) !== b.reason) reasons.push(b.reason);
+      this.#seen.set(b.kind, reasons);
+    }
+  }
+
+  /** E.g. "reconciliation (reading the exchange's orders and fills, then resolving 1 unresolved order); market data (no book yet)". */
+  text(): string {
+    return [...this.#seen].map(([kind, reasons]) => `${LABEL[kind]} (${reasons.join(', then ')})`).join('; ');
+  }
+}
+
+/** The line printed when a symbol may trade: how long it took and what it waited for. */
+export function tradingLine(symbol: string, elapsedMs: number, waitedFor: string): string {
+  return (
+    `${symbol}: ready to trade ${seconds(elapsedMs)} after start` +
+    (waitedFor === '' ? '' : ` (waited for ${waitedFor})`)
+  );
+}
+
+/** The waiting line printed when what holds symbols back changes, before they all trade. */
+export function waitingLine(elapsedMs: number, text: string): string {
+  return `[${seconds(elapsedMs)}] waiting to trade: ${text}`;
 }
 
 export interface FinalInput extends SummaryInput {

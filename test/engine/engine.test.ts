@@ -177,6 +177,47 @@ describe('engine: wanted vs resting', () => {
     assert.deepEqual(oms.calls.slice(1), ['submit BTCTRY:bid buy 0.001@3400000']);
   });
 
+  it('trades on a symbol once it is reconciled clean, holds the others back saying why, counted once per slot', async (t) => {
+    const strategy = wanting(bid('BTCTRY', '3400000'), bid('ETHTRY', '110000'));
+    const { market, oms, engine, step } = await rig(t, { strategy });
+    market.setTop('BTCTRY', '3500000', '3500100');
+    market.setTop('ETHTRY', '120000', '120010');
+    const ready = new Set(['ETHTRY']);
+    oms.ready = false;
+    Object.assign(oms, {
+      readyFor: (symbol: string) => ready.has(symbol),
+      waitingFor: (symbol: string) =>
+        ready.has(symbol) ? null : { reason: 'resolving 1 unresolved order', since: 1_000 },
+    });
+    const plan = await step();
+    assert.deepEqual(oms.calls, ['submit ETHTRY:bid buy 0.001@110000'], 'the ready symbol did not wait');
+    assert.deepEqual(
+      plan?.refusals.map((r) => [r.symbol, r.gate]),
+      [['BTCTRY', 'not-ready']],
+    );
+    assert.match(
+      plan.refusals.at(0)?.reason ?? '',
+      /BTCTRY is not reconciled clean yet \(resolving 1 unresolved order\)/,
+    );
+    await step();
+    await step();
+    assert.equal(engine.stats().refusals['not-ready'], 1, 'one wait, counted once, not once per evaluation');
+    assert.deepEqual(
+      engine.waiting().map((w) => [w.symbol, w.blockers.map((b) => `${b.kind}: ${b.reason} @${b.since}`)]),
+      [
+        ['BTCTRY', ['reconciliation: resolving 1 unresolved order @1000']],
+        ['ETHTRY', []],
+      ],
+    );
+
+    ready.add('BTCTRY');
+    oms.calls.length = 0;
+    await step();
+    assert.deepEqual(oms.calls, ['submit BTCTRY:bid buy 0.001@3400000']);
+    market.setTop('BTCTRY', '3500000', '3500100', 'stale');
+    assert.deepEqual(engine.waiting()[0]?.blockers, [{ kind: 'market-data', reason: 'stale', since: null }]);
+  });
+
   it('spends no more order requests than the budget allows, cancels first', async (t) => {
     const strategy = wanting(bid('BTCTRY', '3400000'), bid('ETHTRY', '110000'));
     const { market, oms, engine, step } = await rig(t, { strategy, perMinute: 1 });
@@ -338,6 +379,29 @@ describe('engine: private events and the loss ladder', () => {
       expected,
     );
     assert.equal(engine.stats().streamFills, 1);
+  });
+
+  it('holds a resync back while the start-up reconciliation runs, then reconciles once', async (t) => {
+    const stream = scriptedStream();
+    const { market, oms, engine } = await rig(t, { userStream: stream, strategy: wanting() });
+    market.setTop('BTCTRY', '3500000', '3500100');
+    market.setTop('ETHTRY', '120000', '120010');
+    let finish = (): void => undefined;
+    engine.startupReconciliation(
+      new Promise<void>((resolve) => {
+        finish = resolve;
+      }),
+    );
+    engine.start();
+    stream.push({ kind: 'resync', reason: 'the connection was lost' });
+    stream.push({ kind: 'resync', reason: 'the connection was lost again' });
+    await until('both resyncs counted', () => engine.stats().resyncs === 2);
+    await sleep(20);
+    assert.deepEqual(oms.calls, [], 'a reconciliation ran beside the start-up one');
+    finish();
+    await until('the deferred reconciliation', () => oms.calls.includes('reconcile'));
+    await sleep(20);
+    assert.deepEqual(oms.calls, ['reconcile'], 'the deferred resyncs ran as one reconciliation');
   });
 
   it('stores the equity curve and steps down to HALTED, kill switch on, past the hard drawdown', async (t) => {

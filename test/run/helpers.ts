@@ -96,7 +96,9 @@ export interface SimProcess {
 
 /** `btcbot sim` as its own process, ready when it printed its listening line. */
 export async function startSimProcess(args: readonly string[]): Promise<SimProcess> {
-  const sim = spawnBot(['sim', '--port', '0', ...args]);
+  // Stopped by the test's own after-hook; the guard only catches a simulator a crashed test left
+  // behind, and must outlast a describe block that shares one simulator on a loaded machine.
+  const sim = spawnBot(['sim', '--port', '0', ...args], {}, 600_000);
   const line = await sim.waitFor(/"event":"listening"/, 30_000);
   const ready = JSON.parse(line) as { rest: string; ws: string; apiKey: string; apiSecret: string };
   return {

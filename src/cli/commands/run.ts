@@ -100,6 +100,10 @@ export function registerRunCommand(program: Command): void {
         "paper mode: write the simulator's orders, fills and balances here as JSON on exit",
       )
       .option(
+        '--dry-run-balances <list>',
+        "dry-run mode: starting balances such as TRY=100000,BTC=0.5 (also BTCBOT_DRY_RUN_BALANCES; default: the account's free balances when API keys are set, read-only keys suffice, else 1000000 of each quote currency)",
+      )
+      .option(
         '--ws-login-nonce <n>',
         `nonce of the WebSocket login, ${MIN_WS_LOGIN_NONCE} to ${MAX_WS_LOGIN_NONCE} (default ${DEFAULT_WS_LOGIN_NONCE}, as BTCTurk documents; also BTCBOT_WS_LOGIN_NONCE)`,
       )
