@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import { newClientOrderId } from '../../src/domain/client-ids.ts';
 import { systemClock } from '../../src/domain/clock.ts';
 import { Dec } from '../../src/domain/decimal.ts';
 import { ExchangeError } from '../../src/domain/errors.ts';
+import type { Side } from '../../src/domain/orders.ts';
 import { seededRandom } from '../../src/domain/random.ts';
 import {
   OrderMovedOnError,
@@ -14,7 +15,7 @@ import {
   type OmsOptions,
 } from '../../src/oms/index.ts';
 import type { Exchange } from '../../src/ports/exchange.ts';
-import type { Store } from '../../src/ports/store.ts';
+import type { Store, StoredOrder } from '../../src/ports/store.ts';
 import { openSqliteStore } from '../../src/store/sqlite/open.ts';
 import { PREFIX, posts, rig, SYMBOL, until, wireLog, type Rig } from './sim-helpers.ts';
 
@@ -280,23 +281,28 @@ describe('races: one owner at a time per replace transaction and per order', () 
     });
   }
 
-  it('an adopted order whose fills are not all visible yet: the first reconciliation is not clean, the one after records them and is', async (t) => {
-    const r = await rig(t, { seed: 1005 });
-    // Our order, placed and filled by a process whose database is gone: the store never saw it.
+  /** Our order, placed and filled by a process whose database is gone: the rig's store never saw it. */
+  async function filledElsewhere(t: TestContext, r: Rig, side: Side): Promise<StoredOrder> {
     const lost = await openSqliteStore({ path: ':memory:' });
     t.after(() => lost.close());
     const before = omsOf(t, r, { store: lost });
     await before.start();
     const placed = await before.submit({
       symbol: SYMBOL,
-      side: 'buy',
+      side,
       method: 'limit',
       quantity: new Dec('0.002'),
-      price: r.insidePrice('buy'),
+      price: r.insidePrice(side),
     });
-    r.hit('sell', '0.002', placed.price ?? new Dec(0));
+    r.hit(side === 'buy' ? 'sell' : 'buy', '0.002', placed.price ?? new Dec(0));
     await until('the order filled', () => r.ourOrders()[0]?.status === 'filled');
     await before.stop();
+    return placed;
+  }
+
+  it('an adopted order whose fills are not all visible yet: the first reconciliation is not clean, the one after records them and is', async (t) => {
+    const r = await rig(t, { seed: 1005 });
+    const placed = await filledElsewhere(t, r, 'buy');
 
     // The exchange's trade list lags: the order's fills are not there on the first pass.
     let fillsVisible = false;
@@ -324,19 +330,7 @@ describe('races: one owner at a time per replace transaction and per order', () 
 
   it('adoption with every fill visible records them and is clean at once', async (t) => {
     const r = await rig(t, { seed: 1006 });
-    const lost = await openSqliteStore({ path: ':memory:' });
-    t.after(() => lost.close());
-    const before = omsOf(t, r, { store: lost });
-    await before.start();
-    const placed = await before.submit({
-      symbol: SYMBOL,
-      side: 'sell',
-      method: 'limit',
-      quantity: new Dec('0.002'),
-      price: r.insidePrice('sell'),
-    });
-    r.hit('buy', '0.002', placed.price ?? new Dec(0));
-    await until('the order filled', () => r.ourOrders()[0]?.status === 'filled');
+    const placed = await filledElsewhere(t, r, 'sell');
     const first = await r.oms.start();
     assert.equal(first.clean, true, JSON.stringify(first));
     const adopted = await r.store.orderByClientId(placed.clientOrderId ?? '');
