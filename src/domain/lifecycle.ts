@@ -169,6 +169,12 @@ function eventExchangeId(event: OrderEvent): string | undefined {
   }
 }
 
+/** Whether the event names an exchange order other than the one the order already has. */
+function namesOtherOrder(current: OrderProgress, event: OrderEvent): boolean {
+  const incoming = eventExchangeId(event);
+  return incoming !== undefined && current.exchangeOrderId !== null && incoming !== current.exchangeOrderId;
+}
+
 /** Applies one event to an order. Never throws: a forbidden event comes back as `{ ok: false, error }`. */
 export function transition(current: OrderProgress, event: OrderEvent): Transition {
   const key = transitionKey(event);
@@ -182,14 +188,10 @@ export function transition(current: OrderProgress, event: OrderEvent): Transitio
   }
 
   const incomingId = eventExchangeId(event);
-  if (
-    incomingId !== undefined &&
-    current.exchangeOrderId !== null &&
-    incomingId !== current.exchangeOrderId
-  ) {
+  if (namesOtherOrder(current, event)) {
     return {
       ok: false,
-      error: `event "${key}" names exchange order ${incomingId}, but the order is exchange order ${current.exchangeOrderId}`,
+      error: `event "${key}" names exchange order ${incomingId ?? ''}, but the order is exchange order ${current.exchangeOrderId}`,
     };
   }
   const exchangeOrderId = current.exchangeOrderId ?? incomingId ?? null;
@@ -244,8 +246,7 @@ export function isLateEvent(seen: OrderProgress, now: OrderProgress, event: Orde
     return false;
   // Concluded never placed, and now the exchange says it exists: that is a contradiction.
   if (now.state === 'REJECTED' && (event.type === 'acked' || event.type === 'venue-status')) return false;
-  const incoming = eventExchangeId(event);
-  return incoming === undefined || now.exchangeOrderId === null || incoming === now.exchangeOrderId;
+  return !namesOtherOrder(now, event);
 }
 
 /**
@@ -258,8 +259,7 @@ export function isStaleStatus(now: OrderProgress, event: OrderEvent): boolean {
   if (event.type !== 'venue-status' || (event.status !== 'open' && event.status !== 'partially_filled'))
     return false;
   if (now.state !== 'CANCELED' && now.state !== 'FILLED') return false;
-  const incoming = eventExchangeId(event);
-  return incoming === undefined || now.exchangeOrderId === null || incoming === now.exchangeOrderId;
+  return !namesOtherOrder(now, event);
 }
 
 /** No transition leaves these states. */

@@ -66,6 +66,13 @@ const ACCOUNT = 'dry-run';
 /** The real market's mirrored liquidity. */
 const REAL_MARKET = '__real_market__';
 
+/** The core's order events as the private stream's order changes. */
+const ORDER_CHANGE = {
+  'order-inserted': 'inserted',
+  'order-updated': 'updated',
+  'order-deleted': 'deleted',
+} as const;
+
 /** The one translation of the core's refusals: the venue's words kept, the reason venue-neutral. */
 function refusal(operation: string, error: unknown): Error {
   if (!(error instanceof SimRejection)) return error instanceof Error ? error : new Error(String(error));
@@ -256,12 +263,7 @@ export class DryRunExchange implements Exchange {
         if (order.accountId !== ACCOUNT || spendsQuote(order)) return;
         this.#emit({
           kind: 'order',
-          change:
-            event.type === 'order-inserted'
-              ? 'inserted'
-              : event.type === 'order-updated'
-                ? 'updated'
-                : 'deleted',
+          change: ORDER_CHANGE[event.type],
           exchangeOrderId: order.id,
           clientOrderId: order.clientOrderId,
           symbol: order.symbol,

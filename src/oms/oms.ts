@@ -10,7 +10,7 @@ import { processRandom, type Random } from '../domain/random.ts';
 import type { FillReport, OrderStatusReport, VenueOrderStatus } from '../domain/reports.ts';
 import type { SymbolRules } from '../domain/symbols.ts';
 import type { Exchange } from '../ports/exchange.ts';
-import type { EscalationState, FillSource, Store, StoredOrder } from '../ports/store.ts';
+import type { EscalationState, FillSource, ReplaceTxn, Store, StoredOrder } from '../ports/store.ts';
 import {
   DEFAULT_TIMINGS,
   emptyStats,
@@ -171,11 +171,18 @@ export class Oms {
     this.#waiting.set(symbol, { reason, since: this.#ctx.clock.now() });
   }
 
-  /** The symbol is ready when nothing of it is unresolved or left in a replace; else what it waits for. */
-  async #checkSymbol(symbol: string, problems: readonly string[]): Promise<void> {
+  /**
+   * The symbol is ready when nothing of it is unresolved or left in a replace; else what it waits for.
+   * `open` is the store's open replaces, read in the symbol's queue turn (none of the symbol's can
+   * begin or move on outside it).
+   */
+  async #checkSymbol(
+    symbol: string,
+    problems: readonly string[],
+    open: readonly ReplaceTxn[],
+  ): Promise<void> {
     if (this.readyFor(symbol)) return;
     const { store } = this.#ctx;
-    const open = await store.openReplaces();
     const owned = new Set(open.flatMap((t) => t.newOrderId ?? []));
     let replaces = 0;
     for (const txn of open) if ((await store.order(txn.oldOrderId))?.symbol === symbol) replaces += 1;
@@ -247,7 +254,8 @@ export class Oms {
       await this.#queue
         .run(symbol, async () => {
           // Read in the symbol's turn: a replace begun since the list above owns its new order too.
-          const owned = new Set((await store.openReplaces()).flatMap((t) => t.newOrderId ?? []));
+          const open = await store.openReplaces();
+          const owned = new Set(open.flatMap((t) => t.newOrderId ?? []));
           const pass = await this.#reconciler.symbolPass(
             symbol,
             options.lookbackMs ?? timings.startLookbackMs,
@@ -262,7 +270,7 @@ export class Oms {
           for (const failure of pass.failures) problem(symbol, failure);
           for (const d of pass.divergences.values()) problem(symbol, d);
           // Ready at once when nothing of it is left to resolve: other symbols' lookups do not hold it.
-          await this.#checkSymbol(symbol, problems.get(symbol) ?? []);
+          await this.#checkSymbol(symbol, problems.get(symbol) ?? [], open);
         })
         .catch((e: unknown) => {
           fail(symbol, e);
@@ -278,7 +286,8 @@ export class Oms {
             .run(symbol, async () => {
               for (const order of await store.activeOrders(symbol))
                 if (isUnresolved(order.state)) await this.#exec.resolve(order);
-              await this.#checkSymbol(symbol, problems.get(symbol) ?? []);
+              if (!this.readyFor(symbol))
+                await this.#checkSymbol(symbol, problems.get(symbol) ?? [], await store.openReplaces());
             })
             .catch((e: unknown) => {
               fail(symbol, e);

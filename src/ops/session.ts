@@ -16,6 +16,7 @@ import {
 } from '../btcturk/websocket/index.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../btcturk/common/constants.ts';
 import type { ConnectionSettings } from '../cli/config.ts';
+import { createExchange } from '../cli/connect.ts';
 import { ConfigError } from '../domain/errors.ts';
 import type { SymbolRules } from '../domain/symbols.ts';
 import { DryRunExchange, dryRunStartingBalances } from '../engine/dry-run-exchange.ts';
@@ -226,6 +227,8 @@ export async function runSession(config: RunConfig, io: SessionIo): Promise<Sess
       const connected = limiterStore;
       cleanup.push(() => connected.close());
     }
+    // One limiter for every client of this process: they share its IP (and, with keys, the key).
+    const limiter = btcturkRateLimiter({ store: limiterStore });
     const real = new BtcturkExchange({
       baseUrl: connection.baseUrl,
       credentials:
@@ -233,7 +236,7 @@ export async function runSession(config: RunConfig, io: SessionIo): Promise<Sess
           ? { apiKey: connection.apiKey, apiSecret: connection.apiSecret }
           : undefined,
       requestTimeoutMs: connection.requestTimeoutMs,
-      limiter: btcturkRateLimiter({ store: limiterStore }),
+      limiter,
       logger,
     });
     cleanup.push(() => real.close());
@@ -294,23 +297,16 @@ export async function runSession(config: RunConfig, io: SessionIo): Promise<Sess
     let userStream: UserStream | undefined =
       config.mode === 'dry-run' ? undefined : new BtcturkUserStream(client);
     if (config.mode === 'dry-run') {
-      const { apiKey, apiSecret } = connection;
       const start = await dryRunStartingBalances({
         given: config.dryRunBalances,
         setting: config.dryRunBalancesSetting,
         // Read-only keys suffice: the account's balances are read once, with a client of their own;
         // every other private call stays in the process.
         account:
-          apiKey === undefined || apiSecret === undefined
+          connection.apiKey === undefined || connection.apiSecret === undefined
             ? null
             : async () => {
-                const account = new BtcturkExchange({
-                  baseUrl: connection.baseUrl,
-                  credentials: { apiKey, apiSecret },
-                  requestTimeoutMs: connection.requestTimeoutMs,
-                  limiter: btcturkRateLimiter({ store: limiterStore }),
-                  logger,
-                });
+                const account = createExchange(connection, logger, { limiter });
                 try {
                   return await account.balances();
                 } finally {

@@ -240,24 +240,43 @@ const REASON_BY_CODE: Readonly<Record<string, VenueReason>> = {
   '429': 'rate-limit',
 };
 
-const REASON_TEXT: Readonly<Record<VenueReason, string>> = {
-  'insufficient-funds': 'insufficient funds (the balance is too small or held by open orders)',
-  'min-total': 'the order value is below the minimum',
-  'price-scale': 'the price has more decimals than the pair allows',
-  'quantity-scale': 'the quantity has more decimals than the pair allows',
-  'stop-price-scale': 'the stop price has more decimals than the pair allows',
-  'price-bounds': "the price is outside the pair's current limits",
-  'stop-price-side': 'the stop price is on the wrong side of the market',
-  'limit-order': 'the limit order was refused (a parameter is wrong or the value below the minimum)',
-  'market-order': 'a market order cannot be placed on the pair now',
-  'unsupported-order': 'the pair does not accept this order method or type',
-  'order-not-found': 'the exchange knows no such order',
-  'order-not-cancelable': 'the order cannot be canceled (already closed, or its cancel is under way)',
-  'cancel-blocked': 'cancels are blocked on the pair for now',
-  'unknown-pair': 'the exchange knows no such pair',
-  'invalid-request': 'a parameter is missing or malformed',
-  unauthorized: 'the API key, signature or stamp was not accepted',
-  'rate-limit': 'the rate limit was exceeded',
+/** What each venue reason says in a message, and what it means venue-neutrally (see refusalOf). */
+const REASONS: Readonly<Record<VenueReason, { readonly text: string; readonly refusal: RefusalReason }>> = {
+  'insufficient-funds': {
+    text: 'insufficient funds (the balance is too small or held by open orders)',
+    refusal: 'insufficient-balance',
+  },
+  'min-total': { text: 'the order value is below the minimum', refusal: 'invalid-order' },
+  'price-scale': { text: 'the price has more decimals than the pair allows', refusal: 'invalid-order' },
+  'quantity-scale': { text: 'the quantity has more decimals than the pair allows', refusal: 'invalid-order' },
+  'stop-price-scale': {
+    text: 'the stop price has more decimals than the pair allows',
+    refusal: 'invalid-order',
+  },
+  'price-bounds': { text: "the price is outside the pair's current limits", refusal: 'invalid-order' },
+  'stop-price-side': { text: 'the stop price is on the wrong side of the market', refusal: 'invalid-order' },
+  'limit-order': {
+    text: 'the limit order was refused (a parameter is wrong or the value below the minimum)',
+    refusal: 'invalid-order',
+  },
+  'market-order': { text: 'a market order cannot be placed on the pair now', refusal: 'market-unavailable' },
+  'unsupported-order': {
+    text: 'the pair does not accept this order method or type',
+    refusal: 'invalid-order',
+  },
+  'order-not-found': { text: 'the exchange knows no such order', refusal: 'order-not-found' },
+  // ASSUMPTION (BTCTurk): ORDER_COULD_NOT_BE_CANCELED means the order is closed (filled, canceled,
+  // or a market order) or its cancel is already under way (btcturk-api.md §6): in every case this
+  // cancel changes nothing, and a lookup tells which.
+  'order-not-cancelable': {
+    text: 'the order cannot be canceled (already closed, or its cancel is under way)',
+    refusal: 'order-closed',
+  },
+  'cancel-blocked': { text: 'cancels are blocked on the pair for now', refusal: 'cancel-blocked' },
+  'unknown-pair': { text: 'the exchange knows no such pair', refusal: 'unknown-symbol' },
+  'invalid-request': { text: 'a parameter is missing or malformed', refusal: 'invalid-order' },
+  unauthorized: { text: 'the API key, signature or stamp was not accepted', refusal: 'other' },
+  'rate-limit': { text: 'the rate limit was exceeded', refusal: 'other' },
 };
 
 /** The reason behind a venue's message and code; null when neither says one we know. */
@@ -275,29 +294,6 @@ export function venueReason(error: ExchangeError): VenueReason | null {
   return reasonOf(error.venueMessage, error.code);
 }
 
-const REFUSAL: Readonly<Record<VenueReason, RefusalReason>> = {
-  'insufficient-funds': 'insufficient-balance',
-  'min-total': 'invalid-order',
-  'price-scale': 'invalid-order',
-  'quantity-scale': 'invalid-order',
-  'stop-price-scale': 'invalid-order',
-  'price-bounds': 'invalid-order',
-  'stop-price-side': 'invalid-order',
-  'limit-order': 'invalid-order',
-  'market-order': 'market-unavailable',
-  'unsupported-order': 'invalid-order',
-  'order-not-found': 'order-not-found',
-  // ASSUMPTION (BTCTurk): ORDER_COULD_NOT_BE_CANCELED means the order is closed (filled, canceled,
-  // or a market order) or its cancel is already under way (btcturk-api.md §6): in every case this
-  // cancel changes nothing, and a lookup tells which.
-  'order-not-cancelable': 'order-closed',
-  'cancel-blocked': 'cancel-blocked',
-  'unknown-pair': 'unknown-symbol',
-  'invalid-request': 'invalid-order',
-  unauthorized: 'other',
-  'rate-limit': 'other',
-};
-
 /**
  * The venue-neutral meaning of a BTCTurk refusal: what the execution core acts on. A malformed
  * read (INVALID_REQUEST_ERROR on a book) is no order of ours breaking a rule: 'other' there.
@@ -305,7 +301,7 @@ const REFUSAL: Readonly<Record<VenueReason, RefusalReason>> = {
 export function refusalOf(reason: VenueReason | null, effect: EndpointSpec['effect']): RefusalReason {
   if (reason === null) return 'other';
   if (reason === 'invalid-request' && effect !== 'write') return 'other';
-  return REFUSAL[reason];
+  return REASONS[reason].refusal;
 }
 
 /** Turns an HTTP reply into its envelope's data or the ExchangeError it stands for. */
@@ -317,7 +313,7 @@ export function classifyReply(reply: Reply, call: CallContext, retry: RetryAfter
   const message = venueMessage(envelope, text, call.secrets);
   const reason = envelope === null ? null : reasonOf(message, code);
   const details = { operation: call.operation, httpStatus: status, code, venueMessage: message };
-  const said = `${describeVenue(code, message)}${reason === null ? '' : `: ${REASON_TEXT[reason]}`}`;
+  const said = `${describeVenue(code, message)}${reason === null ? '' : `: ${REASONS[reason].text}`}`;
   const fail = (
     kind: ExchangeError['kind'],
     what: string,
@@ -366,7 +362,7 @@ export function classifyReply(reply: Reply, call: CallContext, retry: RetryAfter
     if (status === 401 || (status < 500 && reason === 'unauthorized' && (status >= 400 || isFailed())))
       return fail(
         'auth',
-        `refused with HTTP ${status}${describeVenue(code, message)}: ${REASON_TEXT.unauthorized}; check ` +
+        `refused with HTTP ${status}${describeVenue(code, message)}: ${REASONS.unauthorized.text}; check ` +
           'BTCTURK_API_KEY and BTCTURK_API_SECRET and that the machine clock is right',
       );
     if (status >= 500)

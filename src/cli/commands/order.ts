@@ -1,10 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Decimal } from 'decimal.js';
-import { toDec } from '../../domain/decimal.ts';
+import { toDec, ZERO } from '../../domain/decimal.ts';
 import { ConfigError } from '../../domain/errors.ts';
 import { isClosed } from '../../domain/lifecycle.ts';
 import { orderViolations, type OrderMethod, type Side } from '../../domain/orders.ts';
-import { ZERO } from '../../domain/decimal.ts';
 import type { StoredOrder } from '../../ports/store.ts';
 import { printJson } from '../output.ts';
 import { symbolArg } from './exchange.ts';

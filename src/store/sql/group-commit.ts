@@ -39,10 +39,8 @@ export class GroupCommit {
   #commits = 0;
   #writes = 0;
   #largest = 0;
-  /** Writes asked for, and writes finished (committed or refused): groups finish in order. */
-  #asked = 0;
-  #finished = 0;
-  readonly #waiters: { readonly after: number; readonly resolve: () => void }[] = [];
+  /** Settles with the write asked for last: groups, and the writes in them, finish in order. */
+  #last: Promise<void> = Promise.resolve();
 
   constructor(db: Kysely<StoreSchema>) {
     this.#db = db;
@@ -50,8 +48,7 @@ export class GroupCommit {
 
   /** Runs `work` in a transaction shared with the writes queued beside it; resolves once committed. */
   run<T>(work: Work<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#asked += 1;
+    const done = new Promise<T>((resolve, reject) => {
       this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#running) {
         this.#running = true;
@@ -59,6 +56,11 @@ export class GroupCommit {
         setImmediate(() => void this.#drain());
       }
     });
+    this.#last = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    return done;
   }
 
   /**
@@ -67,9 +69,7 @@ export class GroupCommit {
    * connection in turn (a read must not overtake a write still waiting for its group).
    */
   settled(): Promise<void> {
-    if (this.#finished === this.#asked) return Promise.resolve();
-    const after = this.#asked;
-    return new Promise((resolve) => this.#waiters.push({ after, resolve }));
+    return this.#last;
   }
 
   stats(): CommitStats {
@@ -81,23 +81,11 @@ export class GroupCommit {
       while (this.#queue.length > 0) {
         const group = this.#queue.splice(0, MAX_GROUP);
         await this.#commitGroup(group);
-        this.#finished += group.length;
-        this.#wake();
         // The callers just answered queue their next writes in the turn that follows: let them.
         if (this.#queue.length === 0) await new Promise((resolve) => setImmediate(resolve));
       }
     } finally {
       this.#running = false;
-    }
-  }
-
-  #wake(): void {
-    for (let i = this.#waiters.length - 1; i >= 0; i -= 1) {
-      const waiter = this.#waiters[i];
-      if (waiter && waiter.after <= this.#finished) {
-        this.#waiters.splice(i, 1);
-        waiter.resolve();
-      }
     }
   }
 
