@@ -42,6 +42,24 @@ async function withClient(
   }
 }
 
+/** Subscribes, resubscribes, and expects leave/join twice over with one duplicate join answered. */
+const resubscribeThroughDuplicate: Parameters<typeof withClient>[2] = async ({
+  client,
+  server,
+  problems,
+}) => {
+  client.subscribe('obdiff', 'BTCUSDT');
+  client.start();
+  await until('subscribed', () => server.connections[0]?.received.length === 1);
+  client.resubscribe('obdiff', 'BTCUSDT');
+  await until('leave and join again', () => server.connections[0]?.received.length === 5);
+  assert.deepEqual(
+    server.connections[0]?.received.map((f) => f[1].join),
+    [true, false, true, false, true],
+  );
+  assert.equal(client.stats().duplicateJoins, 1);
+  assert.deepEqual(problems, []);
+};
 describe('WebSocket client', () => {
   it('subscribes on connect, re-subscribes everything after a drop and announces the reconnect', async () => {
     await withClient(
@@ -161,19 +179,7 @@ describe('WebSocket client', () => {
         },
       },
       {},
-      async ({ client, server, problems }) => {
-        client.subscribe('obdiff', 'BTCUSDT');
-        client.start();
-        await until('subscribed', () => server.connections[0]?.received.length === 1);
-        client.resubscribe('obdiff', 'BTCUSDT');
-        await until('leave and join again', () => server.connections[0]?.received.length === 5);
-        assert.deepEqual(
-          server.connections[0]?.received.map((f) => f[1].join),
-          [true, false, true, false, true],
-        );
-        assert.equal(client.stats().duplicateJoins, 1);
-        assert.deepEqual(problems, []);
-      },
+      resubscribeThroughDuplicate,
     );
   });
 
@@ -199,19 +205,7 @@ describe('WebSocket client', () => {
         },
       },
       {},
-      async ({ client, server, problems }) => {
-        client.subscribe('obdiff', 'BTCUSDT');
-        client.start();
-        await until('subscribed', () => server.connections[0]?.received.length === 1);
-        client.resubscribe('obdiff', 'BTCUSDT');
-        await until('leave and join again', () => server.connections[0]?.received.length === 5);
-        assert.deepEqual(
-          server.connections[0]?.received.map((f) => f[1].join),
-          [true, false, true, false, true],
-        );
-        assert.equal(client.stats().duplicateJoins, 1);
-        assert.deepEqual(problems, []);
-      },
+      resubscribeThroughDuplicate,
     );
   });
 

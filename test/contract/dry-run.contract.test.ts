@@ -1,7 +1,7 @@
 import { Dec } from '../../src/domain/decimal.ts';
 import type { SymbolRules } from '../../src/domain/symbols.ts';
 import { DryRunExchange } from '../../src/engine/dry-run-exchange.ts';
-import { FakeMarket } from '../engine/engine-fakes.ts';
+import { btcRules, FakeMarket } from '../engine/engine-fakes.ts';
 import { FakeExchange, steppingClock } from '../oms/fakes.ts';
 import { exchangeContract } from './exchange-contract.ts';
 
@@ -9,21 +9,7 @@ import { exchangeContract } from './exchange-contract.ts';
 // the real market, which here is a scripted top of book and scripted public trades. The "real"
 // exchange behind it (public data only) is the test fake with the pair listed.
 
-const BTCTRY: SymbolRules = {
-  symbol: 'BTCTRY',
-  base: 'BTC',
-  quote: 'TRY',
-  status: 'TRADING',
-  quantityScale: 8,
-  priceScale: 0,
-  tickSize: new Dec(1),
-  minPrice: null,
-  maxPrice: null,
-  minExchangeValue: new Dec(100),
-  minQuantity: null,
-  maxQuantity: null,
-  orderMethods: ['limit', 'market'],
-};
+const BTCTRY: SymbolRules = { ...btcRules(), minPrice: null, maxPrice: null };
 
 const BID = new Dec(1_999_000);
 const ASK = new Dec(2_001_000);

@@ -1,26 +1,13 @@
 import { Dec } from '../../src/domain/decimal.ts';
 import type { SymbolRules } from '../../src/domain/symbols.ts';
+import { btcRules } from '../engine/engine-fakes.ts';
 import { FakeExchange, steppingClock } from '../oms/fakes.ts';
 import { exchangeContract } from './exchange-contract.ts';
 
 // The OMS unit tests' in-memory exchange keeps the same contract as the real adapter: listed pairs,
 // a funded account and a market price turn its checks on.
 
-const BTCTRY: SymbolRules = {
-  symbol: 'BTCTRY',
-  base: 'BTC',
-  quote: 'TRY',
-  status: 'TRADING',
-  quantityScale: 8,
-  priceScale: 0,
-  tickSize: new Dec(1),
-  minPrice: null,
-  maxPrice: null,
-  minExchangeValue: new Dec(100),
-  minQuantity: null,
-  maxQuantity: null,
-  orderMethods: ['limit', 'market'],
-};
+const BTCTRY: SymbolRules = { ...btcRules(), minPrice: null, maxPrice: null };
 
 const MARKET = new Dec(2_000_000);
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { it } from 'node:test';
+import { it, type TestContext } from 'node:test';
 import { Dec } from '../../src/domain/decimal.ts';
 import { ORDER_REQUEST_WRITTEN, type OrderRequestWritten } from '../../src/ports/exchange.ts';
 import { startSimulator } from '../../src/sim/index.ts';
@@ -10,13 +10,8 @@ import { exchangeFor } from '../oms/sim-helpers.ts';
 // paths): the BTCTurk adapter announces each order POST and cancel DELETE once it is on the wire,
 // with what it is about, and nothing for reads.
 
-it('the BTCTurk adapter announces each order request once it is written: submit and cancel, not reads', async (t) => {
-  const sim = await startSimulator({ seed: 7, autoMarket: false });
-  const exchange = exchangeFor(sim, 7);
-  t.after(async () => {
-    await exchange.close();
-    await sim.stop();
-  });
+/** Every order-request-written announcement from now until the test ends. */
+function announcements(t: TestContext): OrderRequestWritten[] {
   const seen: OrderRequestWritten[] = [];
   const listener = (message: unknown) => {
     seen.push(message as OrderRequestWritten);
@@ -25,6 +20,17 @@ it('the BTCTurk adapter announces each order request once it is written: submit 
   t.after(() => {
     unsubscribe(ORDER_REQUEST_WRITTEN, listener);
   });
+  return seen;
+}
+
+it('the BTCTurk adapter announces each order request once it is written: submit and cancel, not reads', async (t) => {
+  const sim = await startSimulator({ seed: 7, autoMarket: false });
+  const exchange = exchangeFor(sim, 7);
+  t.after(async () => {
+    await exchange.close();
+    await sim.stop();
+  });
+  const seen = announcements(t);
 
   const bid = sim.engine.book('BTCTRY', 1).bids[0]?.price;
   assert.ok(bid);
@@ -56,14 +62,7 @@ it('announces a submit whose reply never comes (the moment a crash point needs)'
   await exchange.syncClock();
   // From now on a reply is held longer than the request timeout: the adapter gives up, ambiguous.
   sim.setFault('latency-ms', 2_000);
-  const seen: OrderRequestWritten[] = [];
-  const listener = (message: unknown) => {
-    seen.push(message as OrderRequestWritten);
-  };
-  subscribe(ORDER_REQUEST_WRITTEN, listener);
-  t.after(() => {
-    unsubscribe(ORDER_REQUEST_WRITTEN, listener);
-  });
+  const seen = announcements(t);
   const bid = sim.engine.book('BTCTRY', 1).bids[0]?.price;
   assert.ok(bid);
   await assert.rejects(

@@ -10,6 +10,7 @@ import { executedQuantity } from '../../src/oms/reconcile-diff.ts';
 import { openSqliteStore } from '../../src/store/sqlite/open.ts';
 import { sqliteDialect } from '../../src/store/sqlite/dialect.ts';
 import type { StoreSchema } from '../../src/store/sql/schema.ts';
+import { btcRules } from '../engine/engine-fakes.ts';
 import { manualClock, tempDir } from '../store/helpers.ts';
 import { checkAfterFillIdentity, seedBeforeFillIdentity } from '../store/migration-fixtures.ts';
 import { newClientOrderId } from '../../src/domain/client-ids.ts';
@@ -111,18 +112,9 @@ describe('market buys sized in the quote currency', () => {
 
   it('checks the rules on the quote amount: minimum total, quote scale, only market buys, quantity 0', () => {
     const rules = {
-      symbol: 'BTCTRY',
-      base: 'BTC',
-      quote: 'TRY',
-      status: 'TRADING',
-      quantityScale: 8,
-      priceScale: 0,
-      tickSize: new Dec(1),
+      ...btcRules(),
       minPrice: null,
       maxPrice: null,
-      minExchangeValue: new Dec(100),
-      minQuantity: null,
-      maxQuantity: null,
       orderMethods: ['limit', 'market', 'stoplimit', 'stopmarket'] as const,
     };
     const base = { symbol: 'BTCTRY', clientOrderId: 'x', quantity: ZERO } as const;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import type { StoredOrder } from '../../src/ports/store.ts';
 import { loginFrame, WsClient } from '../sim/helpers.ts';
 import { deletes, restingBuy, rig, until, wireLog, type Rig } from './sim-helpers.ts';
@@ -16,9 +16,12 @@ async function resting(r: Rig): Promise<StoredOrder> {
   return order;
 }
 
-/** A socket logged in as our account: it sees every 452 the simulator sends for our orders. */
-async function privateStream(r: Rig): Promise<WsClient> {
+/** A socket logged in as our account, closed when the test ends: it sees every 452 the simulator sends for our orders. */
+async function privateStream(t: TestContext, r: Rig): Promise<WsClient> {
   const client = await WsClient.connect(r.sim.wsUrl);
+  t.after(() => {
+    client.close();
+  });
   client.send(loginFrame(r.sim.apiKey, r.sim.apiSecret));
   const login = await client.nextOfType(114);
   assert.equal(login[1].ok, true);
@@ -51,10 +54,7 @@ describe('cancel of an order the exchange already canceled (success reply, no 45
     const wire = wireLog(t);
     const order = await resting(r);
     const id = order.exchangeOrderId ?? '';
-    const stream = await privateStream(r);
-    t.after(() => {
-      stream.close();
-    });
+    const stream = await privateStream(t, r);
     r.sim.engine.requestCancel(r.sim.accountId, id);
     r.sim.engine.completeCancel(id);
     await stream.barrier();
@@ -88,10 +88,7 @@ describe('cancel of an order the exchange already canceled (success reply, no 45
     const wire = wireLog(t);
     const order = await resting(r);
     const id = order.exchangeOrderId ?? '';
-    const stream = await privateStream(r);
-    t.after(() => {
-      stream.close();
-    });
+    const stream = await privateStream(t, r);
 
     const first = await r.oms.cancel({ orderId: order.id });
     assert.equal(first.outcome, 'pending');
