@@ -176,6 +176,21 @@ describe('error taxonomy', () => {
     await exchange.close();
   });
 
+  it('server: a read retried after a 503 and cut off by its deadline ends with the 503, not "no reply"', async () => {
+    // The retry goes out with little of the deadline left and gets no reply in it (a busy machine).
+    let calls = 0;
+    const v = await venue(() => (++calls === 1 ? { status: 503, body: 'Service Unavailable' } : 'hang'));
+    const exchange = exchangeFor(v.url, { deadlineMs: 400, backoff: { baseMs: 50, capMs: 50 } });
+    await assert.rejects(
+      exchange.orderBook('BTCTRY'),
+      expectKind('server', (e) => {
+        assert.equal(e.httpStatus, 503);
+      }),
+    );
+    assert.equal(v.seen.length, 2, 'the read was retried once');
+    await exchange.close();
+  });
+
   it('rate-limited: a 429 with the body of §7', async () => {
     const v = await venue(() => raw('error-rate-limit', 429, { 'retry-after': '60' }));
     const exchange = exchangeFor(v.url);

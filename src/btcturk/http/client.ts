@@ -263,6 +263,11 @@ export class BtcturkHttpClient {
         return result;
       } catch (error) {
         if (!(error instanceof ExchangeError)) throw error;
+        // A read retried into the last moments of its deadline and cut off by it (no reply in the
+        // time left) says only that time ran out: the caller hears the failure the retry was for.
+        // A write cut off this way may have been processed: its own, ambiguous error stands.
+        const cutOff = error.kind === 'ambiguous' && this.#clock.now() >= deadlineAt;
+        if (retrying !== null && endpoint.effect === 'read' && cutOff) throw retrying;
         if (error.kind === 'rate-limited')
           await this.#limiter.block(endpoint.group, this.#clock.now() + (error.retryAfterMs ?? 0));
         if (error.kind === 'auth' && isPrivate) {
