@@ -3,8 +3,11 @@ import type { OrderEventType, StatusEvent } from '../domain/lifecycle.ts';
 import type { OrderMethod, OrderRequest, OrderState, Side } from '../domain/orders.ts';
 import type { FillReport, OrderStatusReport } from '../domain/reports.ts';
 
-// The durable store of the execution core. Every write that returns is durable, and every write
-// the lifecycle needs atomic is one transaction. Async so that a networked database fits the same
+// The durable store of the execution core. Every write that returns is durable — except the two
+// that only say what a restart can learn again (a journaled order not yet marked sent, and an
+// ack): they are visible at once and survive the process, and the next durable write makes them
+// durable too; a power cut before it loses at most a never-sent order or an ack a restart looks up.
+// Every write the lifecycle needs atomic is one transaction. Async so that a networked database fits the same
 // port; expected outcomes (a forbidden transition, a lost optimistic race) come back as values,
 // programming errors (an unknown order id) are thrown.
 
@@ -296,7 +299,10 @@ export interface KillSwitchControl {
 }
 
 export interface Store extends StoreReader, KillSwitchControl {
-  /** Writes the PENDING_SUBMIT row and its first event in one transaction: call before sending. */
+  /**
+   * Writes the PENDING_SUBMIT row and its first event in one transaction, without a disk sync of its
+   * own: what must be durable before sending is the `sent` mark (applyEvent), which syncs both.
+   */
   journalOrder(order: NewOrder): Promise<StoredOrder>;
   /** Several orders in one transaction (one disk sync); all or none. */
   journalOrders(orders: readonly NewOrder[]): Promise<StoredOrder[]>;

@@ -62,6 +62,37 @@ export function groupCommitSuite(backend: StoreBackend): void {
       assert.equal((await store.activeOrders()).length, 40);
     });
 
+    it('syncs the sent mark, not the journal row before it nor the ack after it', async (t) => {
+      const { store, backdoor } = await backend.openWithBackdoor(t);
+      assert.ok(store instanceof SqlStore);
+      const synced = () => store.commitStats().syncedCommits;
+      const commits = () => store.commitStats().commits;
+      const start = { synced: synced(), commits: commits() };
+      const order = await store.journalOrder(newOrder({ clientOrderId: 'unsynced-journal' }));
+      assert.deepEqual({ synced: synced(), commits: commits() }, { ...start, commits: start.commits + 1 });
+      // Committed all the same: another connection sees it.
+      const row = await backdoor
+        .selectFrom('orders')
+        .select('state')
+        .where('id', '=', order.id)
+        .executeTakeFirst();
+      assert.equal(row?.state, 'PENDING_SUBMIT');
+      assert.ok((await store.applyEvent(order.id, { type: 'sent' })).ok);
+      assert.equal(synced(), start.synced + 1, 'the sent mark must be synced before the request leaves');
+      assert.ok((await store.applyEvent(order.id, { type: 'acked', exchangeOrderId: '700' })).ok);
+      assert.equal(synced(), start.synced + 1);
+      // A group holding one write that must be durable is synced as a whole.
+      const before = synced();
+      await Promise.all([
+        store.journalOrder(newOrder({ clientOrderId: 'unsynced-2' })),
+        store.recordFill(fillReport({ tradeId: 'sync-1', exchangeOrderId: '700' }), 'stream'),
+      ]);
+      assert.equal(synced(), before + 1);
+      // And the next write that must be durable is synced again: the relaxed level did not stay.
+      await store.setEscalation('NORMAL', 'after unsynced writes');
+      assert.equal(synced(), before + 2);
+    });
+
     it('lets no read overtake a write asked for before it', async (t) => {
       const store = await backend.open(t);
       const order = newOrder({ clientOrderId: 'read-after-write' });

@@ -1,4 +1,5 @@
 import {
+  CompiledQuery,
   Kysely,
   PostgresDialect,
   sql,
@@ -25,10 +26,11 @@ export { PostgresStoreLockedError, type PostgresLockHolder } from './writer-lock
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
-/** Whether `--db` names a PostgreSQL store rather than a SQLite file. */
-export function isPostgresUrl(db: string): boolean {
-  return /^postgres(ql)?:\/\//.test(db);
-}
+// A commit that need not wait for the disk: for this transaction only, PostgreSQL answers the COMMIT
+// before its WAL is flushed (a server crash may lose it; the next synchronous commit flushes it).
+const UNSYNCED_COMMIT = { inside: CompiledQuery.raw('set local synchronous_commit = off') };
+
+export { isPostgresUrl } from './url.ts';
 
 export interface PostgresStoreOptions {
   /** `postgres://user[:password]@host:port/database`. */
@@ -142,7 +144,15 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   try {
     await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db);
     await applyMigrations(db, location, MIGRATIONS, schema);
-    return new SqlStore(db, { location, clock: options.clock ?? systemClock, onClose: () => lock.release() });
+    return new SqlStore(db, {
+      location,
+      clock: options.clock ?? systemClock,
+      onClose: () => lock.release(),
+      unsyncedCommit: UNSYNCED_COMMIT,
+      guard: () => {
+        lock.assertHeld();
+      },
+    });
   } catch (error) {
     await db.destroy();
     await lock.release();

@@ -12,16 +12,17 @@ import type {
 } from '../../ports/store.ts';
 import type { Db, StoreContext } from './context.ts';
 import { dec, toEvent, toFill, toOrder } from './rows.ts';
+import type { OrdersTable } from './schema.ts';
 
 const ACTIVE_STATES: readonly OrderState[] = ORDER_STATES.filter((s) => !isClosed(s));
 
-export async function findOrder(db: Db, id: string): Promise<StoredOrder | undefined> {
-  const row = await db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
+export async function findOrder(db: Db, ctx: StoreContext, id: string): Promise<StoredOrder | undefined> {
+  const row = await ctx.statements.orderById.first<OrdersTable>(db, { id });
   return row && toOrder(row);
 }
 
 export async function mustFindOrder(db: Db, ctx: StoreContext, id: string): Promise<StoredOrder> {
-  const order = await findOrder(db, id);
+  const order = await findOrder(db, ctx, id);
   if (!order) throw new Error(`order ${id} is not in ${ctx.location}`);
   return order;
 }
@@ -37,12 +38,14 @@ export async function findOwnByClientId(db: Db, clientOrderId: string): Promise<
   return row && toOrder(row);
 }
 
-export async function findByExchangeId(db: Db, exchangeOrderId: string): Promise<StoredOrder | undefined> {
-  const row = await db
-    .selectFrom('orders')
-    .selectAll()
-    .where('exchange_order_id', '=', exchangeOrderId)
-    .executeTakeFirst();
+export async function findByExchangeId(
+  db: Db,
+  ctx: StoreContext,
+  exchangeOrderId: string,
+): Promise<StoredOrder | undefined> {
+  const row = await ctx.statements.orderByExchangeId.first<OrdersTable>(db, {
+    exchange_order_id: exchangeOrderId,
+  });
   return row && toOrder(row);
 }
 

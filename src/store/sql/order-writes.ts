@@ -45,7 +45,7 @@ const VENUE_STATE: Readonly<Record<OrderStatusReport['status'], OrderState>> = {
 };
 
 export async function journalOrder(trx: Trx, ctx: StoreContext, order: NewOrder): Promise<StoredOrder> {
-  if (order.replaceOf != null && !(await findOrder(trx, order.replaceOf)))
+  if (order.replaceOf != null && !(await findOrder(trx, ctx, order.replaceOf)))
     throw new Error(
       `order ${order.clientOrderId} replaces order ${order.replaceOf}, which is not in ${ctx.location}`,
     );
@@ -76,28 +76,27 @@ export async function journalOrder(trx: Trx, ctx: StoreContext, order: NewOrder)
   };
   // The unique index on our client ids is the check (one statement fewer on the submit path): an
   // insert it turns into a no-op means the id is taken.
-  const inserted = await trx
-    .insertInto('orders')
-    .values(row)
-    .onConflict((oc) => oc.doNothing())
-    .executeTakeFirst();
-  if (inserted.numInsertedOrUpdatedRows !== 1n) {
+  const inserted = await ctx.statements.insertOrder.execute(trx, row);
+  if (inserted.numAffectedRows !== 1n) {
     const taken = await findOwnByClientId(trx, order.clientOrderId);
     throw new Error(
       `client order id ${order.clientOrderId} is already journaled as order ${taken?.id ?? '(unknown)'} in ${ctx.location}: ` +
         'every submit needs a new client order id',
     );
   }
-  await insertFirstEvent(trx, row, 'journaled', {
-    clientOrderId: order.clientOrderId,
-    symbol: order.symbol,
-    side: order.side,
-    method: order.method,
-    quantity: row.quantity,
-    ...(row.quote_amount === null ? {} : { quoteAmount: row.quote_amount }),
-    price: row.price,
-    stopPrice: row.stop_price,
-  });
+  await ctx.statements.insertEvent.execute(
+    trx,
+    firstEvent(row, 'journaled', {
+      clientOrderId: order.clientOrderId,
+      symbol: order.symbol,
+      side: order.side,
+      method: order.method,
+      quantity: row.quantity,
+      ...(row.quote_amount === null ? {} : { quoteAmount: row.quote_amount }),
+      price: row.price,
+      stopPrice: row.stop_price,
+    }),
+  );
   return toOrder(row);
 }
 
@@ -130,7 +129,7 @@ export async function applyEvent(
     next.exchangeOrderId === order.exchangeOrderId &&
     (reason === undefined || reason === order.stateReason);
   if (unchanged && OBSERVATIONS.has(event.type)) return { ok: true, order, event: null };
-  const clash = await exchangeIdClash(trx, order, next.exchangeOrderId);
+  const clash = await exchangeIdClash(trx, ctx, order, next.exchangeOrderId);
   if (clash) return { ok: false, reason: 'invalid-transition', message: clash, order };
   const written = await writeTransition(trx, ctx, order, event, {
     state: next.state,
@@ -182,7 +181,7 @@ export async function recordFill(
         message: `fill ${fill.tradeId} on order ${describe(order)}: ${next.error}`,
         order,
       };
-    const clash = await exchangeIdClash(trx, order, next.exchangeOrderId);
+    const clash = await exchangeIdClash(trx, ctx, order, next.exchangeOrderId);
     if (clash) return { ok: false, reason: 'mismatch', message: clash, order };
     const written = await writeTransition(
       trx,
@@ -230,7 +229,7 @@ async function fillOwner(
 ): Promise<StoredOrder | undefined> {
   if (orderId === null) return undefined;
   if (orderId !== undefined) return mustFindOrder(trx, ctx, orderId);
-  const byExchangeId = await findByExchangeId(trx, fill.exchangeOrderId);
+  const byExchangeId = await findByExchangeId(trx, ctx, fill.exchangeOrderId);
   if (byExchangeId) return byExchangeId;
   return fill.clientOrderId === null ? undefined : findOwnByClientId(trx, fill.clientOrderId);
 }
@@ -406,26 +405,15 @@ function firstEvent(
   };
 }
 
-async function insertFirstEvent(
-  trx: Trx,
-  row: OrdersTable,
-  type: 'journaled' | 'adopted',
-  payload: Record<string, string | number | null>,
-): Promise<void> {
-  await trx
-    .insertInto('order_events')
-    .values(firstEvent(row, type, payload))
-    .execute();
-}
-
 /** A message when another order already holds the exchange id this one is about to take. */
 async function exchangeIdClash(
   trx: Trx,
+  ctx: StoreContext,
   order: StoredOrder,
   exchangeOrderId: string | null,
 ): Promise<string | null> {
   if (exchangeOrderId === null || exchangeOrderId === order.exchangeOrderId) return null;
-  const other = await findByExchangeId(trx, exchangeOrderId);
+  const other = await findByExchangeId(trx, ctx, exchangeOrderId);
   return other
     ? `exchange order ${exchangeOrderId} already belongs to order ${describe(other)}, not to order ${describe(order)}`
     : null;
@@ -453,26 +441,23 @@ async function writeTransition(
   const filled = next.filled ?? order.filledQuantity;
   const filledQuote = next.filledQuote ?? order.filledQuote;
   const averagePrice = filled.gt(0) ? filledQuote.div(filled) : null;
-  const result = await trx
-    .updateTable('orders')
-    .set({
-      state: next.state,
-      state_reason: next.reason,
-      exchange_order_id: next.exchangeOrderId,
-      filled_quantity: text(filled),
-      filled_quote: text(filledQuote),
-      average_price: textOrNull(averagePrice),
-      updated_at: now,
-      version,
-    })
-    .where('id', '=', order.id)
-    .where('version', '=', order.version)
-    .executeTakeFirst();
+  const result = await ctx.statements.updateOrder.execute(trx, {
+    id: order.id,
+    expected_version: order.version,
+    state: next.state,
+    state_reason: next.reason,
+    exchange_order_id: next.exchangeOrderId,
+    filled_quantity: text(filled),
+    filled_quote: text(filledQuote),
+    average_price: textOrNull(averagePrice),
+    updated_at: now,
+    version,
+  });
   // Within the transaction only a second writer on the database could have moved the row, which
   // the instance lock exists to prevent: fail loudly rather than overwrite it.
-  if (result.numUpdatedRows !== 1n)
+  if (result.numAffectedRows !== 1n)
     throw new Error(`order ${describe(order)} changed under a running transaction in ${ctx.location}`);
-  const eventRow = {
+  const eventRow: OrderEventsTable = {
     order_id: order.id,
     seq: version,
     at: now,
@@ -481,7 +466,7 @@ async function writeTransition(
     to_state: next.state,
     payload: JSON.stringify({ ...eventPayload(event), ...extra }),
   };
-  await trx.insertInto('order_events').values(eventRow).execute();
+  await ctx.statements.insertEvent.execute(trx, eventRow);
   return {
     order: {
       ...order,

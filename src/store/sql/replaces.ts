@@ -81,7 +81,7 @@ export async function advanceReplace(
       message: `replace ${id} is at version ${txn.version}, not ${expectedVersion}: read it again`,
       txn,
     };
-  if (change.newOrderId !== undefined && !(await findOrder(trx, change.newOrderId)))
+  if (change.newOrderId !== undefined && !(await findOrder(trx, ctx, change.newOrderId)))
     throw new Error(`replace ${id}: new order ${change.newOrderId} is not in ${ctx.location}`);
   const updated: ReplaceTxnsTable = {
     ...row,

@@ -1,12 +1,18 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { EscalationState, KillSwitchControl, KillSwitchState } from '../../ports/store.ts';
 import type { StoreContext } from './context.ts';
+import type { UnsyncedCommit } from './group-commit.ts';
+import { journalStatements } from './prepared.ts';
 import * as control from './control.ts';
 import type { StoreSchema } from './schema.ts';
 
-export interface SqlStoreOptions extends StoreContext {
+export interface SqlStoreOptions extends Omit<StoreContext, 'statements'> {
+  /** Runs before every prepared statement and throws to stop it (PostgreSQL's writer lock). */
+  readonly guard?: (() => void) | undefined;
   /** Runs after the database is closed (releases the instance lock); awaited, as a networked lock is. */
   readonly onClose?: (() => void | Promise<void>) | undefined;
+  /** How this database commits without a disk sync (writes that do not need one yet); else all sync. */
+  readonly unsyncedCommit?: UnsyncedCommit | undefined;
 }
 
 /**
@@ -23,7 +29,11 @@ export class SqlKillSwitchControl implements KillSwitchControl {
   constructor(db: Kysely<StoreSchema>, options: SqlStoreOptions) {
     this.db = db;
     this.location = options.location;
-    this.ctx = { clock: options.clock, location: options.location };
+    this.ctx = {
+      clock: options.clock,
+      location: options.location,
+      statements: journalStatements(db, options.guard),
+    };
     this.#onClose = options.onClose;
   }
 

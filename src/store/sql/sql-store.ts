@@ -27,12 +27,20 @@ import type {
 } from '../../ports/store.ts';
 import * as control from './control.ts';
 import * as equity from './equity.ts';
-import { GroupCommit, type CommitStats, type Work } from './group-commit.ts';
+import { GroupCommit, type CommitStats, type Work, type WriteOptions } from './group-commit.ts';
 import * as reads from './order-reads.ts';
 import * as writes from './order-writes.ts';
 import * as replaces from './replaces.ts';
 import type { StoreSchema } from './schema.ts';
 import { SqlKillSwitchControl, type SqlStoreOptions } from './sql-control.ts';
+
+/**
+ * Status events whose record needs no disk sync of its own. An ack only repeats what the exchange
+ * will tell again: lost with the power, it leaves the order SUBMITTED, which a restart resolves by
+ * looking the order up, as it must for any order whose reply was never recorded. Anything done
+ * about the order afterwards (a cancel request, a fill) is a synced write that makes it durable.
+ */
+const UNSYNCED_EVENTS: ReadonlySet<StatusEvent['type']> = new Set(['acked']);
 
 /**
  * The Store on any SQL database Kysely speaks to: a dialect module opens the connection, applies
@@ -44,11 +52,11 @@ export class SqlStore extends SqlKillSwitchControl implements Store {
 
   constructor(db: Kysely<StoreSchema>, options: SqlStoreOptions) {
     super(db, options);
-    this.#writer = new GroupCommit(db);
+    this.#writer = new GroupCommit(db, options.unsyncedCommit);
   }
 
-  protected override tx<T>(work: Work<T>): Promise<T> {
-    return this.#writer.run(work);
+  protected override tx<T>(work: Work<T>, options?: WriteOptions): Promise<T> {
+    return this.#writer.run(work, options);
   }
 
   // A read waits for the writes asked for before it (they may still be queued for their group).
@@ -68,8 +76,11 @@ export class SqlStore extends SqlKillSwitchControl implements Store {
     return this.#writer.stats();
   }
 
+  // A journaled order is not yet sent: its row needs no disk sync of its own. The `sent` mark that
+  // must be durable before the request leaves is a synced commit after it, which (the log being
+  // written in order) makes this row durable too; a row lost with the power was never sent.
   async journalOrder(order: NewOrder): Promise<StoredOrder> {
-    return this.tx((trx) => writes.journalOrder(trx, this.ctx, order));
+    return this.tx((trx) => writes.journalOrder(trx, this.ctx, order), { durable: false });
   }
 
   async journalOrders(orders: readonly NewOrder[]): Promise<StoredOrder[]> {
@@ -81,7 +92,9 @@ export class SqlStore extends SqlKillSwitchControl implements Store {
   }
 
   async applyEvent(orderId: string, event: StatusEvent, expectedVersion?: number): Promise<ApplyResult> {
-    return this.tx((trx) => writes.applyEvent(trx, this.ctx, orderId, event, expectedVersion));
+    return this.tx((trx) => writes.applyEvent(trx, this.ctx, orderId, event, expectedVersion), {
+      durable: !UNSYNCED_EVENTS.has(event.type),
+    });
   }
 
   async recordFill(fill: FillReport, source: FillSource, orderId?: string | null): Promise<RecordFillResult> {
@@ -101,7 +114,7 @@ export class SqlStore extends SqlKillSwitchControl implements Store {
   }
 
   async order(id: string): Promise<StoredOrder | undefined> {
-    return reads.findOrder(await this.conn(), id);
+    return reads.findOrder(await this.conn(), this.ctx, id);
   }
 
   async orderByClientId(clientOrderId: string): Promise<StoredOrder | undefined> {
@@ -109,7 +122,7 @@ export class SqlStore extends SqlKillSwitchControl implements Store {
   }
 
   async orderByExchangeId(exchangeOrderId: string): Promise<StoredOrder | undefined> {
-    return reads.findByExchangeId(await this.conn(), exchangeOrderId);
+    return reads.findByExchangeId(await this.conn(), this.ctx, exchangeOrderId);
   }
 
   async ordersByIds(ids: {

@@ -9,6 +9,7 @@ import {
   type Driver,
   type QueryResult,
 } from 'kysely';
+import type { UnsyncedCommit } from '../sql/group-commit.ts';
 
 // SQLite runs DDL inside transactions; Kysely's stock adapter does not claim it, which would apply
 // migrations outside one, so a crash mid-migration could leave half a schema.
@@ -97,6 +98,15 @@ class StoreDialect extends SqliteDialect {
     return new StoreDriver(this.#database);
   }
 }
+
+/**
+ * A commit that need not wait for the disk: SQLite sets its synchronous level outside a
+ * transaction, NORMAL for such a commit (WAL: the log is written, not synced), FULL again after it.
+ */
+export const sqliteUnsyncedCommit: UnsyncedCommit = {
+  before: CompiledQuery.raw('pragma synchronous = normal'),
+  after: CompiledQuery.raw('pragma synchronous = full'),
+};
 
 /** The Kysely dialect of the SQLite store over an open better-sqlite3 connection. */
 export function sqliteDialect(database: Database): SqliteDialect {

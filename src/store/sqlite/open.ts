@@ -8,7 +8,7 @@ import { applyMigrations, assertCurrentSchema } from '../sql/migrate.ts';
 import type { StoreSchema } from '../sql/schema.ts';
 import { SqlKillSwitchControl } from '../sql/sql-control.ts';
 import { SqlStore } from '../sql/sql-store.ts';
-import { sqliteDialect } from './dialect.ts';
+import { sqliteDialect, sqliteUnsyncedCommit } from './dialect.ts';
 import { acquireInstanceLock, type LockHolder } from './instance-lock.ts';
 
 export { StoreLockedError, type LockHolder } from './instance-lock.ts';
@@ -65,7 +65,12 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     sqlite.pragma('foreign_keys = ON');
     const db = new Kysely<StoreSchema>({ dialect: sqliteDialect(sqlite) });
     await applyMigrations(db, path);
-    return new SqlStore(db, { location: path, clock, onClose: () => lock?.release() });
+    return new SqlStore(db, {
+      location: path,
+      clock,
+      onClose: () => lock?.release(),
+      unsyncedCommit: sqliteUnsyncedCommit,
+    });
   } catch (error) {
     sqlite?.close();
     lock?.release();
