@@ -19,6 +19,13 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// Build first, so the tests that run bin/btcbot.js exercise the compiled JavaScript a user runs
+// (bin/btcbot.js still falls back to the sources for any file edited after this build began).
+const build = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+if (build.status !== 0) {
+  console.error('npm test: the build failed (npm run build); no tests ran');
+  process.exit(1);
+}
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
   stdio: 'inherit',
 });

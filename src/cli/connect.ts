@@ -1,17 +1,9 @@
-import type { Command } from 'commander';
 import { BtcturkExchange, validateSecret, type BtcturkExchangeOptions } from '../btcturk/index.ts';
 import type { Logger } from '../ops/logger.ts';
 import { loadConnectionSettings, type ConnectionSettings, type FlagValues } from './config.ts';
 
-/** Adds the flags every command that talks to the exchange accepts. */
-export function withConnectionOptions(command: Command): Command {
-  return command
-    .option('--config <path>', 'JSON config file (also BTCBOT_CONFIG)')
-    .option('--base-url <url>', 'REST base URL (also BTCTURK_BASE_URL)')
-    .option('--api-key <key>', 'API public key (prefer BTCTURK_API_KEY: flags show up in ps)')
-    .option('--api-secret <secret>', 'API secret (prefer BTCTURK_API_SECRET: flags show up in ps)')
-    .option('--request-timeout-ms <ms>', 'per-request deadline (also BTCBOT_REQUEST_TIMEOUT_MS)');
-}
+/** Kept here too for existing importers; new command modules import it from options.ts. */
+export { withConnectionOptions } from './options.ts';
 
 /**
  * Settings resolved and checked before anything is sent: a secret that is not valid base64 is a

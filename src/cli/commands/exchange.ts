@@ -1,23 +1,24 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../../domain/errors.ts';
 import type { Exchange } from '../../ports/exchange.ts';
-import { createLogger } from '../../ops/logger.ts';
-import { createExchange, resolveSettings, withConnectionOptions } from '../connect.ts';
 import type { FlagValues } from '../config.ts';
-import { printJson, printTable } from '../output.ts';
-import {
-  DEFAULT_WATCH_DEPTH,
-  MAX_WATCH_DEPTH,
-  WatchFailure,
-  watchOrderBook,
-  type WatchFlags,
-} from './watch.ts';
+import { withConnectionOptions } from '../options.ts';
+import type { WatchFlags } from './watch.ts';
 
-// One adapter call against the configured exchange per command (DESIGN §4).
+// One adapter call against the configured exchange per command (DESIGN §4). The adapter, the
+// output and the watch load when a command runs: building the command line loads none of them.
 
 type Opts = FlagValues & { json?: boolean };
 
+/** BTCTurk's book is a window of 100 levels a side (REST and WebSocket alike). */
+export const MAX_WATCH_DEPTH = 100;
+export const DEFAULT_WATCH_DEPTH = 10;
+
 async function withExchange<T>(opts: Opts, call: (exchange: Exchange) => Promise<T>): Promise<T> {
+  const [{ createExchange, resolveSettings }, { createLogger }] = await Promise.all([
+    import('../connect.ts'),
+    import('../../ops/logger.ts'),
+  ]);
   const settings = resolveSettings(opts);
   const exchange = createExchange(settings, createLogger());
   try {
@@ -61,6 +62,7 @@ function command(name: string, description: string): Command {
 
 /** A watch that cannot go on (unknown pair, no snapshot) is one line on stderr and exit code 1. */
 async function watchCommand(symbol: string, opts: WatchFlags): Promise<void> {
+  const { WatchFailure, watchOrderBook } = await import('./watch.ts');
   try {
     await watchOrderBook(symbol, opts);
   } catch (error) {
@@ -70,7 +72,13 @@ async function watchCommand(symbol: string, opts: WatchFlags): Promise<void> {
   }
 }
 
-function show(opts: Opts, value: unknown, rows: () => Record<string, unknown>[], columns: string[]): void {
+async function show(
+  opts: Opts,
+  value: unknown,
+  rows: () => Record<string, unknown>[],
+  columns: string[],
+): Promise<void> {
+  const { printJson, printTable } = await import('../output.ts');
   if (opts.json) printJson(value);
   else printTable(rows(), columns);
 }
@@ -79,7 +87,7 @@ export function registerExchangeCommands(program: Command): void {
   program.addCommand(
     command('exchange-info', 'trading rules of every pair').action(async (opts: Opts) => {
       const info = await withExchange(opts, (x) => x.exchangeInfo());
-      show(opts, info, () => info.symbols.map((s) => ({ ...s })), [
+      await show(opts, info, () => info.symbols.map((s) => ({ ...s })), [
         'symbol',
         'status',
         'quantityScale',
@@ -127,7 +135,7 @@ export function registerExchangeCommands(program: Command): void {
             throw new ConfigError(flag, 'applies only with --watch (a one-off book takes --limit)');
         const book = await withExchange(opts, (x) => x.orderBook(symbol, opts.limit));
         const depth = Math.max(book.bids.length, book.asks.length);
-        show(
+        await show(
           opts,
           book,
           () =>
@@ -145,7 +153,7 @@ export function registerExchangeCommands(program: Command): void {
   program.addCommand(
     command('balances', 'account balances (private)').action(async (opts: Opts) => {
       const balances = await withExchange(opts, (x) => x.balances());
-      show(opts, balances, () => balances.filter((b) => !b.total.isZero()).map((b) => ({ ...b })), [
+      await show(opts, balances, () => balances.filter((b) => !b.total.isZero()).map((b) => ({ ...b })), [
         'asset',
         'total',
         'free',
@@ -171,7 +179,7 @@ export function registerExchangeCommands(program: Command): void {
       .option('--symbol <pair>', 'only this pair', symbolArg)
       .action(async (opts: Opts & { symbol?: string }) => {
         const orders = await withExchange(opts, (x) => x.openOrders(opts.symbol));
-        show(opts, orders, () => orders.map((o) => ({ ...o })), orderColumns);
+        await show(opts, orders, () => orders.map((o) => ({ ...o })), orderColumns);
       }),
   );
 
@@ -204,7 +212,7 @@ export function registerExchangeCommands(program: Command): void {
               limit: opts.limit,
             }),
           );
-          show(opts, orders, () => orders.map((o) => ({ ...o })), orderColumns);
+          await show(opts, orders, () => orders.map((o) => ({ ...o })), orderColumns);
         },
       ),
   );
@@ -235,7 +243,7 @@ export async function exchangeFills(
       endTime: opts.end,
     }),
   );
-  show(
+  await show(
     opts,
     fills,
     () => fills.map((f) => ({ ...f, time: new Date(f.timestamp).toISOString() })),

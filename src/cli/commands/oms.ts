@@ -1,20 +1,18 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { validateClientIdPrefix } from '../../domain/client-ids.ts';
 import { ConfigError } from '../../domain/errors.ts';
 import { ORDER_STATES, type OrderState } from '../../domain/orders.ts';
-import { Oms, OrderRefusedError, UnknownOrderError, type CancelResult } from '../../oms/index.ts';
-import { createLogger } from '../../ops/logger.ts';
+import type { CancelResult, Oms } from '../../oms/index.ts';
 import type { Exchange } from '../../ports/exchange.ts';
 import type { KillSwitchControl, Store } from '../../ports/store.ts';
 import type { FlagValues } from '../config.ts';
-import { createExchange, resolveSettings, withConnectionOptions } from '../connect.ts';
-import { printJson, printTable } from '../output.ts';
+import { withConnectionOptions } from '../options.ts';
 import { openControl, openReader, openWriter, operatorAction, withOpened } from '../stores.ts';
 import { exchangeFills, FILL_COLUMNS, positiveInt, symbolArg, timeArg } from './exchange.ts';
 
 // Operator commands on the execution core's store (DESIGN §4). Reads open the database read-only
 // and the kill switch opens only its own row, so both work beside a running bot; every other write
 // takes the store's single-writer lock and is refused with its message while a bot holds it.
+// The OMS, the exchange adapter and the output load when a command runs, never to build the CLI.
 
 export const DEFAULT_DB = './data/btcbot.db';
 const DEFAULT_PREFIX = 'bb';
@@ -23,7 +21,12 @@ type StoreFlags = { db: string; json?: boolean };
 export type OmsFlags = FlagValues & StoreFlags & { prefix?: string; symbols?: string[] };
 
 export const action = <A extends unknown[]>(run: (...args: A) => Promise<void>) =>
-  operatorAction(run, [UnknownOrderError, OrderRefusedError]);
+  operatorAction(run, async () => {
+    const { OrderRefusedError, UnknownOrderError } = await import('../../oms/index.ts');
+    return [UnknownOrderError, OrderRefusedError];
+  });
+
+const output = () => import('../output.ts');
 
 /**
  * The OMS on the configured exchange and store, for one operator action. It reconciles the pairs
@@ -33,6 +36,13 @@ export async function withOms(
   flags: OmsFlags,
   work: (oms: Oms, store: Store, exchange: Exchange) => Promise<void>,
 ): Promise<void> {
+  const [{ validateClientIdPrefix }, { Oms }, { createLogger }, { createExchange, resolveSettings }] =
+    await Promise.all([
+      import('../../domain/client-ids.ts'),
+      import('../../oms/index.ts'),
+      import('../../ops/logger.ts'),
+      import('../connect.ts'),
+    ]);
   const prefix = validateClientIdPrefix(
     flags.prefix ?? process.env.BTCBOT_CLIENT_ID_PREFIX ?? DEFAULT_PREFIX,
   );
@@ -90,7 +100,8 @@ const ORDER_COLUMNS = [
   'updated',
 ];
 
-function printCancels(flags: StoreFlags, results: readonly CancelResult[]): void {
+async function printCancels(flags: StoreFlags, results: readonly CancelResult[]): Promise<void> {
+  const { printJson, printTable } = await output();
   if (flags.json) printJson(results);
   else
     printTable(
@@ -108,6 +119,7 @@ export function registerOmsCommands(program: Command): void {
       .option('--limit <n>', 'at most this many', positiveInt('--limit', 1_000_000), 100)
       .action(
         action(async (flags: StoreFlags & { symbol?: string; state?: OrderState[]; limit: number }) => {
+          const { printJson, printTable } = await output();
           await withOpened(openReader(flags.db), async (store) => {
             const orders = await store.orders({
               symbol: flags.symbol,
@@ -149,6 +161,7 @@ export function registerOmsCommands(program: Command): void {
               await exchangeFills(flags);
               return;
             }
+            const { printJson, printTable } = await output();
             await withOpened(openReader(flags.db), async (store) => {
               const fills = (await store.fills({ symbol: flags.symbol, since: flags.start })).filter(
                 (f) =>
@@ -170,6 +183,7 @@ export function registerOmsCommands(program: Command): void {
   program.addCommand(
     omsCommand('reconcile', 'compare the store with the exchange and repair it (exit 1 unless clean)').action(
       action(async (flags: OmsFlags) => {
+        const { printJson } = await output();
         await withOms(flags, async (oms) => {
           const report = await oms.start();
           if (flags.json) printJson(report);
@@ -197,6 +211,7 @@ export function registerOmsCommands(program: Command): void {
             throw new ConfigError('cancel', 'give an order id or --client-id, not both and not neither');
           const ref =
             flags.clientId !== undefined ? { clientOrderId: flags.clientId } : { orderId: id ?? '' };
+          const { UnknownOrderError } = await import('../../oms/index.ts');
           await withOms(flags, async (oms) => {
             // An order the store does not know yet (placed before a restore) is adopted first.
             const result = await oms.cancel(ref).catch(async (error: unknown) => {
@@ -204,7 +219,7 @@ export function registerOmsCommands(program: Command): void {
               await oms.reconcile();
               return oms.cancel(ref);
             });
-            printCancels(flags, [result]);
+            await printCancels(flags, [result]);
           });
         }),
       ),
@@ -218,7 +233,7 @@ export function registerOmsCommands(program: Command): void {
           const symbols = flags.symbols ?? (flags.symbol === undefined ? undefined : [flags.symbol]);
           await withOms({ ...flags, symbols }, async (oms) => {
             await oms.reconcile();
-            printCancels(flags, await oms.cancelAll(flags.symbol));
+            await printCancels(flags, await oms.cancelAll(flags.symbol));
           });
         }),
       ),
@@ -238,6 +253,7 @@ export function registerOmsCommands(program: Command): void {
       .action(
         action(async (what: string, flags: StoreFlags & { reason?: string }) => {
           const reason = flags.reason ?? 'operator, from the command line';
+          const { printJson } = await output();
           // Its own row only, without the writer lock: a running bot sees it at its next evaluation.
           await withOpened(openControl(flags.db), async (control: KillSwitchControl) => {
             if (what === 'on') await control.setKillSwitch(true, reason);

@@ -2,17 +2,16 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { Decimal } from 'decimal.js';
 import { toDec, ZERO } from '../../domain/decimal.ts';
 import { ConfigError } from '../../domain/errors.ts';
-import { isClosed } from '../../domain/lifecycle.ts';
-import { orderViolations, type OrderMethod, type Side } from '../../domain/orders.ts';
+import type { OrderMethod, Side } from '../../domain/orders.ts';
 import type { StoredOrder } from '../../ports/store.ts';
-import { printJson } from '../output.ts';
 import { symbolArg } from './exchange.ts';
 import { action, omsCommand, withOms, type OmsFlags } from './oms.ts';
 
 // `btcbot order buy|sell SYMBOL QUANTITY …` (DESIGN §4): an operator's order through the execution
 // core — its journal, its gates (kill switch, escalation, self-trade) and its lookup of an unknown
 // outcome — after a reconciliation of the pair, as the bot's own orders go. Bad input exits 2
-// naming the argument or flag; a refusal exits 1 with the gate's reason.
+// naming the argument or flag; a refusal exits 1 with the gate's reason. What the order needs beyond
+// reading its arguments loads when it runs.
 
 type OrderFlags = OmsFlags & {
   price?: Decimal;
@@ -154,6 +153,11 @@ export function registerOrderCommand(program: Command): void {
       .action(
         action(async (side: Side, symbol: string, quantity: Decimal | undefined, flags: OrderFlags) => {
           const input = orderInput(side, symbol, quantity, flags);
+          const [{ isClosed }, { orderViolations }, { printJson }] = await Promise.all([
+            import('../../domain/lifecycle.ts'),
+            import('../../domain/orders.ts'),
+            import('../output.ts'),
+          ]);
           await withOms({ ...flags, symbols: [symbol] }, async (oms, store, exchange) => {
             const info = await exchange.exchangeInfo();
             const rules = info.symbols.find((r) => r.symbol === symbol);

@@ -2,13 +2,12 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import type { Decimal } from 'decimal.js';
-import { accountFills } from '../../oms/accounting.ts';
-import { DEFAULT_DB, sessionDbPath } from '../../ops/run-config.ts';
+import { DEFAULT_DB } from '../../ops/run-defaults.ts';
 import type { StoreReader } from '../../ports/store.ts';
-import { printJson, printTable } from '../output.ts';
 import { MissingDatabaseError, openReader, operatorAction, withOpened } from '../stores.ts';
 
-// `btcbot status`: what the bot's store says, read-only, so it works beside a running bot.
+// `btcbot status`: what the bot's store says, read-only, so it works beside a running bot. Its
+// modules load when it runs (src/cli/program.ts builds every command for every start).
 
 interface StatusFlags {
   readonly db: string;
@@ -23,6 +22,7 @@ interface OpenBySymbol {
 }
 
 async function gather(store: StoreReader) {
+  const { accountFills } = await import('../../oms/accounting.ts');
   const [escalation, killSwitch, active, fills, equity] = await Promise.all([
     store.escalation(),
     store.killSwitch(),
@@ -61,7 +61,8 @@ async function gather(store: StoreReader) {
 const money = (value: Decimal) => value.toFixed(2);
 const when = (at: number | null) => (at === null ? 'never' : new Date(at).toISOString());
 
-function printStatus(status: Awaited<ReturnType<typeof gather>>): void {
+async function printStatus(status: Awaited<ReturnType<typeof gather>>): Promise<void> {
+  const { printTable } = await import('../output.ts');
   const { escalation, killSwitch, equity } = status;
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(`database: ${status.database}`);
@@ -95,11 +96,12 @@ async function status(flags: StatusFlags): Promise<void> {
   try {
     await withOpened(openReader(flags.db), async (store) => {
       const result = await gather(store);
-      if (flags.json === true) printJson(result);
-      else printStatus(result);
+      if (flags.json === true) (await import('../output.ts')).printJson(result);
+      else await printStatus(result);
     });
   } catch (error) {
     if (!(error instanceof MissingDatabaseError)) throw error;
+    const { sessionDbPath } = await import('../../ops/run-config.ts');
     const paper = resolve(sessionDbPath(flags.db, 'paper'));
     // The usual slip: a paper session keeps its own database beside the configured one.
     const hint = existsSync(paper)
