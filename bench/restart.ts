@@ -19,6 +19,7 @@ import { newClientOrderId } from '../src/domain/client-ids.ts';
 import { Dec } from '../src/domain/decimal.ts';
 import { processRandom } from '../src/domain/random.ts';
 import { openSqliteStore } from '../src/store/sqlite/open.ts';
+import { median } from './support/figures.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'btcbot.js');
 const RUNS = Number(process.env.RESTART_RUNS ?? 5);
@@ -78,14 +79,6 @@ interface SimOrder {
   readonly accountId: string;
   readonly symbol: string;
   readonly createdAt: number;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] ?? NaN)
-    : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
 }
 
 /** Journals an order on `symbol` and marks it sent, as a crash right after the sent mark leaves it. */

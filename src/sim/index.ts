@@ -8,7 +8,13 @@ import { createSimEngine, DEFAULT_FEES } from './engine/index.ts';
 import { Accounts, generateKeyPair } from './server/auth.ts';
 import { DEFAULT_BOOK_WINDOW } from './server/book-window.ts';
 import { Faults, type FaultInput, type FaultName } from './server/faults.ts';
-import { currenciesOf, DEFAULT_SIM_SYMBOLS, defaultBalances, simPairs } from './server/markets.ts';
+import {
+  currenciesOf,
+  DEFAULT_SIM_SYMBOLS,
+  defaultBalances,
+  simPairs,
+  simPairsByCount,
+} from './server/markets.ts';
 import { startSimServer } from './server/server.ts';
 import {
   DEFAULT_BOOK_INTERVAL_MS,
@@ -23,6 +29,13 @@ export interface SimulatorOptions {
   readonly port?: number; // 0 (default): any free port
   readonly seed?: number; // market and fault decisions replay from it; random when absent
   readonly symbols?: readonly string[];
+  /**
+   * List this many pairs instead of `symbols`: the built-in ones, then synthetic TRY pairs
+   * (SYN007TRY, …), as many as an exchange lists (BTCTurk: about 380). Each pair's book change set
+   * then goes out at its own phase of the book interval, not all pairs at once, and each pair's
+   * market steps once per book interval, just before, in place of `marketIntervalMs`.
+   */
+  readonly pairs?: number;
   readonly apiKey?: string;
   readonly apiSecret?: string; // standard base64
   readonly balances?: Readonly<Record<string, string>>;
@@ -76,6 +89,8 @@ export interface RunningSimulator {
 }
 
 export const DEFAULT_MARKET_INTERVAL_MS = 250;
+/** With `pairs`, the book interval is cut into this many phases, each pair flushed in its own. */
+const BOOK_PHASES = 16;
 export { DEFAULT_BOOK_INTERVAL_MS };
 
 function positive(setting: string, value: number | undefined, fallback: number): number {
@@ -115,7 +130,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     throw new ConfigError('bookWindow', `expected a whole number of levels from 1, got ${bookWindow}`);
   const pingIntervalMs = positive('pingIntervalMs', opts.pingIntervalMs, DEFAULT_PING_INTERVAL_MS);
   const pongTimeoutMs = positive('pongTimeoutMs', opts.pongTimeoutMs, DEFAULT_PONG_TIMEOUT_MS);
-  const pairs = simPairs(opts.symbols ?? DEFAULT_SIM_SYMBOLS);
+  if (opts.pairs !== undefined && opts.symbols !== undefined)
+    throw new ConfigError('pairs', 'give either symbols or a number of pairs, not both');
+  const pairs =
+    opts.pairs === undefined ? simPairs(opts.symbols ?? DEFAULT_SIM_SYMBOLS) : simPairsByCount(opts.pairs);
   const faults = new Faults(seed, opts.faults);
   const base = opts.clock ?? systemClock;
   const clock: Clock = { ...base, now: () => base.now() + faults.value('clock-skew-ms') };
@@ -155,19 +173,31 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     openAccount,
     seed,
     bookIntervalMs: Math.max(1, bookIntervalMs / speed),
+    bookPhases: opts.pairs === undefined ? 1 : BOOK_PHASES,
     bookWindow,
     pingIntervalMs,
     pongTimeoutMs,
   });
+  // With many pairs, each pair steps once per book interval, in the phase its change set goes out
+  // in: a step of every pair every 250 ms would cost the simulator more than a core at 380 pairs.
+  let phase = 0;
   const market =
     opts.autoMarket === false
       ? undefined
-      : setInterval(
-          () => {
-            engine.stepMarket();
-          },
-          Math.max(1, interval / speed),
-        );
+      : opts.pairs === undefined
+        ? setInterval(
+            () => {
+              engine.stepMarket();
+            },
+            Math.max(1, interval / speed),
+          )
+        : setInterval(
+            () => {
+              engine.stepMarket({ part: phase, of: BOOK_PHASES });
+              phase = (phase + 1) % BOOK_PHASES;
+            },
+            Math.max(1, bookIntervalMs / speed / BOOK_PHASES),
+          );
 
   return {
     restUrl: `http://127.0.0.1:${server.port}`,

@@ -1,15 +1,16 @@
 import { Command } from 'commander';
 import { ConfigError } from '../../domain/errors.ts';
-import { startSimulator } from '../../sim/index.ts';
-import { FAULT_NAMES, parseFaultArg } from '../../sim/server/faults.ts';
+import { FAULT_NAMES } from '../../sim/server/fault-names.ts';
 
 // `btcbot sim`: the simulator as a server for other processes (DESIGN §4). It prints one JSON line
-// when ready — the URLs and the key pair to use — and runs until SIGINT or SIGTERM.
+// when ready — the URLs and the key pair to use — and runs until SIGINT or SIGTERM. The simulator
+// loads when the command runs, never to build the command line.
 
 interface SimFlags {
   port: string;
   seed?: string;
   symbols?: string;
+  pairs?: string;
   apiKey?: string;
   apiSecret?: string;
   balances?: string;
@@ -43,6 +44,18 @@ export function parseBalancesArg(text: string): Record<string, string> {
   return balances;
 }
 
+/** The most pairs `--pairs` lists: MAX_SIM_PAIRS of src/sim/server/markets.ts, kept here so that
+ * reading the flags loads no part of the simulator. */
+export const MAX_PAIRS_FLAG = 1_000;
+
+/** `--pairs N`: how many pairs to list; it replaces `--symbols`, so the two together are refused. */
+export function simPairsFlag(flags: Pick<SimFlags, 'pairs' | 'symbols'>): number | undefined {
+  if (flags.pairs === undefined) return undefined;
+  if (flags.symbols !== undefined)
+    throw new ConfigError('--pairs', 'lists pairs of its own: give either --pairs or --symbols, not both');
+  return wholeNumber('--pairs', flags.pairs, 1, MAX_PAIRS_FLAG);
+}
+
 function waitForStopSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -56,6 +69,10 @@ function waitForStopSignal(): Promise<NodeJS.Signals> {
 }
 
 async function runSim(flags: SimFlags): Promise<void> {
+  const [{ startSimulator }, { parseFaultArg }] = await Promise.all([
+    import('../../sim/index.ts'),
+    import('../../sim/server/faults.ts'),
+  ]);
   const faults = Object.fromEntries(flags.fault.map(parseFaultArg));
   const speed = flags.speed === undefined ? undefined : Number(flags.speed);
   if (speed !== undefined && !(Number.isFinite(speed) && speed > 0))
@@ -64,6 +81,7 @@ async function runSim(flags: SimFlags): Promise<void> {
     port: wholeNumber('--port', flags.port, 0, 65535),
     seed: flags.seed === undefined ? undefined : wholeNumber('--seed', flags.seed, -(2 ** 31), 2 ** 31 - 1),
     symbols: flags.symbols?.split(',').map((symbol) => symbol.trim()),
+    pairs: simPairsFlag(flags),
     apiKey: flags.apiKey,
     apiSecret: flags.apiSecret,
     balances: flags.balances === undefined ? undefined : parseBalancesArg(flags.balances),
@@ -96,6 +114,10 @@ export function registerSimCommand(program: Command): void {
       .option('--port <port>', 'port to listen on; 0 picks a free one', '0')
       .option('--seed <n>', 'seed of the synthetic market and of the fault decisions (default: random)')
       .option('--symbols <list>', 'pairs to list, comma-separated (default BTCTRY,ETHTRY)')
+      .option(
+        '--pairs <n>',
+        `list this many pairs instead of --symbols (1 to ${MAX_PAIRS_FLAG}; BTCTurk lists about 380): the built-in ones, then synthetic SYN007TRY, SYN008TRY, …; each pair's book change sets go out at its own phase of --book-interval-ms`,
+      )
       .option('--api-key <key>', 'API key of the account (default: generated)')
       .option('--api-secret <secret>', 'API secret of the account, standard base64 (default: generated)')
       .option('--balances <list>', 'starting balances such as TRY=1000000,BTC=2')

@@ -132,6 +132,12 @@ export type SimEvent =
   | { readonly type: 'balance'; readonly accountId: string; readonly balances: readonly SimBalance[] }
   | { readonly type: 'book'; readonly symbol: string; readonly changes: readonly SimLevelChange[] };
 
+/** A slice of the markets, by configuration index: those with index mod `of` equal to `part`. */
+export interface MarketShare {
+  readonly part: number;
+  readonly of: number;
+}
+
 export interface SimMarketConfig {
   readonly symbol: string;
   readonly rules: SymbolRules;
@@ -200,8 +206,11 @@ export interface SimEngine {
   ticker(symbol: string): SimTicker;
   /** Newest first; at most RECENT_TRADES_KEPT (far above BTCTurk's 50). */
   recentTrades(symbol: string, count: number): SimPublicTrade[];
-  /** The synthetic participants act once: the mid walks, quotes refresh, some take liquidity. */
-  stepMarket(): void;
+  /**
+   * The synthetic participants act once: the mid walks, quotes refresh, some take liquidity. With
+   * `share`, only the markets whose index mod `share.of` is `share.part` act (many pairs, spread).
+   */
+  stepMarket(share?: MarketShare): void;
   subscribe(listener: (event: SimEvent) => void): () => void;
   groundTruth(): SimGroundTruth;
 }

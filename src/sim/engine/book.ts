@@ -27,7 +27,11 @@ export class BookSide {
   private readonly levels: PriceLevel[] = [];
   private readonly changed = new Map<string, Decimal>();
 
-  constructor(readonly side: Side) {}
+  /** `onChange`: told when a level changes while none was waiting to be drained. */
+  constructor(
+    readonly side: Side,
+    private readonly onChange?: () => void,
+  ) {}
 
   /** Positive when price a is better than b for this side (higher bids, lower asks). */
   private compare(a: Decimal, b: Decimal): number {
@@ -54,6 +58,7 @@ export class BookSide {
   }
 
   private touch(price: Decimal): void {
+    if (this.changed.size === 0) this.onChange?.();
     this.changed.set(price.toFixed(), price);
   }
 

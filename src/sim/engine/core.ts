@@ -29,6 +29,12 @@ export interface MatchingCoreOptions {
   readonly taxRate: Decimal;
   /** Accounts whose closed orders and their fills are forgotten at once (liquidity providers). */
   readonly transient: (accountId: string) => boolean;
+  /**
+   * Accounts whose balance changes raise no `balance` event: the synthetic participants, whom no
+   * client can log in as, and whose balances list every asset of every market (hundreds of rows
+   * per order when many pairs are listed). Default none.
+   */
+  readonly silentBalances?: (accountId: string) => boolean;
 }
 
 /**
@@ -43,10 +49,12 @@ export class MatchingCore {
   protected readonly clock: Clock;
   private readonly events = new EventBuffer();
   private readonly venue: Venue;
+  private readonly silentBalances: (accountId: string) => boolean;
 
   constructor(options: MatchingCoreOptions) {
     this.markets = options.markets;
     this.clock = options.clock;
+    this.silentBalances = options.silentBalances ?? (() => false);
     const fees = feeSchedule(options.makerFeeRate, options.takerFeeRate, options.taxRate);
     this.venue = new Venue(options.markets, fees, options.clock, this.events, options.transient);
   }
@@ -61,16 +69,19 @@ export class MatchingCore {
   }
 
   private commit(): void {
-    for (const m of this.venue.marketStates()) {
+    // Only the markets this pass touched (one, as a rule), not every listed one.
+    for (const m of this.venue.drainChangedMarkets()) {
       const changes = [...m.bids.drainChanges(), ...m.asks.drainChanges()];
       if (changes.length > 0) this.events.push(() => ({ type: 'book', symbol: m.rules.symbol, changes }));
     }
-    for (const accountId of this.venue.ledger.drainDirty())
+    for (const accountId of this.venue.ledger.drainDirty()) {
+      if (this.silentBalances(accountId)) continue;
       this.events.push(() => ({
         type: 'balance',
         accountId,
         balances: this.venue.ledger.balances(accountId),
       }));
+    }
     this.events.flush();
   }
 

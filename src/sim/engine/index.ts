@@ -1,4 +1,4 @@
-import type { SimEngine, SimEngineOptions } from './api.ts';
+import type { MarketShare, SimEngine, SimEngineOptions } from './api.ts';
 import { MatchingCore } from './core.ts';
 import { participantFunding, SIM_MAKER_ACCOUNTS, SIM_TAKER_ACCOUNT, SyntheticMarket } from './market.ts';
 import { EXCHANGE_ACCOUNT } from './venue.ts';
@@ -21,6 +21,9 @@ export function isInternalAccount(accountId: string): boolean {
   return INTERNAL_ACCOUNTS.has(accountId);
 }
 
+const PARTICIPANTS: ReadonlySet<string> = new Set([...SIM_MAKER_ACCOUNTS, SIM_TAKER_ACCOUNT]);
+const isParticipant = (accountId: string): boolean => PARTICIPANTS.has(accountId);
+
 /** A BTCTurk-like matching engine: pure, synchronous, replayable from its Clock and Random. */
 export function createSimEngine(options: SimEngineOptions): SimEngine {
   return new Engine(options);
@@ -30,7 +33,7 @@ class Engine extends MatchingCore implements SimEngine {
   private readonly synthetic: SyntheticMarket;
 
   constructor(options: SimEngineOptions) {
-    super({ ...options, transient: isInternalAccount });
+    super({ ...options, transient: isInternalAccount, silentBalances: isParticipant });
     const funding = participantFunding(options.markets);
     // Nobody can be listening yet.
     for (const accountId of [...SIM_MAKER_ACCOUNTS, SIM_TAKER_ACCOUNT]) this.openSilently(accountId, funding);
@@ -42,7 +45,7 @@ class Engine extends MatchingCore implements SimEngine {
     });
   }
 
-  stepMarket(): void {
-    this.synthetic.step();
+  stepMarket(share?: MarketShare): void {
+    this.synthetic.step(share);
   }
 }

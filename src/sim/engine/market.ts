@@ -2,7 +2,13 @@ import type { Decimal } from 'decimal.js';
 import { Dec } from '../../domain/decimal.ts';
 import type { Random } from '../../domain/random.ts';
 import { quantizePrice, quantizeQuantity, type Side, type SymbolRules } from '../../domain/symbols.ts';
-import { SimRejection, type PlaceOrderInput, type SimMarketConfig, type SimOrder } from './api.ts';
+import {
+  SimRejection,
+  type MarketShare,
+  type PlaceOrderInput,
+  type SimMarketConfig,
+  type SimOrder,
+} from './api.ts';
 
 // Synthetic participants: market makers quote a ladder around a random-walk mid and a taker now and
 // then sends a market order. Together they make resting user orders near the touch fill: the taker
@@ -110,9 +116,11 @@ export class SyntheticMarket {
     }));
   }
 
-  /** One round for every market, in configuration order: walk the mid, requote, maybe take. */
-  step(): void {
-    for (const m of this.markets) {
+  /** One round for every market (or a share of them), in configuration order: walk the mid, requote, maybe take. */
+  step(share?: MarketShare): void {
+    for (let index = share?.part ?? 0; index < this.markets.length; index += share?.of ?? 1) {
+      const m = this.markets[index];
+      if (m === undefined) continue;
       this.walk(m);
       this.requote(m);
       if (this.random.next() < TAKER_PROBABILITY) this.take(m);

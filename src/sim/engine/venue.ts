@@ -65,6 +65,8 @@ export class Venue {
   readonly ledger = new Ledger();
   private readonly ids: IdSequence;
   private readonly markets = new Map<string, MarketState>();
+  /** Markets whose book changed since the last drainChangedMarkets(), in the order they changed. */
+  private readonly changedMarkets = new Set<MarketState>();
   /** Ascending ids (insertion order): every order of an ordinary account, a transient one's while open. */
   private readonly orders = new Map<string, OrderRecord>();
   private readonly ordersByAccount = new Map<string, Map<string, OrderRecord>>();
@@ -87,16 +89,20 @@ export class Venue {
     this.ids = new IdSequence(clock.now());
     for (const config of configs) {
       if (this.markets.has(config.symbol)) throw new Error(`market ${config.symbol} is configured twice`);
-      this.markets.set(config.symbol, {
+      const changed = (): void => {
+        this.changedMarkets.add(state);
+      };
+      const state: MarketState = {
         config,
         rules: config.rules,
-        bids: new BookSide('buy'),
-        asks: new BookSide('sell'),
+        bids: new BookSide('buy', changed),
+        asks: new BookSide('sell', changed),
         stops: new Map(),
         tape: new TradeTape(),
         lastPrice: null,
         traded: false,
-      });
+      };
+      this.markets.set(config.symbol, state);
     }
     this.worstFactor = worstBuyFactor(fees);
     this.ledger.open(EXCHANGE_ACCOUNT, {});
@@ -104,6 +110,13 @@ export class Venue {
 
   market(symbol: string): MarketState | undefined {
     return this.markets.get(symbol);
+  }
+
+  /** The markets whose book changed since the last call (a pass touches one; there may be hundreds). */
+  drainChangedMarkets(): MarketState[] {
+    const out = [...this.changedMarkets];
+    this.changedMarkets.clear();
+    return out;
   }
 
   marketStates(): IterableIterator<MarketState> {

@@ -59,6 +59,62 @@ export function simPairs(symbols: readonly string[]): SimPair[] {
   return [...new Map(pairs.map((pair) => [pair.config.symbol, pair])).values()];
 }
 
+/** The most pairs `pairCount` lists (BTCTurk lists about 380). */
+export const MAX_SIM_PAIRS = 1_000;
+
+// Price profiles the synthetic pairs cycle through, so a many-pairs listing has the spread of scales
+// and ticks a real one has (a 0.5 TRY token on a 0.0001 grid to a 45,000 TRY coin on a 1 TRY grid).
+const SYNTHETIC_PROFILES = [
+  { quantityScale: 0, priceScale: 4, tick: '0.0001', maxPrice: '100', mid: '0.5', volatility: 0.0008 },
+  { quantityScale: 2, priceScale: 2, tick: '0.01', maxPrice: '10000', mid: '25', volatility: 0.0006 },
+  { quantityScale: 4, priceScale: 1, tick: '0.1', maxPrice: '100000', mid: '900', volatility: 0.0006 },
+  { quantityScale: 8, priceScale: 0, tick: '1', maxPrice: '10000000', mid: '45000', volatility: 0.0005 },
+] as const;
+
+/**
+ * `count` listed pairs: the built-in ones first (BTCTRY, ETHTRY, …), then synthetic TRY pairs
+ * `SYN007TRY`, `SYN008TRY`, … up to `count`, for measuring a client that follows a whole exchange's
+ * worth of pairs. A count outside 1–MAX_SIM_PAIRS is a ConfigError naming `setting`.
+ */
+export function simPairsByCount(count: number, setting = 'pairs'): SimPair[] {
+  if (!Number.isInteger(count) || count < 1 || count > MAX_SIM_PAIRS)
+    throw new ConfigError(
+      setting,
+      `expected a whole number of pairs from 1 to ${MAX_SIM_PAIRS}, got ${count}`,
+    );
+  const builtIn = [...CATALOG.values()].slice(0, count);
+  const synthetic: SimPair[] = [];
+  for (let pairId = builtIn.length + 1; pairId <= count; pairId++) {
+    const profile = SYNTHETIC_PROFILES[pairId % SYNTHETIC_PROFILES.length] ?? SYNTHETIC_PROFILES[0];
+    const base = `SYN${String(pairId).padStart(3, '0')}`;
+    const symbol = `${base}TRY`;
+    synthetic.push({
+      pairId,
+      config: {
+        symbol,
+        rules: {
+          symbol,
+          base,
+          quote: 'TRY',
+          status: 'TRADING',
+          quantityScale: profile.quantityScale,
+          priceScale: profile.priceScale,
+          tickSize: new Dec(profile.tick),
+          minPrice: new Dec(profile.tick),
+          maxPrice: new Dec(profile.maxPrice),
+          minExchangeValue: new Dec(100),
+          minQuantity: null,
+          maxQuantity: null,
+          orderMethods: ['limit', 'market', 'stoplimit', 'stopmarket'],
+        },
+        initialMid: new Dec(profile.mid),
+        volatility: profile.volatility,
+      },
+    });
+  }
+  return [...builtIn, ...synthetic];
+}
+
 function isFiat(asset: string): boolean {
   return asset === 'TRY';
 }

@@ -27,6 +27,8 @@ export interface SimServerOptions {
   readonly seed: number;
   /** Book change sets are conflated over this many ms of wall time. */
   readonly bookIntervalMs: number;
+  /** Pairs are flushed in this many phases spread over the interval (1: all at once). */
+  readonly bookPhases?: number;
   /** Levels a side the book channels and the REST book show (BTCTurk: 100). */
   readonly bookWindow: number;
   readonly pingIntervalMs: number;
@@ -129,6 +131,7 @@ export async function startSimServer(options: SimServerOptions): Promise<SimServ
     pairs: options.pairs,
     seed: options.seed,
     bookIntervalMs: options.bookIntervalMs,
+    bookPhases: options.bookPhases,
     bookWindow: options.bookWindow,
     pingIntervalMs: options.pingIntervalMs,
     pongTimeoutMs: options.pongTimeoutMs,

@@ -74,6 +74,12 @@ export interface WsHubOptions {
   readonly seed: number;
   /** Book change sets are conflated over this many ms (wall time) and sent once per pair. */
   readonly bookIntervalMs: number;
+  /**
+   * The interval is cut into this many phases and each pair flushed in its own (pair i in phase
+   * i mod phases), so many pairs' change sets arrive spread over the interval as on the real feed
+   * rather than in one burst. Default 1: every pair at once.
+   */
+  readonly bookPhases?: number | undefined;
   /** Levels a side the book channels show. */
   readonly bookWindow: number;
   readonly pingIntervalMs: number;
@@ -95,6 +101,9 @@ export class WsHub {
   private drainScheduled = false;
   private readonly timers = new Map<FaultName, NodeJS.Timeout>();
   private readonly bookTimer: NodeJS.Timeout;
+  /** Each pair's flush phase, and the phase the next timer tick flushes. */
+  private readonly phaseOf = new Map<string, number>();
+  private nextPhase = 0;
   private readonly sessionTimer: NodeJS.Timeout;
   private readonly detach: (() => void)[] = [];
 
@@ -126,11 +135,17 @@ export class WsHub {
     );
     this.schedule('ws-drop-every');
     this.schedule('ws-silence-every');
+    const phases = Math.max(1, Math.floor(options.bookPhases ?? 1));
+    options.pairs.forEach((pair, index) => this.phaseOf.set(pair.config.symbol, index % phases));
     this.bookTimer = setInterval(
       () => {
-        this.flushBooks();
+        if (phases === 1) this.flushBooks();
+        else {
+          this.flushBooksOf(this.nextPhase);
+          this.nextPhase = (this.nextPhase + 1) % phases;
+        }
       },
-      Math.max(1, options.bookIntervalMs),
+      Math.max(1, options.bookIntervalMs / phases),
     );
     // Checked three times per ping interval so a silent socket is closed close to its deadline.
     this.sessionTimer = setInterval(
@@ -187,9 +202,16 @@ export class WsHub {
    * book. Tests call it to skip the wait.
    */
   flushBooks(): void {
+    this.flushBooksOf(null);
+  }
+
+  /** Publishes the pending change sets of the pairs in `phase` (null: of every pair). */
+  private flushBooksOf(phase: number | null): void {
     this.drain();
     const { engine, faults } = this.options;
     for (const symbol of this.booksChanged) {
+      if (phase !== null && this.phaseOf.get(symbol) !== phase) continue;
+      this.booksChanged.delete(symbol);
       const pair = this.pairs.get(symbol);
       const window = this.windows.get(symbol);
       if (!pair || !window) continue;
@@ -201,7 +223,6 @@ export class WsHub {
         this.publishTo(targets, () => orderBookDiffFrame(pair, change.changeSet, change));
       this.publish(`orderbook:${symbol}`, () => bookSnapshot(pair, 'orderbook', window));
     }
-    this.booksChanged.clear();
   }
 
   private accept(ws: WebSocket): void {

@@ -1,0 +1,242 @@
+// `npm run bench follow-pairs`: what following a whole exchange's pairs costs the bot. `btcbot sim
+// --pairs 380` (BTCTurk lists about 380) publishes one obdiff change set per pair about every
+// 764 ms, each pair at its own phase of the interval, as the real feed does; the bot follows every
+// pair on its one socket. It runs as `btcbot run --mode dry-run` (the whole bot — market data
+// service, engine, OMS, store — with public data only and no order sent) with a rebalance strategy
+// whose band can never be left, so it evaluates every pair and trades none. Only the bot's process
+// is measured: CPU from /proc/PID/stat over a steady window after the warm-up (every pair ready
+// and BENCH_FOLLOW_WARMUP_SECONDS more), RSS from /proc/PID/status, the heap through the
+// mem-probe preload. A probe client in this process subscribes to the same books to report the
+// cadence actually delivered (change sets per pair per second, rows per change set).
+//
+// Then, for the breakdown, the same measurement of the bot's market data stack alone
+// (support/market-data-only.ts: socket, feed, books, no engine), figures prefixed marketDataOnly.
+// When the simulator cannot hold the real cadence (a loaded machine), cpuPercentAtRealCadence
+// scales the measured CPU per change set to 380 pairs every 764 ms.
+//
+// Target (issue 14): ≤ 5% of one core and ≤ 150 MB. BENCH_FOLLOW_PAIRS (default 380),
+// BENCH_FOLLOW_SECONDS (steady window, default 120), BENCH_FOLLOW_WARMUP_SECONDS (default 20),
+// BENCH_FOLLOW_ONLY=bot|market-data (one of the two), BENCH_CPU_PROF_DIR=DIR (a CPU profile of
+// each measured process, written when it exits).
+// Figures, never gates: the machines are shared and noisy.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WebSocket } from 'ws';
+import {
+  botEntry,
+  buildRun,
+  cpuPercent,
+  profilingArgs,
+  readHeapSamples,
+  readProc,
+  round,
+  sampleProcess,
+  startBtcbot,
+  startSim,
+  stop,
+  toMb,
+  waitFor,
+  type Proc,
+  type SimListening,
+} from './support/processes.ts';
+import { positiveEnv } from './support/figures.ts';
+
+const SEED = 7;
+
+async function listedSymbols(rest: string): Promise<string[]> {
+  const reply = await fetch(`${rest}/api/v2/server/exchangeinfo`);
+  const body = (await reply.json()) as { data: { symbols: { name: string }[] } };
+  return body.data.symbols.map((s) => s.name);
+}
+
+/**
+ * Subscribes to what the bot subscribes to for every pair (obdiff, trade, ticker) and counts what
+ * arrives: change sets (432) and their rows, and all frames and bytes.
+ */
+async function cadenceProbe(wsUrl: string, symbols: readonly string[]) {
+  const ws = new WebSocket(wsUrl);
+  const counts = { deltas: 0, rows: 0, frames: 0, bytes: 0, counting: false };
+  ws.on('message', (data: Buffer) => {
+    if (!counts.counting) return;
+    counts.frames += 1;
+    counts.bytes += data.length;
+    if (data[1] !== 0x34 || data[3] !== 0x32) return; // "[432"
+    const text = data.toString('utf8');
+    if (!text.startsWith('[432,')) return;
+    const body = (JSON.parse(text) as [number, { AO?: unknown[]; BO?: unknown[] }])[1];
+    counts.deltas += 1;
+    counts.rows += (body.AO?.length ?? 0) + (body.BO?.length ?? 0);
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => {
+      resolve();
+    });
+    ws.once('error', reject);
+  });
+  for (const event of symbols)
+    for (const channel of ['obdiff', 'trade', 'ticker'])
+      ws.send(JSON.stringify([151, { type: 151, channel, event, join: true }]));
+  return {
+    counts,
+    close: () => {
+      ws.terminate();
+    },
+  };
+}
+
+function readyCount(bot: Proc): number {
+  return bot.lines.filter((l) => l.includes('ready to trade')).length;
+}
+
+interface Variant {
+  /** Figure name prefix: '' for the bot, e.g. 'marketDataOnly' for a part of it. */
+  readonly prefix: string;
+  start(sim: SimListening, symbols: readonly string[], probeFile: string, dir: string): Proc;
+}
+
+const BOT: Variant = {
+  prefix: '',
+  start: (sim, symbols, probeFile, dir) =>
+    startBtcbot(
+      [
+        'run',
+        '--mode',
+        'dry-run',
+        '--symbols',
+        symbols.join(','),
+        '--db',
+        join(dir, 'bot.db'),
+        '--dry-run-balances',
+        'TRY=1000000,BTC=0.3',
+        '--strategy',
+        'rebalance',
+        '--param',
+        'targets={"TRY":0.5,"BTC":0.5}',
+        '--param',
+        'bandPct=50',
+      ],
+      { BTCTURK_BASE_URL: sim.rest, BTCTURK_WS_URL: sim.ws, BTCBOT_DEBUG_STARTUP: '1' },
+      { probeFile, nodeArgs: profilingArgs(), entry: botEntry() },
+    ),
+};
+
+/** The market data stack alone (support/market-data-only.ts): what following costs before any engine. */
+const MARKET_DATA_ONLY: Variant = {
+  prefix: 'marketDataOnly',
+  start: (sim, symbols, probeFile) =>
+    startBtcbot(
+      [],
+      { BENCH_WS_URL: sim.ws, BENCH_REST_URL: sim.rest, BENCH_SYMBOLS: symbols.join(',') },
+      {
+        probeFile,
+        nodeArgs: profilingArgs(),
+        script: join(import.meta.dirname, 'support', 'market-data-only.ts'),
+      },
+    ),
+};
+
+function named(prefix: string, metric: string): string {
+  return prefix === '' ? metric : `${prefix}${metric[0]?.toUpperCase() ?? ''}${metric.slice(1)}`;
+}
+
+async function measure(
+  variant: Variant,
+  sim: SimListening,
+  simProc: Proc,
+  symbols: readonly string[],
+  o: { windowSeconds: number; warmupSeconds: number },
+): Promise<Record<string, number | string>> {
+  const dir = mkdtempSync(join(tmpdir(), 'btcbot-follow-'));
+  const probeFile = join(dir, 'heap.jsonl');
+  let probe: Awaited<ReturnType<typeof cadenceProbe>> | undefined;
+  const proc = variant.start(sim, symbols, probeFile, dir);
+  const whole = sampleProcess(proc.pid);
+  try {
+    const began = performance.now();
+    await waitFor(
+      'every pair to be ready',
+      () => (readyCount(proc) >= symbols.length ? true : undefined),
+      proc,
+      300_000,
+    );
+    const readySeconds = (performance.now() - began) / 1000;
+    await sleep(o.warmupSeconds * 1_000);
+    probe = await cadenceProbe(sim.ws, symbols);
+    await sleep(2_000); // the probe's snapshots are in
+    const from = readProc(proc.pid);
+    const simFrom = readProc(simProc.pid);
+    const windowStart = performance.now();
+    probe.counts.counting = true;
+    await sleep(o.windowSeconds * 1_000);
+    probe.counts.counting = false;
+    const to = readProc(proc.pid);
+    const simTo = readProc(simProc.pid);
+    const windowMs = performance.now() - windowStart;
+    whole.stop();
+    if (!from || !to || !simFrom || !simTo)
+      throw new Error('the bot or the simulator ended during the window');
+    const at = (x: { rssMb: number; cpuSeconds: number }, t: number) => ({ t, ...x });
+    const heap = readHeapSamples(probeFile).at(-1);
+    const deltasPerSecond = probe.counts.deltas / (windowMs / 1000);
+    const cpu = cpuPercent(at(from, 0), at(to, windowMs));
+    const figures: Record<string, number | string> = {
+      secondsUntilEveryPairReady: round(readySeconds),
+      cpuPercentOneCore: round(cpu, 2),
+      // The same CPU per change set at the real feed's rate: every pair once per 764 ms.
+      cpuPercentAtRealCadence: round((cpu / deltasPerSecond) * (symbols.length / 0.764), 2),
+      cpuMsPerDelta: round((cpu * 10) / deltasPerSecond, 3),
+      rssEndMb: round(to.rssMb),
+      rssMaxMb: round(Math.max(...whole.samples.map((s) => s.rssMb))),
+      heapUsedEndMb: heap ? round(toMb(heap.heapUsed)) : 'not read',
+      heapTotalEndMb: heap ? round(toMb(heap.heapTotal)) : 'not read',
+      deltasPerSecond: round(deltasPerSecond),
+      msBetweenDeltasPerPair: round(1000 / (deltasPerSecond / symbols.length)),
+      rowsPerDelta: round(probe.counts.rows / Math.max(1, probe.counts.deltas)),
+      // Every frame of the pairs' obdiff, trade and ticker channels, as the bot subscribes them.
+      framesPerSecond: round(probe.counts.frames / (windowMs / 1000)),
+      kbPerSecond: round(probe.counts.bytes / 1024 / (windowMs / 1000)),
+      simCpuPercentOneCore: round(cpuPercent(at(simFrom, 0), at(simTo, windowMs))),
+      ...(variant.prefix === '' ? { build: buildRun(proc) } : {}),
+    };
+    return Object.fromEntries(Object.entries(figures).map(([k, v]) => [named(variant.prefix, k), v]));
+  } finally {
+    whole.stop();
+    probe?.close();
+    const code = await stop(proc);
+    if (code !== 0)
+      process.stderr.write(
+        `follow-pairs: ${variant.prefix || 'the bot'} exited with ${code}: ${proc.errors.slice(-3).join(' | ')}\n`,
+      );
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function run(): Promise<Record<string, number | string>> {
+  const pairs = positiveEnv('BENCH_FOLLOW_PAIRS', 380, { whole: true });
+  const windowSeconds = positiveEnv('BENCH_FOLLOW_SECONDS', 120, { whole: true });
+  const warmupSeconds = positiveEnv('BENCH_FOLLOW_WARMUP_SECONDS', 20, { whole: true });
+  const { proc: simProc, sim } = await startSim(['--seed', String(SEED), '--pairs', String(pairs)]);
+  try {
+    const symbols = await listedSymbols(sim.rest);
+    const o = { windowSeconds, warmupSeconds };
+    const only = process.env.BENCH_FOLLOW_ONLY;
+    if (only !== undefined && only !== 'bot' && only !== 'market-data')
+      throw new Error(`BENCH_FOLLOW_ONLY: expected bot or market-data, got ${JSON.stringify(only)}`);
+    return {
+      pairs: symbols.length,
+      windowSeconds,
+      ...(only === 'market-data' ? {} : await measure(BOT, sim, simProc, symbols, o)),
+      ...(only === 'bot' ? {} : await measure(MARKET_DATA_ONLY, sim, simProc, symbols, o)),
+      setup: `btcbot run --mode dry-run --strategy rebalance (band never left: no orders) following ${symbols.length} pairs of btcbot sim --pairs ${pairs}; then the market data stack alone (marketDataOnly*); each in its own process, the simulator in another; figures of the measured process only`,
+    };
+  } finally {
+    await stop(simProc);
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  for (const [metric, value] of Object.entries(await run())) process.stdout.write(`${metric}: ${value}\n`);
+}
