@@ -1,36 +1,54 @@
-// The running bot's figures. Tick to order: a book frame that moves the market is stamped on
-// arrival, and the time until the first order request it causes is written (the replace's cancel)
-// and until the replacement is written, at 1,000 book updates a second through the real market
-// data service, engine, execution core and store; only the exchange is a recording fake. Memory:
-// RSS and heap of an accelerated paper session (the real `btcbot run` session with its in-process
-// simulator). BENCH_LATENCY_SECONDS (default 10) and BENCH_PAPER_SECONDS (default 60, at speed 10:
-// ten market minutes) set how long each runs.
+// Tick to order, the running bot's latency. A book frame that moves the market is stamped on arrival,
+// and the time until the first order request it causes is written (the replace's cancel) and until
+// the replacement is written, at 1,000 book updates a second (a quarter of the frames that move no
+// price change the quantity at the touch: BENCH_TOUCH_CHURN_EVERY) through the real frame parser,
+// market data service, engine, execution core and a durable store (BENCH_LATENCY_STORE=memory: an
+// in-memory one); only the exchange is a recording fake. Each move is broken down by stage (see
+// breakdownOf and src/market/hot-path.ts), store calls included, beside what a bare durable commit
+// costs on the same disk at the same time. BENCH_LATENCY_SECONDS (default 60) sets how long it runs.
+// The bot's memory is bench/bot-footprint.ts (the bot alone, in its own process).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pino } from 'pino';
+import Database from 'better-sqlite3';
 import { Dec, ZERO } from '../src/domain/decimal.ts';
 import { ExchangeError } from '../src/domain/errors.ts';
 import type { OrderRequest } from '../src/domain/orders.ts';
 import type { OrderAck, OrderStatusReport } from '../src/domain/reports.ts';
 import type { SymbolRules } from '../src/domain/symbols.ts';
+import { parseFrame } from '../src/btcturk/websocket/messages.ts';
 import { Engine } from '../src/engine/engine.ts';
 import { OrderRateBudget } from '../src/engine/rate-budget.ts';
 import { parseRiskLimits } from '../src/engine/risk.ts';
+import { HOT_PATH_CHANNEL, type HotPathStamp } from '../src/market/hot-path.ts';
 import { MarketDataService } from '../src/market/service.ts';
 import { Oms } from '../src/oms/index.ts';
-import { loadRunConfig } from '../src/ops/run-config.ts';
-import { runSession } from '../src/ops/session.ts';
 import type { Exchange } from '../src/ports/exchange.ts';
 import type { MarketFeed, MarketFeedListener } from '../src/ports/market-feed.ts';
+import type { Store } from '../src/ports/store.ts';
 import { openSqliteStore } from '../src/store/sqlite/open.ts';
 import { marketMakerDefinition } from '../src/strategies/market-maker.ts';
 
 const SYMBOL = 'BTCTRY';
 const UPDATES_PER_SECOND = 1_000;
-const MOVE_EVERY_MS = 250;
+// A move replaces both quotes: four order requests. The engine's budget at BTCTurk's 300 a minute
+// allows 50 per 10 s, so a move every 900 ms stays inside it (44 per 10 s) and every move is acted
+// on at once; faster moves would measure the budget's deferral, not the path.
+const MOVE_EVERY_MS = 900;
+/**
+ * One frame in this many (of those that move no price) changes the quantity at the touch: the top
+ * changes, its prices do not (BENCH_TOUCH_CHURN_EVERY, default 4; 0: only depth below the touch
+ * changes, as the bench measured before the stage breakdown).
+ */
+function touchChurnEvery(): number {
+  const value = Number(process.env.BENCH_TOUCH_CHURN_EVERY ?? 4);
+  if (!(Number.isInteger(value) && value >= 0))
+    throw new Error('BENCH_TOUCH_CHURN_EVERY must be a whole number, 0 or more');
+  return value;
+}
 const RULES: SymbolRules = {
   symbol: SYMBOL,
   base: 'BTC',
@@ -125,10 +143,13 @@ class RecordingExchange implements Partial<Exchange> {
   }
 }
 
-/** A market feed the bench drives frame by frame. */
+/** A market feed the bench drives with BTCTurk text frames, read by the real frame parser. */
 class DrivenFeed implements MarketFeed {
   readonly connected = true;
   listener: MarketFeedListener | null = null;
+  /** When the last frame arrived and when it was parsed (performance.now()). */
+  arrivedAt = 0;
+  parsedAt = 0;
   connectionCounts() {
     return { connects: 1, reconnects: 0 };
   }
@@ -137,6 +158,17 @@ class DrivenFeed implements MarketFeed {
     return () => {
       this.listener = null;
     };
+  }
+  /** One text frame, as the socket client hands it on: parsed, then each message to the listener. */
+  frame(text: string): void {
+    const receivedAt = performance.now();
+    this.arrivedAt = receivedAt;
+    const parsed = parseFrame(text, Date.now());
+    this.parsedAt = performance.now();
+    if (!parsed.ok) throw new Error(`bench frame unreadable: ${parsed.reason}`);
+    for (const message of parsed.messages)
+      if (message.kind === 'book-snapshot' || message.kind === 'book-diff')
+        this.listener?.event(message, receivedAt);
   }
   watch(): void {}
   unwatch(): void {}
@@ -150,8 +182,183 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] ?? Number.NaN;
 }
 
-async function tickToOrder(durationS: number): Promise<Record<string, number>> {
-  const store = await openSqliteStore({ path: ':memory:' });
+/** One thing that happened on the path from a market move to its orders. */
+interface PathEvent {
+  readonly what: string;
+  readonly at: number;
+  /** Store calls: when the call returned (its promise settled). */
+  readonly end?: number;
+}
+
+const STORE_WRITES: ReadonlySet<string> = new Set([
+  'journalOrder',
+  'journalOrders',
+  'applyEvent',
+  'recordFill',
+  'adoptOrder',
+  'adoptOrders',
+  'beginReplace',
+  'advanceReplace',
+  'advanceFillCursor',
+  'setEscalation',
+  'recordEquitySnapshot',
+  'setKillSwitch',
+  'clearKillSwitch',
+]);
+
+/** The store with every call noted (start and settle) into `sink` while it is set. */
+function tracedStore(store: Store, sink: () => PathEvent[] | null): Store {
+  return new Proxy(store, {
+    get(target, key, receiver) {
+      const value: unknown = Reflect.get(target, key, receiver);
+      if (typeof value !== 'function' || typeof key !== 'string') return value;
+      const method = value as (...args: unknown[]) => unknown;
+      return (...args: unknown[]) => {
+        const events = sink();
+        const result = method.apply(target, args);
+        if (events === null || !(result instanceof Promise)) return result;
+        const at = performance.now();
+        return result.then((v: unknown) => {
+          events.push({ what: `store.${key}`, at, end: performance.now() });
+          return v;
+        });
+      };
+    },
+  });
+}
+
+/** Per move: the time between consecutive stages (ms), named `from→to`. */
+type Breakdown = Map<string, number | string>;
+
+/**
+ * The stages of one move, from its events. First request: the replace's cancel (its DELETE
+ * written); replacement: the new order's POST written. Store time is split into commits (writes:
+ * the journal) and reads, each counted from call to settle.
+ */
+function breakdownOf(events: readonly PathEvent[]): Breakdown | null {
+  const first = (what: string, after = 0) => events.find((e) => e.what === what && e.at >= after);
+  const arrival = first('arrival');
+  const parsed = first('parsed');
+  const book = first('book');
+  // The evaluation that saw the move: the first to wake after its book was applied.
+  const wake = book && events.find((e) => e.what.startsWith('wake#') && e.at >= book.at);
+  if (!arrival || !parsed || !book || !wake) return null;
+  const evaluation = wake.what.slice('wake#'.length);
+  const ofEval = (stage: string) => first(`${stage}#${evaluation}`);
+  const read = ofEval('read');
+  const strategy = ofEval('strategy');
+  const diff = ofEval('diff');
+  const gates = ofEval('gates');
+  const dispatch = ofEval('dispatch');
+  const cancel = first('exchange.cancel', wake.at);
+  const submit = first('exchange.submit', wake.at);
+  if (!read || !strategy || !diff || !gates || !dispatch || !cancel || !submit) return null;
+  const out: Breakdown = new Map();
+  const span = (name: string, from: PathEvent, to: PathEvent) => out.set(name, to.at - from.at);
+  span('parse', arrival, parsed);
+  span('book', parsed, book);
+  span('wake (throttle/loop)', book, wake);
+  span('read (store reads)', wake, read);
+  span('strategy', read, strategy);
+  span('diff', strategy, diff);
+  span('gates', diff, gates);
+  span('dispatch', gates, dispatch);
+  span('oms → cancel written', gates, cancel);
+  span('cancel → replacement written', cancel, submit);
+  span('total: first request', arrival, cancel);
+  span('total: replacement', arrival, submit);
+  // Store time inside the two execution-core legs (calls overlapping a leg's end are cut there).
+  const storeTime = (from: number, to: number, writes: boolean) => {
+    let ms = 0;
+    let n = 0;
+    for (const e of events) {
+      if (e.end === undefined || !e.what.startsWith('store.')) continue;
+      if (STORE_WRITES.has(e.what.slice('store.'.length)) !== writes) continue;
+      const a = Math.max(e.at, from);
+      const b = Math.min(e.end, to);
+      if (b > a) {
+        ms += b - a;
+        n += 1;
+      }
+    }
+    return { ms, n };
+  };
+  // Which store calls each leg made, in order (the same for every move: kept as text).
+  const calls = (from: number, to: number) =>
+    events
+      .filter((e) => e.end !== undefined && e.at >= from && e.at < to)
+      .map(
+        (e) =>
+          `${STORE_WRITES.has(e.what.slice('store.'.length)) ? 'W ' : ''}${e.what.slice('store.'.length)}`,
+      )
+      .join(', ');
+  out.set(`calls: evaluation`, calls(wake.at, dispatch.at));
+  out.set(`calls: oms → cancel`, calls(dispatch.at, cancel.at));
+  out.set(`calls: cancel → replacement`, calls(cancel.at, submit.at));
+  for (const [leg, from, to] of [
+    ['oms → cancel', dispatch.at, cancel.at],
+    ['cancel → replacement', cancel.at, submit.at],
+  ] as const) {
+    const w = storeTime(from, to, true);
+    const r = storeTime(from, to, false);
+    out.set(`${leg}: journal commits (ms)`, w.ms);
+    out.set(`${leg}: journal commits (n)`, w.n);
+    out.set(`${leg}: store reads (ms)`, r.ms);
+    out.set(`${leg}: store reads (n)`, r.n);
+  }
+  return out;
+}
+
+function bookFrame(
+  type: 431 | 432,
+  changeSet: number,
+  bids: readonly (readonly [string, string, number])[],
+  asks: readonly (readonly [string, string, number])[],
+): string {
+  const rows = (levels: readonly (readonly [string, string, number])[]) =>
+    levels
+      .map(([price, amount, cp]) =>
+        type === 431 ? `{"A":"${amount}","P":"${price}"}` : `{"CP":${cp},"P":"${price}","A":"${amount}"}`,
+      )
+      .join(',');
+  return `[${type},{"CS":${changeSet},"PS":"${SYMBOL}","AO":[${rows(asks)}],"BO":[${rows(bids)}],"channel":"obdiff","event":"${SYMBOL}","type":${type}}]`;
+}
+
+/**
+ * What one durable commit costs on this disk now (WAL, synchronous=FULL, a one-row transaction):
+ * the floor under every journal write, measured beside the run because shared machines vary.
+ */
+function rawCommit(dir: string): { p50: number; p99: number } {
+  const db = new Database(join(dir, 'raw-commit.db'));
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.exec('create table t (id integer primary key, body text)');
+    const insert = db.prepare('insert into t (body) values (?)');
+    const write = db.transaction((body: string) => insert.run(body));
+    const took: number[] = [];
+    for (let i = 0; i < 300; i += 1) {
+      const start = performance.now();
+      write('x'.repeat(300));
+      took.push(performance.now() - start);
+    }
+    took.sort((a, b) => a - b);
+    return { p50: percentile(took, 0.5), p99: percentile(took, 0.99) };
+  } finally {
+    db.close();
+  }
+}
+
+async function tickToOrder(durationS: number): Promise<Record<string, number | string>> {
+  // The durable journal, as `btcbot run` keeps it: a file in WAL mode with synchronous=FULL.
+  // BENCH_LATENCY_STORE=memory measures with an in-memory store instead (no disk sync).
+  const memory = process.env.BENCH_LATENCY_STORE === 'memory';
+  const dir = mkdtempSync(join(tmpdir(), 'btcbot-latency-'));
+  let path: PathEvent[] | null = null;
+  const store = tracedStore(
+    await openSqliteStore({ path: memory ? ':memory:' : join(dir, 'journal.db') }),
+    () => path,
+  );
   const recording = new RecordingExchange();
   const exchange = recording as unknown as Exchange;
   const feed = new DrivenFeed();
@@ -172,49 +379,44 @@ async function tickToOrder(durationS: number): Promise<Record<string, number>> {
     rules: new Map([[SYMBOL, RULES]]),
     budget: new OrderRateBudget(300),
   });
+  const onStamp = (message: unknown) => {
+    const stamp = message as HotPathStamp;
+    path?.push({
+      what: stamp.stage === 'book' ? 'book' : `${stamp.stage}#${stamp.evaluation}`,
+      at: stamp.at,
+    });
+  };
+  subscribe(HOT_PATH_CHANNEL, onStamp);
   market.start();
   engine.start();
   await oms.start();
 
   let changeSet = 1;
-  const send = (frame: { bids: [string, string, boolean][]; asks: [string, string, boolean][] }) => {
-    changeSet += 1;
-    feed.listener?.event(
-      {
-        kind: 'book-diff',
-        symbol: SYMBOL,
-        changeSet,
-        bids: frame.bids.map(([price, quantity, remove]) => ({ price, quantity, remove })),
-        asks: frame.asks.map(([price, quantity, remove]) => ({ price, quantity, remove })),
-      },
-      performance.now(),
-    );
-  };
-  feed.listener?.event(
-    {
-      kind: 'book-snapshot',
-      symbol: SYMBOL,
+  feed.frame(
+    bookFrame(
+      431,
       changeSet,
-      periodic: false,
-      bids: [
-        { price: '3500000', quantity: '1' },
-        { price: '3400000', quantity: '5' },
+      [
+        ['3500000', '1', 1],
+        ['3400000', '5', 1],
       ],
-      asks: [
-        { price: '3500100', quantity: '1' },
-        { price: '3600000', quantity: '5' },
+      [
+        ['3500100', '1', 1],
+        ['3600000', '5', 1],
       ],
-    },
-    performance.now(),
+    ),
   );
 
   const toFirstRequest: number[] = [];
   const toReplacement: number[] = [];
+  const breakdowns: Breakdown[] = [];
   let movedAt: number | null = null;
   let firstSeen = false;
   recording.onRequest = (kind) => {
     if (movedAt === null) return;
-    const latency = performance.now() - movedAt;
+    const now = performance.now();
+    path?.push({ what: `exchange.${kind}`, at: now });
+    const latency = now - movedAt;
     if (!firstSeen) {
       toFirstRequest.push(latency);
       firstSeen = true;
@@ -222,6 +424,13 @@ async function tickToOrder(durationS: number): Promise<Record<string, number>> {
     if (kind === 'submit') {
       toReplacement.push(latency);
       movedAt = null;
+      const moved = path;
+      path = null;
+      // The second replace of the move runs on: its events are not this breakdown's.
+      if (moved) {
+        const breakdown = breakdownOf(moved);
+        if (breakdown) breakdowns.push(breakdown);
+      }
     }
   };
   await sleep(500); // the first quote goes out
@@ -232,36 +441,60 @@ async function tickToOrder(durationS: number): Promise<Record<string, number>> {
   ] as const;
   let at = 0;
   let frames = 0;
+  let skipped = 0;
+  const touchEvery = touchChurnEvery();
   const started = performance.now();
   let nextMove = started + MOVE_EVERY_MS;
   while (performance.now() - started < durationS * 1000) {
     const batchStart = performance.now();
+    // Ten frames every 10 ms, back to back, as a socket read holding several frames hands them on.
     for (let i = 0; i < UPDATES_PER_SECOND / 100; i += 1) {
       frames += 1;
-      if (performance.now() >= nextMove && movedAt === null) {
-        const [fromBid, fromAsk] = levels[at] ?? levels[0];
-        at = 1 - at;
-        const [toBid, toAsk] = levels[at] ?? levels[0];
-        firstSeen = false;
-        movedAt = performance.now();
-        send({
-          bids: [
-            [fromBid, '0', true],
-            [toBid, '1', false],
-          ],
-          asks: [
-            [fromAsk, '0', true],
-            [toAsk, '1', false],
-          ],
-        });
+      changeSet += 1;
+      if (performance.now() >= nextMove) {
         nextMove += MOVE_EVERY_MS;
-      } else {
-        // Depth churn below the touch: the top does not change.
-        send({
-          bids: [['3400000', String(1 + (frames % 7)), false]],
-          asks: [['3600000', String(1 + (frames % 5)), false]],
-        });
+        if (movedAt !== null) {
+          skipped += 1; // the last move's replacement is not out yet: this one would overlap it
+        } else {
+          const [fromBid, fromAsk] = levels[at] ?? levels[0];
+          at = 1 - at;
+          const [toBid, toAsk] = levels[at] ?? levels[0];
+          firstSeen = false;
+          path = [];
+          feed.frame(
+            bookFrame(
+              432,
+              changeSet,
+              [
+                [fromBid, '0', 3],
+                [toBid, '1', 1],
+              ],
+              [
+                [fromAsk, '0', 3],
+                [toAsk, '1', 1],
+              ],
+            ),
+          );
+          movedAt = feed.arrivedAt;
+          path.push({ what: 'arrival', at: feed.arrivedAt }, { what: 'parsed', at: feed.parsedAt });
+          path.sort((a, b) => a.at - b.at);
+          // The move ends its batch: frames handed on after it in the same turn would be counted in
+          // the evaluation's store reads (it resumes only once they are applied).
+          break;
+        }
       }
+      // Churn that moves no price: one frame in BENCH_TOUCH_CHURN_EVERY changes the quantity at the
+      // touch (the top changes, its prices do not), the others change depth below it.
+      const [bidAt, askAt] =
+        touchEvery > 0 && frames % touchEvery === 0 ? (levels[at] ?? levels[0]) : ['3400000', '3600000'];
+      feed.frame(
+        bookFrame(
+          432,
+          changeSet,
+          [[bidAt, String(1 + (frames % 7)), 0]],
+          [[askAt, String(1 + (frames % 5)), 0]],
+        ),
+      );
     }
     await sleep(Math.max(0, 10 - (performance.now() - batchStart)));
   }
@@ -269,60 +502,43 @@ async function tickToOrder(durationS: number): Promise<Record<string, number>> {
   await engine.stop();
   await oms.stop();
   await market.stop();
+  unsubscribe(HOT_PATH_CHANNEL, onStamp);
   await store.close();
+  const commit = rawCommit(dir);
+  rmSync(dir, { recursive: true, force: true });
   const first = [...toFirstRequest].sort((a, b) => a - b);
   const replaced = [...toReplacement].sort((a, b) => a - b);
-  return {
+  const result: Record<string, number | string> = {
+    journal: memory ? 'in-memory (no disk sync)' : 'file, WAL, synchronous=FULL',
+    touchQuantityChangesPerSecond: touchEvery > 0 ? UPDATES_PER_SECOND / touchEvery : 0,
     bookUpdatesPerSecond: frames / elapsed,
     moves: first.length,
+    movesSkippedOverlapping: skipped,
     tickToFirstRequestP50Ms: percentile(first, 0.5),
     tickToFirstRequestP99Ms: percentile(first, 0.99),
     tickToReplacementP50Ms: percentile(replaced, 0.5),
     tickToReplacementP99Ms: percentile(replaced, 0.99),
+    rawDurableCommitP50Ms: commit.p50,
+    rawDurableCommitP99Ms: commit.p99,
   };
-}
-
-async function paperMemory(durationS: number): Promise<Record<string, number>> {
-  const dir = mkdtempSync(join(tmpdir(), 'btcbot-bench-'));
-  const speed = 10;
-  try {
-    const config = loadRunConfig(
-      { duration: `${durationS}s`, speed: String(speed), seed: '1', db: join(dir, 'bench.db') },
-      {},
-    );
-    let peakRss = 0;
-    let peakHeap = 0;
-    let last = process.memoryUsage();
-    const sampler = setInterval(() => {
-      last = process.memoryUsage();
-      peakRss = Math.max(peakRss, last.rss);
-      peakHeap = Math.max(peakHeap, last.heapUsed);
-    }, 1_000);
-    const lines: string[] = [];
-    try {
-      await runSession(config, { out: (line) => lines.push(line), logger: pino({ enabled: false }) });
-    } finally {
-      clearInterval(sampler);
+  const stages = breakdowns[0] ? [...breakdowns[0].keys()] : [];
+  for (const stage of stages) {
+    const sample = breakdowns[0]?.get(stage);
+    if (typeof sample === 'string') {
+      // The calls of the median move (they hardly vary).
+      result[`stage ${stage}`] = breakdowns[Math.floor(breakdowns.length / 2)]?.get(stage) ?? sample;
+      continue;
     }
-    const mb = (bytes: number) => bytes / 2 ** 20;
-    const fills = /fills: (\d+)/.exec(lines.find((l) => l.startsWith('  fills:')) ?? '')?.[1];
-    return {
-      paperMarketMinutes: (durationS * speed) / 60,
-      paperFills: Number(fills ?? Number.NaN),
-      paperRssEndMb: mb(last.rss),
-      paperRssPeakMb: mb(peakRss),
-      paperHeapEndMb: mb(last.heapUsed),
-      paperHeapPeakMb: mb(peakHeap),
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    const values = breakdowns.map((b) => Number(b.get(stage) ?? Number.NaN)).sort((a, b) => a - b);
+    const counted = stage.endsWith('(n)');
+    result[`stage ${stage} p50${counted ? '' : 'Ms'}`] = percentile(values, 0.5);
+    result[`stage ${stage} p99${counted ? '' : 'Ms'}`] = percentile(values, 0.99);
   }
+  return result;
 }
 
 export async function run(): Promise<Record<string, number | string>> {
-  const latency = await tickToOrder(seconds('BENCH_LATENCY_SECONDS', 10));
-  const memory = await paperMemory(seconds('BENCH_PAPER_SECONDS', 60));
-  return { ...latency, ...memory };
+  return tickToOrder(seconds('BENCH_LATENCY_SECONDS', 60));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

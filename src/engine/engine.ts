@@ -3,8 +3,9 @@ import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from '../domain/clock.ts';
 import type { BalanceReport, FillReport, OrderStatusReport } from '../domain/reports.ts';
 import type { SymbolRules } from '../domain/symbols.ts';
+import { stampHotPath } from '../market/hot-path.ts';
 import type { MarketDataEvents, TopOfBook } from '../market/service.ts';
-import { DEFAULT_TIMINGS, OrderRefusedError } from '../oms/context.ts';
+import { DEFAULT_TIMINGS, OrderMovedOnError, OrderRefusedError } from '../oms/context.ts';
 import type { CancelResult } from '../oms/execution.ts';
 import type { OrderRef, ReconcileOptions, ReconcileReport, SubmitIntent } from '../oms/oms.ts';
 import type { ReplaceRequest, ReplaceResult } from '../oms/replace.ts';
@@ -22,11 +23,12 @@ import { strictest, type RiskLimits } from './risk.ts';
 import { buildSnapshot, midOf, restingOf } from './snapshot.ts';
 import { orderReportOf } from './user-events.ts';
 
-// The run loop. Book changes (throttled per symbol), public trades, the private stream and a timer
-// all ask for an evaluation; evaluations run one at a time: snapshot → strategy → diff against what
-// rests → plan through the gates → actions, cancels first. A symbol's actions run in the background
-// one after another, and the symbol sits out the diff until they are done, so one slow cancel never
-// holds up the others. Every refusal is counted by gate; no failure stops the loop.
+// The run loop. A best price that moved asks for an evaluation at once; other book changes, public
+// trades and private events ask for one throttled per symbol; a timer asks too. Evaluations run one
+// at a time: snapshot → strategy → diff against what rests → plan through the gates → actions,
+// cancels first. A symbol's actions run in the background one after another, and the symbol sits
+// out the diff until they are done, so one slow cancel never holds up the others. Every refusal is
+// counted by gate; no failure stops the loop.
 
 /** Why new orders may not go out on a symbol yet, and since when (ms, the engine's clock). */
 export interface Waiting {
@@ -44,6 +46,10 @@ export interface EngineOms {
   waitingFor?(symbol: string): Waiting | null;
   submit(intent: SubmitIntent): Promise<StoredOrder>;
   cancel(ref: OrderRef): Promise<CancelResult>;
+  /**
+   * Fails with OrderMovedOnError when the order is no longer OPEN or PARTIALLY_FILLED (it filled,
+   * or a cancel started, since the engine read it): the engine leaves it to the next diff.
+   */
   replace(orderId: string, request: ReplaceRequest): Promise<ReplaceResult>;
   onFill(fill: FillReport, source?: FillSource): Promise<void>;
   onOrderReport(report: OrderStatusReport): Promise<void>;
@@ -61,7 +67,10 @@ export interface EngineMarket {
 }
 
 export interface EngineTimings {
-  /** A symbol's book changes start at most one evaluation per this long. */
+  /**
+   * A symbol's triggers that move no best price (a quantity at the touch, a trade, a private event)
+   * start at most one evaluation per this long. A moved best price starts one at once.
+   */
   readonly debounceMs: number;
   /** An evaluation at least this often, whatever the market does. */
   readonly evaluateEveryMs: number;
@@ -95,9 +104,29 @@ export interface EngineOptions {
   readonly rules: ReadonlyMap<string, SymbolRules>;
   readonly budget: OrderRateBudget;
   readonly clock?: Clock | undefined;
+  /** The timers the engine's periodic work and debounce run on (a backtest's virtual clock); default Node's. */
+  readonly timers?: EngineTimers | undefined;
   readonly logger?: Logger | undefined;
   readonly timings?: Partial<EngineTimings> | undefined;
 }
+
+export interface EngineTimers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  setInterval(callback: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+const NODE_TIMERS: EngineTimers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => {
+    clearTimeout(handle as NodeJS.Timeout);
+  },
+  setInterval: (callback, ms) => setInterval(callback, ms),
+  clearInterval: (handle) => {
+    clearInterval(handle as NodeJS.Timeout);
+  },
+};
 
 export interface EngineStats {
   readonly evaluations: number;
@@ -145,6 +174,13 @@ export interface SymbolWait {
 
 const NOT_READY_REASON = 'start-up reconciliation has not come out clean yet: no new orders';
 
+/** Whether midOf(top) is a price (a two-sided, uncrossed top), without working it out. */
+function hasMid(top: TopOfBook | null): top is TopOfBook {
+  const bid = top?.bid?.price;
+  const ask = top?.ask?.price;
+  return bid !== undefined && ask !== undefined && bid.lt(ask);
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -152,6 +188,7 @@ function describe(error: unknown): string {
 export class Engine {
   readonly #o: EngineOptions;
   readonly #clock: Clock;
+  readonly #timerApi: EngineTimers;
   readonly #log: Logger;
   readonly #timings: EngineTimings;
   readonly #pairs: ReadonlyMap<string, Pair>;
@@ -175,10 +212,17 @@ export class Engine {
   readonly #book: PositionBook;
   #positionsDirty = true;
   readonly #marks = new Map<string, Decimal>();
+  /**
+   * Per symbol, the latest top an evaluation saw with a two-sided, uncrossed book: its mid becomes
+   * the symbol's mark when the account is next valued (a division not worth doing every evaluation).
+   */
+  readonly #markTops = new Map<string, TopOfBook>();
   #lastSnapshot: EquitySnapshot | undefined;
   #dayOpen: EquitySnapshot | undefined;
 
   #running: Promise<Plan | null> | null = null;
+  /** Evaluations started, for the hot-path stamps. */
+  #evaluationNo = 0;
   #again = false;
   readonly #busy = new Map<string, Promise<void>>();
   #reconciling: Promise<void> | null = null;
@@ -186,9 +230,11 @@ export class Engine {
   #resyncPending: string | null = null;
   #balancesRead = false;
   readonly #lastTrigger = new Map<string, number>();
-  readonly #throttled = new Map<string, NodeJS.Timeout>();
+  /** The best bid and ask prices of the last `top` seen per symbol (null: no level on that side). */
+  readonly #lastPrices = new Map<string, { bid: Decimal | null; ask: Decimal | null }>();
+  readonly #throttled = new Map<string, unknown>();
   readonly #loggedRefusals = new Map<string, string>();
-  #timers: NodeJS.Timeout[] = [];
+  #timers: unknown[] = [];
   #detach: (() => void)[] = [];
   #queue: EventQueue<UserStreamEvent> | null = null;
   #userLoop: Promise<void> | null = null;
@@ -198,6 +244,7 @@ export class Engine {
   constructor(options: EngineOptions) {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
+    this.#timerApi = options.timers ?? NODE_TIMERS;
     this.#log = (options.logger ?? pino({ enabled: false })).child({ component: 'engine' });
     this.#timings = { ...DEFAULT_ENGINE_TIMINGS, ...options.timings };
     const pairs = new Map<string, Pair>();
@@ -221,7 +268,10 @@ export class Engine {
     this.#started = true;
     const { market, userStream } = this.#o;
     const onTop: MarketListener<'top'> = (top) => {
-      this.#throttle(top.symbol);
+      // A best price that moved is reacted to at once; a quantity at the touch that changed waits
+      // out the debounce with the other triggers.
+      if (this.#pricesMoved(top)) this.#now(top.symbol);
+      else this.#throttle(top.symbol);
     };
     const onTrade: MarketListener<'trade'> = (trade) => {
       this.#throttle(trade.symbol);
@@ -248,7 +298,7 @@ export class Engine {
       this.#userLoop = this.#consume(queue);
     }
     const every = (ms: number, work: () => Promise<unknown>): void => {
-      const timer = setInterval(() => {
+      const timer = this.#timerApi.setInterval(() => {
         work().catch((error: unknown) => {
           this.#log.error({ err: describe(error) }, 'periodic engine work failed');
         });
@@ -273,9 +323,9 @@ export class Engine {
   /** Stops asking for evaluations and waits for the one running and every symbol's actions. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const timer of this.#timers) clearInterval(timer);
+    for (const timer of this.#timers) this.#timerApi.clearInterval(timer);
     this.#timers = [];
-    for (const timer of this.#throttled.values()) clearTimeout(timer);
+    for (const timer of this.#throttled.values()) this.#timerApi.clearTimeout(timer);
     this.#throttled.clear();
     for (const detach of this.#detach) detach();
     this.#detach = [];
@@ -367,6 +417,11 @@ export class Engine {
 
   /** The account valued at the latest marks; null until every symbol has had a mark. */
   async valuation(): Promise<Valuation | null> {
+    for (const [symbol, top] of this.#markTops) {
+      const mid = midOf(top);
+      if (mid !== null) this.#marks.set(symbol, mid);
+    }
+    this.#markTops.clear();
     for (const symbol of this.#o.symbols) {
       const mid = midOf(this.#o.market.top(symbol));
       if (mid !== null) this.#marks.set(symbol, mid);
@@ -422,6 +477,38 @@ export class Engine {
     await this.#book.refresh();
   }
 
+  /** True when the top's best bid or ask price differs from the last top seen for its symbol. */
+  #pricesMoved(top: TopOfBook): boolean {
+    const bid = top.bid?.price ?? null;
+    const ask = top.ask?.price ?? null;
+    const last = this.#lastPrices.get(top.symbol);
+    if (last === undefined) {
+      this.#lastPrices.set(top.symbol, { bid, ask });
+      return true;
+    }
+    const same = (a: Decimal | null, b: Decimal | null) => (a === null ? b === null : b !== null && a.eq(b));
+    if (same(last.bid, bid) && same(last.ask, ask)) return false;
+    last.bid = bid;
+    last.ask = ask;
+    return true;
+  }
+
+  /**
+   * A market move: an evaluation now (or right after the one running), without waiting out the
+   * debounce. It stands for any trigger the debounce was holding back, and starts its interval.
+   * The order budget still bounds what the evaluation sends.
+   */
+  #now(symbol: string): void {
+    if (this.#stopped) return;
+    const held = this.#throttled.get(symbol);
+    if (held !== undefined) {
+      this.#timerApi.clearTimeout(held);
+      this.#throttled.delete(symbol);
+    }
+    this.#lastTrigger.set(symbol, this.#clock.monotonic());
+    this.#request();
+  }
+
   #throttle(symbol: string): void {
     if (this.#stopped || this.#throttled.has(symbol)) return;
     const now = this.#clock.monotonic();
@@ -433,7 +520,7 @@ export class Engine {
     }
     this.#throttled.set(
       symbol,
-      setTimeout(() => {
+      this.#timerApi.setTimeout(() => {
         this.#throttled.delete(symbol);
         this.#lastTrigger.set(symbol, this.#clock.monotonic());
         this.#request();
@@ -472,6 +559,8 @@ export class Engine {
 
   async #evaluate(): Promise<Plan> {
     const { store, strategy, market, symbols, rules, budget, limits } = this.#o;
+    const evaluation = ++this.#evaluationNo;
+    stampHotPath('wake', evaluation);
     const now = this.#clock.now();
     const [active, killSwitch, escalation] = await Promise.all([
       store.activeOrders(),
@@ -479,6 +568,7 @@ export class Engine {
       store.escalation(),
     ]);
     await this.#refreshPositions();
+    stampHotPath('read', evaluation);
     const byClientId = new Map<string, StoredOrder>();
     const resting: RestingOrder[] = [];
     for (const order of active) {
@@ -491,8 +581,7 @@ export class Engine {
     for (const symbol of symbols) {
       const top = market.top(symbol);
       tops.set(symbol, top);
-      const mid = midOf(top);
-      if (mid !== null) this.#marks.set(symbol, mid);
+      if (hasMid(top)) this.#markTops.set(symbol, top);
     }
     const snapshot = buildSnapshot({
       now,
@@ -506,6 +595,7 @@ export class Engine {
     // A symbol whose earlier actions are still under way sits this diff out.
     const free = (o: { symbol: string }) => !this.#busy.has(o.symbol);
     const wanted = strategy.want(snapshot).filter(free);
+    stampHotPath('strategy', evaluation);
     const full = diffOrders(wanted, snapshot.resting.filter(free), strategy.tolerance, {
       ordersAvailable: budget.available(now),
     });
@@ -527,6 +617,7 @@ export class Engine {
       replaces: full.replaces.filter((r) => !holdBack(r.wanted)),
       submits: full.submits.filter((w) => !holdBack(w)),
     };
+    stampHotPath('diff', evaluation);
     const positions = new Map<string, Decimal>();
     for (const [symbol, position] of this.#book.positions) positions.set(symbol, position.quantity);
     const plan = planActions({
@@ -542,12 +633,14 @@ export class Engine {
       open: resting,
       ordersAvailable: budget.available(now),
     });
+    stampHotPath('gates', evaluation);
     this.#counters.evaluations += 1;
     this.#counters.lastEvaluationAt = now;
     const refusals = [...notReady, ...plan.refusals];
     for (const refusal of refusals) this.#refused(refusal);
     // Stopped while this evaluation ran: nothing new goes out during the shutdown.
     if (!this.#stopped) this.#dispatch(plan.actions, byClientId, now);
+    stampHotPath('dispatch', evaluation);
     return { actions: plan.actions, refusals };
   }
 
@@ -639,15 +732,23 @@ export class Engine {
         return;
       }
       case 'replace': {
-        const known = orders.get(action.resting.clientOrderId);
-        // It may have filled or started a cancel since the snapshot: then the next diff decides again.
-        const old = known && (await this.#o.store.order(known.id));
-        if (!old || (old.state !== 'OPEN' && old.state !== 'PARTIALLY_FILLED')) return;
+        const old = orders.get(action.resting.clientOrderId);
+        if (!old) return;
+        // It may have filled or started a cancel since the snapshot: the execution core reads it
+        // again in its symbol's turn and says so (OrderMovedOnError); then the next diff decides
+        // again. (No read of it here as well: that would only lengthen the path to the cancel.)
+        let result: ReplaceResult;
+        try {
+          result = await oms.replace(old.id, {
+            price: action.wanted.price,
+            quantity: action.wanted.quantity,
+          });
+        } catch (error) {
+          if (error instanceof OrderMovedOnError) return;
+          this.#counters.replaces += 1;
+          throw error;
+        }
         this.#counters.replaces += 1;
-        const result = await oms.replace(old.id, {
-          price: action.wanted.price,
-          quantity: action.wanted.quantity,
-        });
         if (result.txn.outcome === 'aborted') {
           this.#counters.replacesAborted += 1;
           this.#log.warn({ orderId: old.id, reason: result.txn.reason }, 'replace aborted');

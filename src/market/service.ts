@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../domain/clock.ts';
 import { isExchangeError } from '../domain/errors.ts';
 import type { BookLevel, OrderBookSnapshot, PublicTrade, Ticker } from '../domain/reports.ts';
 import type { FeedStreams, MarketFeed, MarketFeedEvent, MarketFeedListener } from '../ports/market-feed.ts';
+import { stampHotPath } from './hot-path.ts';
 import { BookKeeper, type BookSource, type KeeperOutcome } from './book-keeper.ts';
 import { marketStatus, type MarketStatus } from './freshness.ts';
 import { RestPacer } from './rest-pacer.ts';
@@ -408,6 +409,7 @@ export class MarketDataService extends EventEmitter<MarketDataEvents> {
     }
     if (outcome.applied) this.emit('book', keeper.symbol, keeper.book.changeSet, keeper.source ?? 'stream');
     if (outcome.topChanged) {
+      stampHotPath('book');
       const top = this.topOf(state, this.clock.monotonic());
       if (top) this.emit('top', top);
     }

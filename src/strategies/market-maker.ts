@@ -92,8 +92,18 @@ function quoteSide(
   return out;
 }
 
+/** Each level's distance from the mid in basis points (before the skew): fixed by the parameters. */
+function levelOffsets(p: MarketMakerParams): readonly Decimal[] {
+  return Array.from({ length: p.levels }, (_, level) =>
+    new Dec(p.spreadBps).div(2).add(new Dec(p.levelStepBps).mul(level)),
+  );
+}
+
+const UNBOUNDED = new Dec(Infinity);
+
 function quotesFor(
   p: MarketMakerParams,
+  offsets: readonly Decimal[],
   rules: SymbolRules,
   market: MarketView,
   held: Decimal,
@@ -102,13 +112,10 @@ function quotesFor(
   const mid = midPrice(market);
   if (mid === null) return [];
   const skewBps = held.sub(p.targetBase).mul(p.inventorySkewBps);
-  const offsets = Array.from({ length: p.levels }, (_, level) =>
-    new Dec(p.spreadBps).div(2).add(new Dec(p.levelStepBps).mul(level)),
-  );
   const bids = offsets.map((offset) => shiftBps(mid, offset.neg().sub(skewBps)));
   const asks = offsets.map((offset) => shiftBps(mid, offset.sub(skewBps)));
   // Bids never take the position past its cap; asks never sell more than is held (spot).
-  const bidRoom = p.maxInventoryBase ? Dec.max(ZERO, p.maxInventoryBase.sub(held)) : new Dec(Infinity);
+  const bidRoom = p.maxInventoryBase ? Dec.max(ZERO, p.maxInventoryBase.sub(held)) : UNBOUNDED;
   const askRoom = Dec.max(ZERO, held);
   return [
     ...quoteSide(p, rules, market, 'buy', bids, bidRoom),
@@ -117,6 +124,7 @@ function quotesFor(
 }
 
 export function marketMaker(p: MarketMakerParams): Strategy {
+  const offsets = levelOffsets(p);
   return {
     name: 'market-maker',
     tolerance: { requoteThresholdBps: p.requoteThresholdBps, quantityTolerancePct: p.quantityTolerancePct },
@@ -124,7 +132,7 @@ export function marketMaker(p: MarketMakerParams): Strategy {
       return [...snapshot.markets].flatMap(([symbol, market]) => {
         const rules = snapshot.rules.get(symbol);
         if (!rules) return [];
-        return quotesFor(p, rules, market, snapshot.positions.get(symbol)?.base ?? ZERO);
+        return quotesFor(p, offsets, rules, market, snapshot.positions.get(symbol)?.base ?? ZERO);
       });
     },
   };
