@@ -163,6 +163,11 @@ export class BtcturkWsClient extends EventEmitter<WsClientEvents> {
   private socket: WebSocket | null = null;
   private lastActivity = 0;
   #loggedIn: boolean | null = null;
+  /**
+   * Called with every text frame exactly as received, before it is parsed (`btcbot record`'s
+   * tap, src/record/recorder.ts); null, the default, costs the frame handler one comparison.
+   */
+  frameTap: ((text: string) => void) | null = null;
   private running: Promise<void> | null = null;
   private stopper = new AbortController();
   private everOpened = false;
@@ -451,6 +456,7 @@ export class BtcturkWsClient extends EventEmitter<WsClientEvents> {
   }
 
   private onFrame(text: string): void {
+    if (this.frameTap !== null) this.frameTap(text);
     const receivedAt = this.clock.monotonic();
     this.lastActivity = receivedAt;
     this.counts.frames++;

@@ -5,9 +5,11 @@ import type { BookLevel, OrderBookSnapshot } from '../../domain/reports.ts';
 import { MarketDataService } from '../../market/service.ts';
 import { parseDuration } from '../../ops/duration.ts';
 import { createLogger, type Logger } from '../../ops/logger.ts';
+import { stopper } from '../../ops/stopper.ts';
 import { createExchange, resolveSettings } from '../connect.ts';
 import type { ConnectionSettings, FlagValues } from '../config.ts';
 import { printTable } from '../output.ts';
+import { DEFAULT_WATCH_DEPTH, MAX_WATCH_DEPTH } from './exchange.ts';
 
 // `btcbot orderbook SYMBOL --watch`: the book exactly as the bot keeps it — the WebSocket client, the
 // BTCTurk market feed and the market data service of a bot session, with REST books as its
@@ -20,9 +22,6 @@ export interface WatchFlags extends FlagValues {
   readonly snapshotTimeout?: string | undefined;
 }
 
-/** BTCTurk's book is a window of 100 levels a side (REST and WebSocket alike). */
-export const MAX_WATCH_DEPTH = 100;
-export const DEFAULT_WATCH_DEPTH = 10;
 const DEFAULT_SNAPSHOT_TIMEOUT = '10s';
 
 type Level = readonly [price: string, amount: string];
@@ -62,50 +61,6 @@ function printBookTable(
     })),
     ['bidQty', 'bid', 'ask', 'askQty'],
   );
-}
-
-/** Resolves when the watch should end: the duration, SIGINT/SIGTERM, or a failure (rejects). */
-function stopper(durationMs: number | null): {
-  readonly wait: Promise<string>;
-  fail(error: Error): void;
-  dispose(): void;
-} {
-  let finish: (reason: string) => void = () => undefined;
-  let fail: (error: Error) => void = () => undefined;
-  const wait = new Promise<string>((resolve, reject) => {
-    finish = resolve;
-    fail = reject;
-  });
-  // `once`: a second signal meets Node's default handler and ends the process at once.
-  const onSignal = (signal: NodeJS.Signals): void => {
-    finish(signal);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  // A reader that goes away (`… --watch | head`) ends the watch as a signal would, not with a trace.
-  const onOutputError = (error: NodeJS.ErrnoException): void => {
-    if (error.code === 'EPIPE') finish('output closed');
-    else fail(error);
-  };
-  process.stdout.on('error', onOutputError);
-  const timer =
-    durationMs === null
-      ? undefined
-      : setTimeout(() => {
-          finish('duration reached');
-        }, durationMs);
-  return {
-    wait,
-    fail: (error) => {
-      fail(error);
-    },
-    dispose: () => {
-      clearTimeout(timer);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      process.stdout.off('error', onOutputError);
-    },
-  };
 }
 
 /** A failure a user can act on: one line on stderr and exit code 1 (not a stack trace). */
@@ -188,7 +143,7 @@ async function watch(
     streams: { trades: false, ticker: false },
     snapshotTimeoutMs: o.snapshotTimeoutMs,
   });
-  const stop = stopper(o.durationMs);
+  const stop = stopper(o.durationMs, { endOnClosedOutput: true });
   const feedLog = log.child({ component: 'market-data' });
   market.on('book', (s, changeSet, source) => {
     const book = market.book(s, depth);
