@@ -1,8 +1,10 @@
 import { Command } from 'commander';
+import { registerBacktestCommand } from './commands/backtest.ts';
 import { registerDoctorCommand } from './commands/doctor.ts';
 import { registerExchangeCommands } from './commands/exchange.ts';
 import { registerOmsCommands } from './commands/oms.ts';
 import { registerOrderCommand } from './commands/order.ts';
+import { registerRecordCommand } from './commands/record.ts';
 import { registerRunCommand } from './commands/run.ts';
 import { registerSimCommand } from './commands/sim.ts';
 import { registerStatusCommand } from './commands/status.ts';
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
   registerStatusCommand(program);
   registerSimCommand(program);
   registerDoctorCommand(program);
+  registerRecordCommand(program);
+  registerBacktestCommand(program);
   // addCommand does not pass these settings down: every subcommand must throw rather than exit, so
   // main.ts can turn a usage error into exit code 2.
   for (const sub of program.commands) sub.exitOverride().showHelpAfterError();

@@ -1,4 +1,5 @@
 import type { Decimal } from 'decimal.js';
+import { BoundedQueue } from '../btcturk/websocket/queue.ts';
 import { systemClock, type Clock } from '../domain/clock.ts';
 import { Dec } from '../domain/decimal.ts';
 import { ExchangeError } from '../domain/errors.ts';
@@ -16,7 +17,7 @@ import type {
 import type { SymbolRules } from '../domain/symbols.ts';
 import type { MarketDataEvents, TopOfBook } from '../market/service.ts';
 import type { Exchange, FillQuery, OrderHistoryQuery } from '../ports/exchange.ts';
-import type { UserStreamEvent } from '../ports/user-stream.ts';
+import type { UserStream, UserStreamEvent } from '../ports/user-stream.ts';
 import {
   SimRejection,
   type SimBalance,
@@ -36,7 +37,15 @@ import { rejections } from '../sim/engine/rejections.ts';
 // takes it, as the taker. Orders, fills and balances are pushed as private events, as the
 // exchange's own socket would.
 
-export interface DryRunOptions {
+/** An in-process exchange's fees; each defaults to BTCTurk's (DEFAULT_FEES). */
+export interface CoreFees {
+  readonly makerFeeRate?: Decimal | undefined;
+  readonly takerFeeRate?: Decimal | undefined;
+  /** BSMV charged on the fee. */
+  readonly taxRate?: Decimal | undefined;
+}
+
+export interface DryRunOptions extends CoreFees {
   /** The real exchange, for public market data only. */
   readonly exchange: Exchange;
   /** The real market's books and trades. */
@@ -47,10 +56,6 @@ export interface DryRunOptions {
   readonly rules: ReadonlyMap<string, SymbolRules>;
   /** Starting balances; default DEFAULT_DRY_RUN_QUOTE of every quote currency and nothing else. */
   readonly balances?: ReadonlyMap<string, Decimal> | undefined;
-  readonly makerFeeRate?: Decimal | undefined;
-  readonly takerFeeRate?: Decimal | undefined;
-  /** BSMV charged on the fee. */
-  readonly taxRate?: Decimal | undefined;
   readonly clock?: Clock | undefined;
 }
 
@@ -67,14 +72,14 @@ const ACCOUNT = 'dry-run';
 const REAL_MARKET = '__real_market__';
 
 /** The core's order events as the private stream's order changes. */
-const ORDER_CHANGE = {
+export const ORDER_CHANGE = {
   'order-inserted': 'inserted',
   'order-updated': 'updated',
   'order-deleted': 'deleted',
 } as const;
 
 /** The one translation of the core's refusals: the venue's words kept, the reason venue-neutral. */
-function refusal(operation: string, error: unknown): Error {
+export function refusal(operation: string, error: unknown): Error {
   if (!(error instanceof SimRejection)) return error instanceof Error ? error : new Error(String(error));
   return new ExchangeError('rejected', `${operation}: ${error.message} (dry run)`, {
     operation,
@@ -85,41 +90,62 @@ function refusal(operation: string, error: unknown): Error {
   });
 }
 
-export class DryRunExchange implements Exchange {
-  readonly #real: Exchange;
-  readonly #market: DryRunOptions['market'];
-  readonly #rules: ReadonlyMap<string, SymbolRules>;
+/**
+ * A matching core for our pairs (no market of its own: the tickers' fallback mid is 0); `market` is
+ * the transient account of the liquidity our orders meet.
+ */
+export function coreFor(
+  options: CoreFees & {
+    readonly clock: Clock;
+    readonly rules: ReadonlyMap<string, SymbolRules>;
+    readonly market: string;
+    /** No balance events for the market's account (one that holds every asset of every pair). */
+    readonly silentMarket?: boolean;
+  },
+): MatchingCore {
+  const { market } = options;
+  return new MatchingCore({
+    clock: options.clock,
+    markets: [...options.rules.values()].map((rules) => ({
+      symbol: rules.symbol,
+      rules,
+      initialMid: new Dec(0),
+      volatility: 0,
+    })),
+    makerFeeRate: options.makerFeeRate ?? DEFAULT_FEES.makerFeeRate,
+    takerFeeRate: options.takerFeeRate ?? DEFAULT_FEES.takerFeeRate,
+    taxRate: options.taxRate ?? DEFAULT_FEES.taxRate,
+    transient: (accountId) => accountId === market || accountId === EXCHANGE_ACCOUNT,
+    ...(options.silentMarket === true ? { silentBalances: (accountId: string) => accountId === market } : {}),
+  });
+}
+
+/**
+ * The private side of an in-process exchange (dry run, backtest): one account in a matching core,
+ * its balances, orders and fills read from the core, its orders placed and cancelled there, and the
+ * core's events for it pushed as the exchange's private socket would. Constructed once the account
+ * is created in the core.
+ */
+export abstract class CoreAccount {
   readonly #core: MatchingCore;
-  readonly #mirror: MirroredMarket;
+  readonly #id: string;
+  readonly #rules: ReadonlyMap<string, SymbolRules>;
+  readonly #notRun: (symbol: string) => string;
   readonly #listeners = new Set<(event: UserStreamEvent) => void>();
 
-  constructor(options: DryRunOptions) {
-    this.#real = options.exchange;
-    this.#market = options.market;
+  protected constructor(options: {
+    readonly core: MatchingCore;
+    readonly accountId: string;
+    readonly rules: ReadonlyMap<string, SymbolRules>;
+    /** The error for a fill on a pair not run. */
+    readonly notRun: (symbol: string) => string;
+  }) {
+    this.#core = options.core;
+    this.#id = options.accountId;
     this.#rules = options.rules;
-    this.#core = new MatchingCore({
-      clock: options.clock ?? systemClock,
-      markets: [...options.rules.values()].map((rules) => ({
-        symbol: rules.symbol,
-        rules,
-        initialMid: new Dec(0), // the ticker's fallback only: dry-run's tickers come from the real market
-        volatility: 0,
-      })),
-      makerFeeRate: options.makerFeeRate ?? DEFAULT_FEES.makerFeeRate,
-      takerFeeRate: options.takerFeeRate ?? DEFAULT_FEES.takerFeeRate,
-      taxRate: options.taxRate ?? DEFAULT_FEES.taxRate,
-      transient: (accountId) => accountId === REAL_MARKET || accountId === EXCHANGE_ACCOUNT,
-    });
-    this.#mirror = new MirroredMarket(this.#core, REAL_MARKET);
-    this.#core.createAccount(ACCOUNT, Object.fromEntries(options.balances ?? defaultBalances(options.rules)));
+    this.#notRun = options.notRun;
     this.#core.subscribe((event) => {
       this.#forward(event);
-    });
-    options.market.on('top', (top) => {
-      if (this.#rules.has(top.symbol)) this.#mirror.quote(top.symbol, top.bid, top.ask);
-    });
-    options.market.on('trade', (trade) => {
-      if (this.#rules.has(trade.symbol)) this.#mirror.print(trade.symbol, trade.price, trade.quantity);
     });
   }
 
@@ -129,6 +155,194 @@ export class DryRunExchange implements Exchange {
     return () => {
       this.#listeners.delete(listener);
     };
+  }
+
+  /** Places our order in the core (throws the core's refusal). */
+  protected place(order: OrderRequest): SimOrder {
+    return this.#core.placeOrder({
+      accountId: this.#id,
+      symbol: order.symbol,
+      side: order.side,
+      method: order.method,
+      // The core reads a market buy's quantity as the quote to spend, as BTCTurk does.
+      quantity: coreQuantity(order),
+      price: order.price,
+      stopPrice: order.stopPrice,
+      clientOrderId: order.clientOrderId,
+    });
+  }
+
+  /** Cancels our order at once (throws the core's refusal). */
+  protected cancel(exchangeOrderId: string): void {
+    this.#core.requestCancel(this.#id, exchangeOrderId);
+    this.#core.completeCancel(exchangeOrderId);
+  }
+
+  balances(): Promise<BalanceReport[]> {
+    return Promise.resolve(this.#core.balances(this.#id).map(balanceReport));
+  }
+
+  openOrders(symbol?: string): Promise<OrderStatusReport[]> {
+    return Promise.resolve(this.#core.openOrders(this.#id, symbol).map(statusReport));
+  }
+
+  orderHistory(query: OrderHistoryQuery): Promise<OrderStatusReport[]> {
+    return Promise.resolve(this.#core.allOrders(this.#id, query).map(statusReport));
+  }
+
+  order(exchangeOrderId: string): Promise<OrderStatusReport> {
+    const order = this.#core.order(this.#id, exchangeOrderId);
+    if (order) return Promise.resolve(statusReport(order));
+    return Promise.reject(
+      refusal(
+        `GET /api/v1/order/${exchangeOrderId}`,
+        rejections.orderNotFound(`no order ${exchangeOrderId}`),
+      ),
+    );
+  }
+
+  fills(query: FillQuery): Promise<FillReport[]> {
+    return Promise.resolve(
+      this.#core
+        .fills(this.#id, {
+          symbol: query.symbol,
+          orderId: query.exchangeOrderId,
+          startTime: query.startTime,
+          endTime: query.endTime,
+        })
+        .map((fill) => this.#fillReport(fill)),
+    );
+  }
+
+  #fillReport(fill: SimFill): FillReport {
+    const rules = this.#rules.get(fill.symbol);
+    if (!rules) throw new Error(this.#notRun(fill.symbol));
+    return fillReport(fill, rules);
+  }
+
+  /** The account's events, as the exchange's private socket would push them. */
+  #forward(event: SimEvent): void {
+    switch (event.type) {
+      case 'order-inserted':
+      case 'order-updated':
+      case 'order-deleted': {
+        const { order } = event;
+        // A quote-sized buy's quantities are quote amounts, which an order event cannot say: its
+        // fills and its status report (quoteSized) tell what it did.
+        if (order.accountId !== this.#id || spendsQuote(order)) return;
+        this.#emit({
+          kind: 'order',
+          change: ORDER_CHANGE[event.type],
+          exchangeOrderId: order.id,
+          clientOrderId: order.clientOrderId,
+          symbol: order.symbol,
+          side: order.side,
+          method: order.method,
+          price: order.price,
+          quantity: order.quantity,
+          leftQuantity: order.quantity.sub(order.filled),
+        });
+        return;
+      }
+      case 'fill':
+        if (event.fill.accountId !== this.#id) return;
+        this.onOwnFill(event.fill);
+        this.#emit({ kind: 'fill', fill: this.#fillReport(event.fill) });
+        return;
+      case 'balance':
+        if (event.accountId === this.#id)
+          this.#emit({ kind: 'balances', balances: event.balances.map(balanceReport) });
+        return;
+      case 'trade':
+      case 'book':
+        return;
+    }
+  }
+
+  /** Each of the account's fills, before it is pushed. */
+  protected onOwnFill(_fill: SimFill): void {
+    // nothing by default
+  }
+
+  #emit(event: UserStreamEvent): void {
+    for (const listener of this.#listeners) listener(event);
+  }
+}
+
+/** The acknowledgement of an order the core placed (`quantity` as sent: a quote-sized buy's is 0). */
+export function orderAck(placed: SimOrder, order: OrderRequest): OrderAck {
+  return {
+    exchangeOrderId: placed.id,
+    clientOrderId: placed.clientOrderId,
+    symbol: placed.symbol,
+    side: placed.side,
+    method: placed.method,
+    price: placed.price,
+    quantity: order.quantity,
+    createdAt: placed.createdAt,
+  };
+}
+
+/** A private event source (an in-process exchange) as a UserStream, queued as the exchange's own stream is. */
+export function userStreamOf(source: Pick<UserStream, 'onUserEvent'>): UserStream {
+  return {
+    onUserEvent: (listener) => source.onUserEvent(listener),
+    userEvents: (capacity) => {
+      let detach = (): void => undefined;
+      const queue = new BoundedQueue<UserStreamEvent>(
+        capacity,
+        (dropped) => ({
+          kind: 'resync',
+          reason: `the event queue overflowed: ${dropped} events were dropped`,
+        }),
+        () => {
+          detach();
+        },
+      );
+      detach = source.onUserEvent((event) => {
+        queue.push(event);
+      });
+      return queue;
+    },
+  };
+}
+
+export class DryRunExchange extends CoreAccount implements Exchange {
+  readonly #real: Exchange;
+  readonly #market: DryRunOptions['market'];
+  readonly #rules: ReadonlyMap<string, SymbolRules>;
+  readonly #mirror: MirroredMarket;
+
+  constructor(options: DryRunOptions) {
+    // The tickers' fallback mid is 0 only: dry-run's tickers come from the real market.
+    const core = coreFor({
+      makerFeeRate: options.makerFeeRate,
+      takerFeeRate: options.takerFeeRate,
+      taxRate: options.taxRate,
+      clock: options.clock ?? systemClock,
+      rules: options.rules,
+      market: REAL_MARKET,
+      // The mirror's account holds every asset of every pair: no balance event per mirrored quote.
+      silentMarket: true,
+    });
+    const mirror = new MirroredMarket(core, REAL_MARKET);
+    core.createAccount(ACCOUNT, Object.fromEntries(options.balances ?? defaultBalances(options.rules)));
+    super({
+      core,
+      accountId: ACCOUNT,
+      rules: options.rules,
+      notRun: (symbol) => `dry run: a fill on ${symbol}, which is not run`,
+    });
+    this.#real = options.exchange;
+    this.#market = options.market;
+    this.#rules = options.rules;
+    this.#mirror = mirror;
+    options.market.on('top', (top) => {
+      if (this.#rules.has(top.symbol)) this.#mirror.quote(top.symbol, top.bid, top.ask);
+    });
+    options.market.on('trade', (trade) => {
+      if (this.#rules.has(trade.symbol)) this.#mirror.print(trade.symbol, trade.price, trade.quantity);
+    });
   }
 
   exchangeInfo(): Promise<ExchangeInfo> {
@@ -151,10 +365,6 @@ export class DryRunExchange implements Exchange {
     return this.#real.recentTrades(symbol, last);
   }
 
-  balances(): Promise<BalanceReport[]> {
-    return Promise.resolve(this.#core.balances(ACCOUNT).map(balanceReport));
-  }
-
   submitOrder(order: OrderRequest): Promise<OrderAck> {
     try {
       if (this.#rules.has(order.symbol)) {
@@ -162,27 +372,7 @@ export class DryRunExchange implements Exchange {
         const top = this.#market.top(order.symbol);
         this.#mirror.quote(order.symbol, top?.bid ?? null, top?.ask ?? null);
       }
-      const placed = this.#core.placeOrder({
-        accountId: ACCOUNT,
-        symbol: order.symbol,
-        side: order.side,
-        method: order.method,
-        // The core reads a market buy's quantity as the quote to spend, as BTCTurk does.
-        quantity: coreQuantity(order),
-        price: order.price,
-        stopPrice: order.stopPrice,
-        clientOrderId: order.clientOrderId,
-      });
-      return Promise.resolve({
-        exchangeOrderId: placed.id,
-        clientOrderId: placed.clientOrderId,
-        symbol: placed.symbol,
-        side: placed.side,
-        method: placed.method,
-        price: placed.price,
-        quantity: order.quantity, // a quote-sized buy's is 0, as sent
-        createdAt: placed.createdAt,
-      });
+      return Promise.resolve(orderAck(this.place(order), order));
     } catch (error) {
       return Promise.reject(refusal('POST /api/v1/order', error));
     }
@@ -191,110 +381,34 @@ export class DryRunExchange implements Exchange {
   cancelOrder(exchangeOrderId: string): Promise<void> {
     try {
       // Accepted and carried out at once: nothing else can happen in between in the process.
-      this.#core.requestCancel(ACCOUNT, exchangeOrderId);
-      this.#core.completeCancel(exchangeOrderId);
+      this.cancel(exchangeOrderId);
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(refusal('DELETE /api/v1/order', error));
     }
   }
-
-  openOrders(symbol?: string): Promise<OrderStatusReport[]> {
-    return Promise.resolve(this.#core.openOrders(ACCOUNT, symbol).map(statusReport));
-  }
-
-  orderHistory(query: OrderHistoryQuery): Promise<OrderStatusReport[]> {
-    return Promise.resolve(this.#core.allOrders(ACCOUNT, query).map(statusReport));
-  }
-
-  order(exchangeOrderId: string): Promise<OrderStatusReport> {
-    const order = this.#core.order(ACCOUNT, exchangeOrderId);
-    if (order) return Promise.resolve(statusReport(order));
-    return Promise.reject(
-      refusal(
-        `GET /api/v1/order/${exchangeOrderId}`,
-        rejections.orderNotFound(`no order ${exchangeOrderId}`),
-      ),
-    );
-  }
-
-  fills(query: FillQuery): Promise<FillReport[]> {
-    return Promise.resolve(
-      this.#core
-        .fills(ACCOUNT, {
-          symbol: query.symbol,
-          orderId: query.exchangeOrderId,
-          startTime: query.startTime,
-          endTime: query.endTime,
-        })
-        .map((fill) => this.#fillReport(fill)),
-    );
-  }
-
-  #fillReport(fill: SimFill): FillReport {
-    const rules = this.#rules.get(fill.symbol);
-    if (!rules) throw new Error(`dry run: a fill on ${fill.symbol}, which is not run`);
-    return {
-      tradeId: fill.tradeId,
-      exchangeOrderId: fill.orderId,
-      clientOrderId: fill.clientOrderId,
-      symbol: fill.symbol,
-      base: rules.base,
-      quote: rules.quote,
-      side: fill.side,
-      price: fill.price,
-      quantity: fill.quantity,
-      fee: fill.fee,
-      tax: fill.tax,
-      feeAsset: fill.feeAsset,
-      timestamp: fill.timestamp,
-    };
-  }
-
-  /** Our account's events, as the exchange's private socket would push them. */
-  #forward(event: SimEvent): void {
-    switch (event.type) {
-      case 'order-inserted':
-      case 'order-updated':
-      case 'order-deleted': {
-        const { order } = event;
-        // A quote-sized buy's quantities are quote amounts, which an order event cannot say: its
-        // fills and its status report (quoteSized) tell what it did.
-        if (order.accountId !== ACCOUNT || spendsQuote(order)) return;
-        this.#emit({
-          kind: 'order',
-          change: ORDER_CHANGE[event.type],
-          exchangeOrderId: order.id,
-          clientOrderId: order.clientOrderId,
-          symbol: order.symbol,
-          side: order.side,
-          method: order.method,
-          price: order.price,
-          quantity: order.quantity,
-          leftQuantity: order.quantity.sub(order.filled),
-        });
-        return;
-      }
-      case 'fill':
-        if (event.fill.accountId === ACCOUNT)
-          this.#emit({ kind: 'fill', fill: this.#fillReport(event.fill) });
-        return;
-      case 'balance':
-        if (event.accountId === ACCOUNT)
-          this.#emit({ kind: 'balances', balances: event.balances.map(balanceReport) });
-        return;
-      case 'trade':
-      case 'book':
-        return;
-    }
-  }
-
-  #emit(event: UserStreamEvent): void {
-    for (const listener of this.#listeners) listener(event);
-  }
 }
 
-function balanceReport(balance: SimBalance): BalanceReport {
+/** A fill of the core's as the exchange reports it. */
+export function fillReport(fill: SimFill, rules: SymbolRules): FillReport {
+  return {
+    tradeId: fill.tradeId,
+    exchangeOrderId: fill.orderId,
+    clientOrderId: fill.clientOrderId,
+    symbol: fill.symbol,
+    base: rules.base,
+    quote: rules.quote,
+    side: fill.side,
+    price: fill.price,
+    quantity: fill.quantity,
+    fee: fill.fee,
+    tax: fill.tax,
+    feeAsset: fill.feeAsset,
+    timestamp: fill.timestamp,
+  };
+}
+
+export function balanceReport(balance: SimBalance): BalanceReport {
   return {
     asset: balance.asset,
     total: balance.free.add(balance.locked),
@@ -304,12 +418,12 @@ function balanceReport(balance: SimBalance): BalanceReport {
 }
 
 /** A market or stop-market buy: sized by the quote it spends. */
-function spendsQuote(order: { readonly side: Side; readonly method: OrderMethod }): boolean {
+export function spendsQuote(order: { readonly side: Side; readonly method: OrderMethod }): boolean {
   return takesQuoteAmount(order.side, order.method);
 }
 
 /** The quantity the core takes: the quote amount of a quote-sized buy, else the base quantity. */
-function coreQuantity(order: OrderRequest): Decimal {
+export function coreQuantity(order: OrderRequest): Decimal {
   if (spendsQuote(order)) {
     if (order.quoteAmount === undefined || !order.quantity.isZero())
       throw rejections.parameter(
@@ -324,7 +438,7 @@ function coreQuantity(order: OrderRequest): Decimal {
   return order.quantity;
 }
 
-function statusReport(order: SimOrder): OrderStatusReport {
+export function statusReport(order: SimOrder): OrderStatusReport {
   return {
     exchangeOrderId: order.id,
     clientOrderId: order.clientOrderId,

@@ -14,6 +14,15 @@ import { DEFAULT_ORDERS_PER_MINUTE, MAX_ORDERS_PER_MINUTE } from '../engine/rate
 import { loadEngineConfig, paramsFromFlags, type EngineConfig } from '../engine/strategy-config.ts';
 import { isPostgresUrl } from '../store/postgres/open.ts';
 import { parseDuration } from './duration.ts';
+import {
+  DEFAULT_DB,
+  DEFAULT_PREFIX,
+  DEFAULT_WS_LOGIN_NONCE,
+  LIVE_ACK,
+  MAX_WS_LOGIN_NONCE,
+  MIN_WS_LOGIN_NONCE,
+} from './run-defaults.ts';
+import { parseDir } from '../record/options.ts';
 
 // `btcbot run`'s settings: each from a flag, an environment variable or the config file (in that
 // order), every one checked before anything starts, and every error naming the setting.
@@ -21,10 +30,9 @@ import { parseDuration } from './duration.ts';
 export const RUN_MODES = ['paper', 'dry-run', 'live'] as const;
 export type RunMode = (typeof RUN_MODES)[number];
 
-export const DEFAULT_DB = './data/btcbot.db';
-export const DEFAULT_PREFIX = 'bb';
 export const DEFAULT_SYMBOLS: readonly string[] = ['BTCTRY', 'ETHTRY'];
-export const LIVE_ACK = 'I_UNDERSTAND';
+// The defaults help text shows live in run-defaults.ts, so building the command line loads no more.
+export * from './run-defaults.ts';
 
 /** What commander hands over; every value is still text. */
 export interface RunFlags extends FlagValues {
@@ -45,6 +53,7 @@ export interface RunFlags extends FlagValues {
   readonly paperStateFile?: string | undefined;
   readonly wsLoginNonce?: string | undefined;
   readonly dryRunBalances?: string | undefined;
+  readonly record?: string | undefined;
 }
 
 /** Where the bot keeps its state: a SQLite file or a PostgreSQL database. */
@@ -76,19 +85,14 @@ export interface RunConfig {
   readonly dryRunBalances: ReadonlyMap<string, Decimal> | null;
   /** Where dryRunBalances came from (flag, variable or config key), for the banner. */
   readonly dryRunBalancesSetting: string | undefined;
+  /** `--record DIR`: the public WebSocket frames are recorded there as `btcbot record` does. */
+  readonly recordDir?: string | undefined;
   /**
    * The exchange to use; null in paper mode, whose exchange is the in-process simulator (its
    * connection settings are still checked when given, but not used).
    */
   readonly connection: ConnectionSettings | null;
 }
-
-export const DEFAULT_WS_LOGIN_NONCE = 3000;
-// ASSUMPTION (BTCTurk): users report logins refused for nonces outside about 100..60000 (a
-// millisecond timestamp is refused, the documented 3000 accepted); the exact bounds are not
-// documented, so the setting is held to the range known to work.
-export const MIN_WS_LOGIN_NONCE = 100;
-export const MAX_WS_LOGIN_NONCE = 60_000;
 
 const CONNECTION_KEYS = [
   'baseUrl',
@@ -421,6 +425,7 @@ export function loadRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv = process.
     wsLoginNonce: nonce ? parseWsLoginNonce(nonce.name, nonce.value) : DEFAULT_WS_LOGIN_NONCE,
     dryRunBalances: dryBalances ? parseDryRunBalances(dryBalances.name, dryBalances.value) : null,
     dryRunBalancesSetting: dryBalances?.name,
+    recordDir: flags.record === undefined ? undefined : parseDir('--record', flags.record),
     connection: mode === 'paper' ? null : connection,
   };
 }

@@ -8,7 +8,6 @@ import {
   type RedisLimiterStore,
 } from '../btcturk/index.ts';
 import {
-  BoundedQueue,
   BtcturkMarketFeed,
   BtcturkUserStream,
   BtcturkWsClient,
@@ -19,7 +18,7 @@ import type { ConnectionSettings } from '../cli/config.ts';
 import { createExchange } from '../cli/connect.ts';
 import { ConfigError } from '../domain/errors.ts';
 import type { SymbolRules } from '../domain/symbols.ts';
-import { DryRunExchange, dryRunStartingBalances } from '../engine/dry-run-exchange.ts';
+import { DryRunExchange, dryRunStartingBalances, userStreamOf } from '../engine/dry-run-exchange.ts';
 import { Engine } from '../engine/engine.ts';
 import type { Valuation } from '../engine/portfolio.ts';
 import { OrderRateBudget } from '../engine/rate-budget.ts';
@@ -27,7 +26,7 @@ import { MarketDataService } from '../market/service.ts';
 import { DEFAULT_TIMINGS, Oms, type ReconcileReport } from '../oms/index.ts';
 import type { Exchange } from '../ports/exchange.ts';
 import type { Store } from '../ports/store.ts';
-import type { UserStream, UserStreamEvent } from '../ports/user-stream.ts';
+import type { UserStream } from '../ports/user-stream.ts';
 import { groundTruthJson } from '../sim/server/admin.ts';
 import { DEFAULT_BOOK_INTERVAL_MS, startSimulator, type RunningSimulator } from '../sim/index.ts';
 import { openPostgresStore } from '../store/postgres/open.ts';
@@ -152,30 +151,6 @@ function rulesFor(
   return out;
 }
 
-/** A private event source as a UserStream, queued the way the exchange's own stream is. */
-function userStreamOf(source: Pick<UserStream, 'onUserEvent'>): UserStream {
-  return {
-    onUserEvent: (listener) => source.onUserEvent(listener),
-    userEvents: (capacity) => {
-      let detach = (): void => undefined;
-      const queue = new BoundedQueue<UserStreamEvent>(
-        capacity,
-        (dropped) => ({
-          kind: 'resync',
-          reason: `the event queue overflowed: ${dropped} events were dropped`,
-        }),
-        () => {
-          detach();
-        },
-      );
-      detach = source.onUserEvent((event) => {
-        queue.push(event);
-      });
-      return queue;
-    },
-  };
-}
-
 const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
 
 function reconcileText(report: ReconcileReport | 'timeout' | Error): string {
@@ -273,6 +248,22 @@ export async function runSession(config: RunConfig, io: SessionIo): Promise<Sess
       symbols: config.symbols,
     });
     cleanup.push(() => market.stop());
+    if (config.recordDir !== undefined) {
+      // `--record DIR` (src/record/): loaded only when asked for; closed before the client stops.
+      const { startRecording } = await import('../record/recorder.ts');
+      const recording = await startRecording({
+        dir: config.recordDir,
+        client,
+        market,
+        symbols: config.symbols,
+      }).catch((error: unknown) => {
+        throw error instanceof Error && error.name === 'RecordingError'
+          ? new ConfigError('--record', error.message)
+          : error;
+      });
+      cleanup.push(() => recording.close());
+      out(`recording the public WebSocket frames into ${config.recordDir}`);
+    }
     // Gaps, resyncs, silences and reconnects are logged as they happen; the metrics count them.
     const feedLog = logger.child({ component: 'market-data' });
     market.on('problem', (message) => {

@@ -1,25 +1,13 @@
 import { Command } from 'commander';
-import { STRATEGY_NAMES } from '../../strategies/registry.ts';
-import { createLogger } from '../../ops/logger.ts';
-import {
-  DEFAULT_DB,
-  DEFAULT_PREFIX,
-  DEFAULT_WS_LOGIN_NONCE,
-  LIVE_ACK,
-  loadRunConfig,
-  MAX_WS_LOGIN_NONCE,
-  MIN_WS_LOGIN_NONCE,
-  type RunFlags,
-} from '../../ops/run-config.ts';
 import { MAX_DURATION_TEXT } from '../../ops/duration.ts';
-import { runSession } from '../../ops/session.ts';
-import { PostgresStoreLockedError } from '../../store/postgres/open.ts';
-import { StoreUnavailableError } from '../../store/sql/errors.ts';
-import { StoreLockedError } from '../../store/sqlite/open.ts';
-import { withConnectionOptions } from '../connect.ts';
+import type { RunFlags } from '../../ops/run-config.ts';
+import * as defaults from '../../ops/run-defaults.ts';
+import { STRATEGY_NAMES } from '../../strategies/names.ts';
+import { withConnectionOptions } from '../options.ts';
 
 // `btcbot run` (DESIGN §4): the bot. Paper mode by default: a fresh in-process simulator on
-// loopback and a synthetic market, driven through exactly the code path live trading uses.
+// loopback and a synthetic market, driven through exactly the code path live trading uses. The
+// bot's modules load when it runs, never to build the command line.
 
 function repeatable(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -28,6 +16,11 @@ function repeatable(value: string, previous: string[]): string[] {
 async function run(flags: RunFlags): Promise<void> {
   // Every setting is checked here, in every mode (a secret that is not base64 included): a
   // mistake is a configuration error now, not at the first order.
+  const [{ loadRunConfig }, { createLogger }, { runSession }] = await Promise.all([
+    import('../../ops/run-config.ts'),
+    import('../../ops/logger.ts'),
+    import('../../ops/session.ts'),
+  ]);
   const config = loadRunConfig(flags);
   const logger = createLogger();
   try {
@@ -42,6 +35,13 @@ async function run(flags: RunFlags): Promise<void> {
       process.exitCode = 1;
     }
   } catch (error) {
+    const [{ PostgresStoreLockedError }, { StoreUnavailableError }, { StoreLockedError }] = await Promise.all(
+      [
+        import('../../store/postgres/open.ts'),
+        import('../../store/sql/errors.ts'),
+        import('../../store/sqlite/open.ts'),
+      ],
+    );
     if (!(
       error instanceof StoreLockedError ||
       error instanceof PostgresStoreLockedError ||
@@ -60,10 +60,13 @@ export function registerRunCommand(program: Command): void {
         'run the bot: paper mode (default) on an in-process simulator, dry-run on real market data without sending orders, or live',
       )
       .option('--mode <mode>', 'paper (default), dry-run or live (also BTCBOT_MODE)')
-      .option('--live', `arms live mode, with API keys and BTCBOT_LIVE_ACK=${LIVE_ACK} in the environment`)
+      .option(
+        '--live',
+        `arms live mode, with API keys and BTCBOT_LIVE_ACK=${defaults.LIVE_ACK} in the environment`,
+      )
       .option(
         '--db <path>',
-        `database file, or a postgres:// URL in live mode (default ${DEFAULT_DB}; paper and dry-run keep a fresh session database beside it)`,
+        `database file, or a postgres:// URL in live mode (default ${defaults.DEFAULT_DB}; paper and dry-run keep a fresh session database beside it)`,
       )
       .option(
         '--symbols <list>',
@@ -83,7 +86,7 @@ export function registerRunCommand(program: Command): void {
       .option('--speed <factor>', 'paper mode: market speed; 10 moves the synthetic market ten times as fast')
       .option(
         '--prefix <prefix>',
-        `client order id prefix of this bot (also BTCBOT_CLIENT_ID_PREFIX; default ${DEFAULT_PREFIX})`,
+        `client order id prefix of this bot (also BTCBOT_CLIENT_ID_PREFIX; default ${defaults.DEFAULT_PREFIX})`,
       )
       .option(
         '--redis-url <url>',
@@ -105,7 +108,11 @@ export function registerRunCommand(program: Command): void {
       )
       .option(
         '--ws-login-nonce <n>',
-        `nonce of the WebSocket login, ${MIN_WS_LOGIN_NONCE} to ${MAX_WS_LOGIN_NONCE} (default ${DEFAULT_WS_LOGIN_NONCE}, as BTCTurk documents; also BTCBOT_WS_LOGIN_NONCE)`,
+        `nonce of the WebSocket login, ${defaults.MIN_WS_LOGIN_NONCE} to ${defaults.MAX_WS_LOGIN_NONCE} (default ${defaults.DEFAULT_WS_LOGIN_NONCE}, as BTCTurk documents; also BTCBOT_WS_LOGIN_NONCE)`,
+      )
+      .option(
+        '--record <dir>',
+        'also record the public WebSocket frames (books, trades, tickers) into this directory, as btcbot record does',
       )
       .action((flags: RunFlags) => run(flags)),
   );
