@@ -1,12 +1,11 @@
-// How fast the durable journal is: submits journaled the way the OMS does it (PENDING_SUBMIT row and
-// event, then `sent` — durable before the order would be POSTed — then `acked`), and how long
-// start-up takes to load 10,000 orders that still need attention. WAL with synchronous=FULL: the
-// `sent` mark's commit is synced before it returns (it survives a power cut, and so does the journal
-// row before it); the journal row and the ack commit without a sync of their own (a restart can
-// learn them again: a never-sent order, an ack found by lookup). Submits go one symbol at a time
-// (each waits for its own writes, as the OMS's per-symbol queue does) from one symbol, then from
-// several symbols at once: their writes share commits (group commit), so the second figure is the
-// store's throughput and the first its latency.
+// How fast the durable journal is: submits journaled the way the OMS does it (the PENDING_SUBMIT
+// row, its event and the `sent` mark in one write, synced before the order would be POSTed, then
+// `acked`), and how long start-up takes to load 10,000 orders that still need attention. WAL with
+// synchronous=FULL: the journal write's commit is synced before it returns (it survives a power
+// cut); the ack commits without a sync of its own (lost with the power, a restart looks the order
+// up). Submits go one symbol at a time (each waits for its own writes, as the OMS's per-symbol queue
+// does) from one symbol, then from several symbols at once: their writes share commits (group
+// commit), so the second figure is the store's throughput and the first its latency.
 // Run alone: node --import tsx bench/store-journal.ts
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,10 +39,9 @@ function order(random: Random, i: number, symbol?: string): NewOrder {
   };
 }
 
-/** One submit as the OMS writes it: journaled, marked sent (durable before the POST), acked. */
+/** One submit as the OMS writes it: journaled and marked sent in one synced write, then acked. */
 async function submit(journal: Store, next: NewOrder, exchangeOrderId: string): Promise<void> {
-  const stored = await journal.journalOrder(next);
-  await journal.applyEvent(stored.id, { type: 'sent' }, stored.version);
+  const stored = await journal.journalOrder(next, { sent: true });
   const acked = await journal.applyEvent(stored.id, { type: 'acked', exchangeOrderId });
   if (!acked.ok) throw new Error(`bench submit ${exchangeOrderId} was refused: ${acked.message}`);
 }
@@ -109,7 +107,7 @@ export async function run(): Promise<Record<string, number | string>> {
       if (active.length !== ACTIVE_ORDERS)
         throw new Error(`loaded ${active.length} orders, expected ${ACTIVE_ORDERS}`);
       return {
-        durability: 'WAL, synchronous=FULL for the sent mark, temp file; group commit',
+        durability: 'WAL, synchronous=FULL for the journal and sent mark, temp file; group commit',
         journaledSubmits: one.submits,
         journaledSubmitsPerSecond: Math.round(one.submits / one.seconds),
         msPerJournaledSubmit: Number(((one.seconds * 1000) / one.submits).toFixed(3)),

@@ -21,11 +21,13 @@ export const REPLACE_STEP_POINTS = [
 export type ReplaceStepPoint = (typeof REPLACE_STEP_POINTS)[number];
 
 export const CRASH_POINTS = [
+  // A submit is journaled and marked sent in one write: these two points both fall between that
+  // write and the POST (one in the OMS, one in the send), and both leave a SUBMITTED order never sent.
   'submit.after-journal',
   'submit.after-sent-mark',
   'submit.after-post', // the POST is written, its reply not read
   'submit.after-reply', // the reply is read, nothing recorded from it
-  'submit.retry-after-journal', // a second attempt (new client id) after a first proven never placed: journaled, not sent
+  'submit.retry-after-journal', // a second attempt (new client id) after a first proven never placed: journaled and marked sent, not sent
   'submit.retry-after-post', // that second attempt's POST is written, its reply not read
   'resolve.after-status', // an UNKNOWN order found: its venue status recorded, its fills not yet
   'cancel.before-request', // PENDING_CANCEL recorded, the DELETE not yet written

@@ -21,6 +21,11 @@ import { fetchOrderReport, findOnExchange, orderFills, type Sighting } from './l
 // can finish from.
 
 export interface SendPoints {
+  /**
+   * The caller journaled the order marked sent (Store.journalOrder's `sent`): it owns the send, and
+   * no mark is written here. Only the path that journaled it may say so.
+   */
+  readonly marked?: boolean | undefined;
   readonly sentMark?: CrashPoint | undefined;
   readonly written: CrashPoint;
   readonly replied: CrashPoint;
@@ -176,7 +181,12 @@ export class Execution {
     const { exchange, stats, log } = this.#ctx;
     // The mark is the send's ownership: only the path whose mark was written sends. Another owner
     // that marked (or settled) it first is sending or has sent it: never a second send.
-    const mark = await this.#ctx.store.applyEvent(order.id, { type: 'sent' });
+    if (points.marked === true && order.state !== 'SUBMITTED')
+      throw new Error(`order ${order.id} is ${order.state}, not journaled as sent: not sending it`);
+    const mark =
+      points.marked === true
+        ? ({ ok: true, order } as const)
+        : await this.#ctx.store.applyEvent(order.id, { type: 'sent' });
     if (!mark.ok) {
       if (order.state !== 'PENDING_SUBMIT' || mark.order.state === 'PENDING_SUBMIT')
         throw new Error(`order ${order.id} could not be marked sent (${mark.message}): not sending it`);

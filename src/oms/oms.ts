@@ -365,20 +365,26 @@ export class Oms {
     const { store, prefix, random, clock } = this.#ctx;
     await this.#admit(intent.symbol, intent.side, intent.quantity, intent);
     await this.#settleUnresolved(intent.symbol);
-    const journaled = await store.journalOrder({
-      clientOrderId: newClientOrderId(prefix, random, clock),
-      symbol: intent.symbol,
-      side: intent.side,
-      method: intent.method,
-      quantity: intent.quantity,
-      price: intent.price,
-      stopPrice: intent.stopPrice,
-      quoteAmount: intent.quoteAmount,
-      intentId: intent.intentId,
-      strategy: intent.strategy,
-    });
+    // Journaled and marked sent in one synced write: this path sends it next, so it owns the send
+    // from the start (a crash before the request leaves is resolved by lookup, like any sent order).
+    const journaled = await store.journalOrder(
+      {
+        clientOrderId: newClientOrderId(prefix, random, clock),
+        symbol: intent.symbol,
+        side: intent.side,
+        method: intent.method,
+        quantity: intent.quantity,
+        price: intent.price,
+        stopPrice: intent.stopPrice,
+        quoteAmount: intent.quoteAmount,
+        intentId: intent.intentId,
+        strategy: intent.strategy,
+      },
+      { sent: true },
+    );
     crashPoint(attempt > 1 ? 'submit.retry-after-journal' : 'submit.after-journal');
     const sent = await this.#exec.send(journaled, {
+      marked: true,
       sentMark: 'submit.after-sent-mark',
       written: attempt > 1 ? 'submit.retry-after-post' : 'submit.after-post',
       replied: 'submit.after-reply',

@@ -298,12 +298,19 @@ export interface KillSwitchControl {
   close(): Promise<void>;
 }
 
+export interface JournalOptions {
+  /** Mark the order sent in the same write (see Store.journalOrder). Default false. */
+  readonly sent?: boolean | undefined;
+}
+
 export interface Store extends StoreReader, KillSwitchControl {
   /**
    * Writes the PENDING_SUBMIT row and its first event in one transaction, without a disk sync of its
-   * own: what must be durable before sending is the `sent` mark (applyEvent), which syncs both.
+   * own: what must be durable before sending is the `sent` mark (applyEvent), which syncs both. With
+   * `sent`, the order is marked sent in the same transaction (SUBMITTED, its `journaled` and `sent`
+   * events), synced: for the caller that sends it next, and so owns its send.
    */
-  journalOrder(order: NewOrder): Promise<StoredOrder>;
+  journalOrder(order: NewOrder, options?: JournalOptions): Promise<StoredOrder>;
   /** Several orders in one transaction (one disk sync); all or none. */
   journalOrders(orders: readonly NewOrder[]): Promise<StoredOrder[]>;
   /**

@@ -60,7 +60,7 @@ export const POINT_CASES: Readonly<Record<CrashPoint, PointCase>> = {
   'submit.after-sent-mark': { scenario: 'submit', before: none },
   'submit.after-post': { scenario: 'submit', before: oneResting },
   'submit.after-reply': { scenario: 'submit', before: oneResting },
-  // The first client id was proven never placed; the second is journaled (not sent) or sent.
+  // The first client id was proven never placed; the second is journaled and marked (not sent) or sent.
   'submit.retry-after-journal': { scenario: 'retry', before: none },
   'submit.retry-after-post': { scenario: 'retry', before: oneResting },
   // Placed (crossing, so executed at once) but never answered: found by lookup, status recorded.

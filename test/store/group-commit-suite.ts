@@ -93,6 +93,35 @@ export function groupCommitSuite(backend: StoreBackend): void {
       assert.equal(synced(), before + 2);
     });
 
+    it('journals an order marked sent in one synced write, as two writes would leave it', async (t) => {
+      const store = await backend.open(t);
+      assert.ok(store instanceof SqlStore);
+      const before = store.commitStats();
+      const order = await store.journalOrder(newOrder({ clientOrderId: 'journaled-sent' }), { sent: true });
+      const after = store.commitStats();
+      assert.deepEqual(
+        { commits: after.commits - before.commits, synced: after.syncedCommits - before.syncedCommits },
+        { commits: 1, synced: 1 },
+      );
+      assert.equal(order.state, 'SUBMITTED');
+      assert.equal(order.version, 2);
+      assert.deepEqual(await store.order(order.id), order);
+      assert.deepEqual(
+        (await store.orderEvents(order.id)).map(
+          (e) => `${e.seq} ${e.type} ${e.fromState ?? '-'}>${e.toState}`,
+        ),
+        ['1 journaled ->PENDING_SUBMIT', '2 sent PENDING_SUBMIT>SUBMITTED'],
+      );
+      // It goes on from there as any sent order, and a second mark is refused (one send only).
+      assert.equal((await store.applyEvent(order.id, { type: 'sent' })).ok, false);
+      const acked = await store.applyEvent(order.id, { type: 'acked', exchangeOrderId: '8080' }, 2);
+      assert.ok(acked.ok && acked.order.state === 'OPEN' && acked.order.version === 3);
+      await assert.rejects(
+        store.journalOrder(newOrder({ clientOrderId: 'journaled-sent' }), { sent: true }),
+        /already journaled/,
+      );
+    });
+
     it('lets no read overtake a write asked for before it', async (t) => {
       const store = await backend.open(t);
       const order = newOrder({ clientOrderId: 'read-after-write' });

@@ -24,7 +24,14 @@ export async function applyMigrations<DB>(
     migrationLockTableName: `${MIGRATION_TABLE}_lock`,
     ...(schema === undefined ? {} : { migrationTableSchema: schema }),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  let outcome = await migrator.migrateToLatest();
+  // Kysely's migrator looks for its tables through PostgreSQL's catalog across every schema; a
+  // schema another process drops meanwhile fails that look-up ("schema … does not exist", 3F000)
+  // though nothing of ours is wrong. Nothing was migrated then (the look-up precedes the
+  // transaction): look again, a few times.
+  for (let attempt = 1; attempt < 4 && droppedElsewhere(outcome.error, schema); attempt += 1)
+    outcome = await migrator.migrateToLatest();
+  const { error, results } = outcome;
   if (error === undefined) return;
   const failed = results?.find((r) => r.status === 'Error')?.migrationName;
   const detail = error instanceof Error ? error.message : JSON.stringify(error);
@@ -33,6 +40,14 @@ export async function applyMigrations<DB>(
       'No pending migration was kept; if the database was written by a newer btcbot, use that version.',
     { cause: error },
   );
+}
+
+/** PostgreSQL's "schema does not exist" naming a schema other than this store's. */
+function droppedElsewhere(error: unknown, schema: string | undefined): boolean {
+  if (schema === undefined || !(error instanceof Error)) return false;
+  const code = (error as Error & { code?: unknown }).code;
+  const named = /schema "([^"]+)" does not exist/.exec(error.message)?.[1];
+  return code === '3F000' && named !== undefined && named !== schema;
 }
 
 /**

@@ -44,7 +44,17 @@ const VENUE_STATE: Readonly<Record<OrderStatusReport['status'], OrderState>> = {
   canceled: 'CANCELED',
 };
 
-export async function journalOrder(trx: Trx, ctx: StoreContext, order: NewOrder): Promise<StoredOrder> {
+/**
+ * The order's row and its first event. `sent`: marked sent in the same write (the row born
+ * SUBMITTED at version 2, the `journaled` event followed by the `sent` one, as two writes would
+ * leave them), for the path that sends it next and owns the send.
+ */
+export async function journalOrder(
+  trx: Trx,
+  ctx: StoreContext,
+  order: NewOrder,
+  sent = false,
+): Promise<StoredOrder> {
   if (order.replaceOf != null && !(await findOrder(trx, ctx, order.replaceOf)))
     throw new Error(
       `order ${order.clientOrderId} replaces order ${order.replaceOf}, which is not in ${ctx.location}`,
@@ -64,7 +74,7 @@ export async function journalOrder(trx: Trx, ctx: StoreContext, order: NewOrder)
     filled_quantity: '0',
     filled_quote: '0',
     average_price: null,
-    state: 'PENDING_SUBMIT',
+    state: sent ? 'SUBMITTED' : 'PENDING_SUBMIT',
     state_reason: null,
     intent_id: order.intentId ?? null,
     strategy: order.strategy ?? null,
@@ -72,7 +82,7 @@ export async function journalOrder(trx: Trx, ctx: StoreContext, order: NewOrder)
     origin: 'local',
     created_at: now,
     updated_at: now,
-    version: 1,
+    version: sent ? 2 : 1,
   };
   // The unique index on our client ids is the check (one statement fewer on the submit path): an
   // insert it turns into a no-op means the id is taken.
@@ -84,19 +94,26 @@ export async function journalOrder(trx: Trx, ctx: StoreContext, order: NewOrder)
         'every submit needs a new client order id',
     );
   }
-  await ctx.statements.insertEvent.execute(
-    trx,
-    firstEvent(row, 'journaled', {
-      clientOrderId: order.clientOrderId,
-      symbol: order.symbol,
-      side: order.side,
-      method: order.method,
-      quantity: row.quantity,
-      ...(row.quote_amount === null ? {} : { quoteAmount: row.quote_amount }),
-      price: row.price,
-      stopPrice: row.stop_price,
-    }),
-  );
+  const journaled = firstEvent(row, 'journaled', {
+    clientOrderId: order.clientOrderId,
+    symbol: order.symbol,
+    side: order.side,
+    method: order.method,
+    quantity: row.quantity,
+    ...(row.quote_amount === null ? {} : { quoteAmount: row.quote_amount }),
+    price: row.price,
+    stopPrice: row.stop_price,
+  });
+  await ctx.statements.insertEvent.execute(trx, { ...journaled, to_state: 'PENDING_SUBMIT' });
+  if (sent)
+    await ctx.statements.insertEvent.execute(trx, {
+      ...journaled,
+      seq: 2,
+      type: 'sent',
+      from_state: 'PENDING_SUBMIT',
+      to_state: 'SUBMITTED',
+      payload: JSON.stringify(eventPayload({ type: 'sent' })),
+    });
   return toOrder(row);
 }
 

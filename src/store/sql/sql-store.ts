@@ -13,6 +13,7 @@ import type {
   FillCursor,
   FillQuery,
   FillSource,
+  JournalOptions,
   NewOrder,
   NewReplace,
   OrderQuery,
@@ -76,11 +77,13 @@ export class SqlStore extends SqlKillSwitchControl implements Store {
     return this.#writer.stats();
   }
 
-  // A journaled order is not yet sent: its row needs no disk sync of its own. The `sent` mark that
-  // must be durable before the request leaves is a synced commit after it, which (the log being
-  // written in order) makes this row durable too; a row lost with the power was never sent.
-  async journalOrder(order: NewOrder): Promise<StoredOrder> {
-    return this.tx((trx) => writes.journalOrder(trx, this.ctx, order), { durable: false });
+  // A journaled order not yet marked sent needs no disk sync of its own: the `sent` mark that must
+  // be durable before the request leaves is a synced commit after it, which (the log being written
+  // in order) makes this row durable too; a row lost with the power was never sent. Marked sent in
+  // the same write, it is synced like the mark.
+  async journalOrder(order: NewOrder, options: JournalOptions = {}): Promise<StoredOrder> {
+    const sent = options.sent === true;
+    return this.tx((trx) => writes.journalOrder(trx, this.ctx, order, sent), { durable: sent });
   }
 
   async journalOrders(orders: readonly NewOrder[]): Promise<StoredOrder[]> {
