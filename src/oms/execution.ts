@@ -181,23 +181,24 @@ export class Execution {
     const { exchange, stats, log } = this.#ctx;
     // The mark is the send's ownership: only the path whose mark was written sends. Another owner
     // that marked (or settled) it first is sending or has sent it: never a second send.
-    if (points.marked === true && order.state !== 'SUBMITTED')
-      throw new Error(`order ${order.id} is ${order.state}, not journaled as sent: not sending it`);
-    const mark =
-      points.marked === true
-        ? ({ ok: true, order } as const)
-        : await this.#ctx.store.applyEvent(order.id, { type: 'sent' });
-    if (!mark.ok) {
-      if (order.state !== 'PENDING_SUBMIT' || mark.order.state === 'PENDING_SUBMIT')
-        throw new Error(`order ${order.id} could not be marked sent (${mark.message}): not sending it`);
-      stats.lateReplies += 1;
-      log.info(
-        { orderId: order.id, state: mark.order.state },
-        'order already sent or settled by another owner: not sending it again',
-      );
-      return { order: mark.order, retryable: false };
+    let marked = order;
+    if (points.marked === true) {
+      if (order.state !== 'SUBMITTED')
+        throw new Error(`order ${order.id} is ${order.state}, not journaled as sent: not sending it`);
+    } else {
+      const mark = await this.#ctx.store.applyEvent(order.id, { type: 'sent' });
+      if (!mark.ok) {
+        if (order.state !== 'PENDING_SUBMIT' || mark.order.state === 'PENDING_SUBMIT')
+          throw new Error(`order ${order.id} could not be marked sent (${mark.message}): not sending it`);
+        stats.lateReplies += 1;
+        log.info(
+          { orderId: order.id, state: mark.order.state },
+          'order already sent or settled by another owner: not sending it again',
+        );
+        return { order: mark.order, retryable: false };
+      }
+      marked = mark.order;
     }
-    const marked = mark.order;
     if (points.sentMark) crashPoint(points.sentMark);
     stats.submits += 1;
     const disarm = crashWhenWritten(points.written, 'submit');
