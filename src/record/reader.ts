@@ -131,6 +131,8 @@ export async function* readSegment(path: string, tolerant: boolean): AsyncIterab
   const source = createReadStream(path);
   source.on('error', (error) => gunzip.destroy(error));
   source.pipe(gunzip);
+  // Decoded by the stream, not chunk by chunk: a character cut between two chunks stays whole.
+  gunzip.setEncoding('utf8');
   let pending = '';
   let line = 0;
   const parse = (text: string): RecordedEvent | undefined => {
@@ -146,8 +148,8 @@ export async function* readSegment(path: string, tolerant: boolean): AsyncIterab
     throw new RecordingError(`${path}:${line}: not a recorded event: ${text.slice(0, 120)}`);
   };
   try {
-    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
-      pending += chunk.toString('utf8');
+    for await (const chunk of gunzip as AsyncIterable<string>) {
+      pending += chunk;
       let newline = pending.indexOf('\n');
       while (newline >= 0) {
         const text = pending.slice(0, newline);

@@ -69,6 +69,26 @@ describe('readRecording', () => {
     assert.deepEqual(await collect(readRecording(dir)), [...seg1, ...seg2, ...seg3]);
   });
 
+  it('keeps every non-ASCII character whole, though gzip chunks cut through them', async () => {
+    const dir = await tempDir();
+    // Two- and three-byte characters on every line: across 20,000 lines some fall on the edge of
+    // the 16 KB chunks the decompressor hands out.
+    const lines: RecordedEvent[] = Array.from({ length: 20_000 }, (_, i) => ({
+      t: 5000 + i,
+      k: 'frame',
+      d: `[402,{"PS":"BTCTRY","note":"ĞÜŞİÖÇ ğüşıöç €${i}"}]`,
+    }));
+    await writeRecording(dir, [lines]);
+    const read = await collect(readRecording(dir));
+    assert.equal(read.length, lines.length);
+    assert.deepEqual(
+      read.filter((e) => e.k === 'frame' && e.d.includes('\uFFFD')).length,
+      0,
+      'a character split between chunks came back as U+FFFD',
+    );
+    assert.deepEqual(read, lines);
+  });
+
   it('keeps from <= t < to', async () => {
     const dir = await tempDir();
     await writeRecording(dir, [seg1, seg2, seg3]);
