@@ -5,7 +5,7 @@
 // runs the sources through tsx. A build never rewrites a directory a running btcbot may still be
 // loading modules from (commands import theirs lazily); builds a day old are pruned.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,7 +53,7 @@ writeFileSync(temp, `${JSON.stringify({ dir: `builds/${id}`, sourcesAt })}\n`);
 renameSync(temp, currentFile);
 
 // Prune builds that are neither current nor recent (a long-running bot may still import from one).
-const current = JSON.parse(readFileSync(currentFile, 'utf8')).dir;
+const current = `builds/${id}`;
 for (const name of readdirSync(builds)) {
   const path = join(builds, name);
   if (`builds/${name}` === current) continue;

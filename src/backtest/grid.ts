@@ -13,11 +13,11 @@ import type { BacktestSummary } from './types.ts';
 // smaller max drawdown, then by the grid order. A point whose backtest failed ranks last, in grid
 // order, with its error.
 
-export const GRID_RANKING_RULE =
+const GRID_RANKING_RULE =
   'total PnL (realised + unrealised, after fees) descending; ties: smaller max drawdown, then grid order; failed points last';
 
 /** Grid points at most: a typo like K=1..1000 should not start a million backtests. */
-export const MAX_GRID_POINTS = 10_000;
+const MAX_GRID_POINTS = 10_000;
 
 export interface GridAxis {
   readonly key: string;

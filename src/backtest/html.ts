@@ -7,7 +7,7 @@ import type { BacktestResult, SymbolSummary } from './types.ts';
 // chart and a table row. The same result gives the same bytes.
 
 /** Fills listed in the page's table at most (the summary and charts count all of them). */
-export const MAX_FILL_ROWS = 500;
+const MAX_FILL_ROWS = 500;
 
 const num = (text: string | null): number | null => (text === null ? null : Number(text));
 

@@ -54,6 +54,10 @@ interface Prepared {
   readonly events: readonly MarketFeedEvent[];
 }
 
+/** Entries ordered by key (code-unit order, as the summary lists assets). */
+const byKey = ([a]: readonly [string, unknown], [b]: readonly [string, unknown]): number =>
+  a < b ? -1 : a > b ? 1 : 0;
+
 function checkedNumber(setting: string, value: number | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value < min)
@@ -95,7 +99,7 @@ function balancesFor(
   if (given === undefined)
     return new Map([...rules.values()].map((r) => [r.quote, DEFAULT_DRY_RUN_QUOTE] as const));
   const out = new Map<string, Decimal>();
-  for (const [asset, text] of Object.entries(given).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const [asset, text] of Object.entries(given).sort(byKey)) {
     let amount: Decimal;
     try {
       amount = new Dec(text);
@@ -513,8 +517,7 @@ export async function replay(options: BacktestOptions): Promise<BacktestResult> 
     }
     const endValue = valueHoldings();
     const balancesEnd: Record<string, string> = {};
-    for (const [asset, amount] of [...exchange.holdings()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      balancesEnd[asset] = text(amount);
+    for (const [asset, amount] of [...exchange.holdings()].sort(byKey)) balancesEnd[asset] = text(amount);
     const sortedParams: Record<string, string> = {};
     for (const key of Object.keys(params).sort())
       sortedParams[key] = typeof params[key] === 'string' ? params[key] : JSON.stringify(params[key]);
@@ -539,9 +542,7 @@ export async function replay(options: BacktestOptions): Promise<BacktestResult> 
       maxDrawdown: text(equityDrawdown.max),
       startEquity: startEquityText ?? (endValue === null ? '0' : text(endValue)),
       endEquity: endValue === null ? '0' : text(endValue),
-      balancesStart: Object.fromEntries(
-        [...startBalances].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([a, v]) => [a, text(v)]),
-      ),
+      balancesStart: Object.fromEntries([...startBalances].sort(byKey).map(([a, v]) => [a, text(v)])),
       balancesEnd,
       perSymbol,
       series: { equity, inventory, mid, quotes, fills },

@@ -16,7 +16,7 @@ export interface WrittenReport {
 }
 
 /** The summary as summary.json holds it: key order as built, two-space indent, final newline. */
-export function summaryJson(summary: BacktestSummary): string {
+function summaryJson(summary: BacktestSummary): string {
   return `${JSON.stringify(summary, null, 2)}\n`;
 }
 

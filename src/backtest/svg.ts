@@ -84,7 +84,7 @@ export function formatNumber(value: number, digits = 2): string {
 const pad = (n: number): string => String(n).padStart(2, '0');
 
 /** UTC time for an axis: HH:MM:SS within a day's range, else MM-DD HH:MM. */
-export function formatTime(t: number, rangeMs: number): string {
+function formatTime(t: number, rangeMs: number): string {
   const d = new Date(t);
   if (Number.isNaN(d.getTime())) return String(t);
   const hms = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;

@@ -233,14 +233,7 @@ export abstract class CoreAccount {
         this.#emit({
           kind: 'order',
           change: ORDER_CHANGE[event.type],
-          exchangeOrderId: order.id,
-          clientOrderId: order.clientOrderId,
-          symbol: order.symbol,
-          side: order.side,
-          method: order.method,
-          price: order.price,
-          quantity: order.quantity,
-          leftQuantity: order.quantity.sub(order.filled),
+          ...orderFields(order),
         });
         return;
       }
@@ -438,7 +431,8 @@ export function coreQuantity(order: OrderRequest): Decimal {
   return order.quantity;
 }
 
-export function statusReport(order: SimOrder): OrderStatusReport {
+/** What an order event and a status report both say of an order. */
+function orderFields(order: SimOrder) {
   return {
     exchangeOrderId: order.id,
     clientOrderId: order.clientOrderId,
@@ -446,9 +440,15 @@ export function statusReport(order: SimOrder): OrderStatusReport {
     side: order.side,
     method: order.method,
     price: order.price,
-    stopPrice: order.stopPrice,
     quantity: order.quantity,
     leftQuantity: order.quantity.sub(order.filled),
+  };
+}
+
+export function statusReport(order: SimOrder): OrderStatusReport {
+  return {
+    ...orderFields(order),
+    stopPrice: order.stopPrice,
     ...(spendsQuote(order) ? { quoteSized: true } : {}),
     status: order.status,
     createdAt: order.createdAt,

@@ -27,11 +27,6 @@ export interface HotPathStamp {
 
 const channel = diagnosticsChannel(HOT_PATH_CHANNEL);
 
-/** True while someone listens: callers may skip work that only feeds stamps. */
-export function hotPathTraced(): boolean {
-  return channel.hasSubscribers;
-}
-
 export function stampHotPath(stage: HotPathStage, evaluation = 0): void {
   if (!channel.hasSubscribers) return;
   const stamp: HotPathStamp = { stage, at: performance.now(), evaluation };

@@ -52,7 +52,7 @@ export interface RecordedFrame {
 }
 
 export type MarkerKind = 'connect' | 'disconnect' | 'resync';
-export const MARKER_KINDS: readonly MarkerKind[] = ['connect', 'disconnect', 'resync'];
+const MARKER_KINDS: readonly MarkerKind[] = ['connect', 'disconnect', 'resync'];
 
 /** Something that happened to the connection or a book rather than a frame. */
 export interface RecordedMarker {

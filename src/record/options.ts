@@ -7,7 +7,7 @@ import { parseDuration } from '../ops/duration.ts';
 export const DEFAULT_ROTATE_SIZE = '64MB';
 export const DEFAULT_ROTATE_EVERY = '1h';
 /** The smallest segment size accepted (compressed output leaves zlib in blocks of a few KB). */
-export const MIN_ROTATE_BYTES = 1024;
+const MIN_ROTATE_BYTES = 1024;
 
 const SIZE = /^(\d+(?:\.\d+)?)\s*(b|kb|kib|k|mb|mib|m|gb|gib|g)?$/i;
 const UNIT_BYTES: Readonly<Record<string, number>> = {

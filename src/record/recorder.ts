@@ -17,7 +17,7 @@ export const RECORDED_CHANNELS: readonly string[] = ['obdiff', 'trade', 'ticker'
 const PRIVATE_TYPES: ReadonlySet<number> = new Set([114, 201, 423, 441, 451, 452, 453]);
 const FRAME_TYPE = /^\s*\[\s*(\d+)/;
 
-export function isPrivateFrame(text: string): boolean {
+function isPrivateFrame(text: string): boolean {
   const match = FRAME_TYPE.exec(text);
   return match !== null && PRIVATE_TYPES.has(Number(match[1]));
 }
@@ -26,7 +26,7 @@ export function isPrivateFrame(text: string): boolean {
  * Where the recording comes from: BTCTurk when the URL is one of btcturk.com's hosts, otherwise
  * the simulator (or something that speaks like it).
  */
-export function recordingSource(url: string): RecordingSource {
+function recordingSource(url: string): RecordingSource {
   let host: string;
   try {
     host = new URL(url).hostname;

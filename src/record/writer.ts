@@ -13,6 +13,7 @@ import {
   type SegmentEntry,
 } from './format.ts';
 import { readIndex, readSegment, RecordingError } from './reader.ts';
+import { DEFAULT_ROTATE_EVERY, DEFAULT_ROTATE_SIZE, parseRotateEvery, parseSize } from './options.ts';
 
 // Writes a recording (format.ts): events go, one JSON line each, into a gzip segment that is
 // rotated by compressed size and/or age; the index is rewritten atomically (temp file + rename)
@@ -22,9 +23,10 @@ import { readIndex, readSegment, RecordingError } from './reader.ts';
 // channels appends to it (a segment a dead recorder left unfinished is repaired first); one of
 // other symbols is refused.
 
-export const DEFAULT_ROTATE_BYTES = 64 * 1024 * 1024;
-export const DEFAULT_ROTATE_MS = 60 * 60 * 1000;
-export const DEFAULT_FLUSH_EVERY_MS = 1000;
+// The command's defaults, so `btcbot run --record` (which takes no rotation flags) rotates alike.
+const DEFAULT_ROTATE_BYTES = parseSize('rotate size', DEFAULT_ROTATE_SIZE);
+const DEFAULT_ROTATE_MS = parseRotateEvery('rotate every', DEFAULT_ROTATE_EVERY);
+const DEFAULT_FLUSH_EVERY_MS = 1000;
 
 export interface RecordingWriterOptions {
   readonly dir: string;
@@ -79,7 +81,7 @@ const sameSet = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && [...a].sort().join() === [...b].sort().join();
 
 /** A monotonic epoch-ms clock: Date.now() once, then performance.now() deltas (µs precision). */
-export function monotonicEpochClock(): () => number {
+function monotonicEpochClock(): () => number {
   const epoch = Date.now();
   const base = performance.now();
   return () => Math.round((epoch + performance.now() - base) * 1000) / 1000;

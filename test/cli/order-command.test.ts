@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Decimal } from 'decimal.js';
 import { runCli } from '../helpers/cli.ts';
-import { simState, spawnBot, tempDir } from '../run/helpers.ts';
+import { simState, startSimProcess, tempDir, type SimProcess } from '../run/helpers.ts';
 
 // Issue 10, item 9: `btcbot order` as a user runs it (the real binary, a child process) against
 // `btcbot sim` in its own process: through the OMS journal, its gates and its reconciliation.
@@ -22,26 +22,6 @@ interface OrderJson {
   price: string | null;
 }
 
-interface SimProcess {
-  readonly rest: string;
-  readonly apiKey: string;
-  readonly apiSecret: string;
-  stop(): Promise<void>;
-}
-
-/** `btcbot sim` in its own process, guarded for as long as this file's many CLI runs take. */
-async function startSim(args: readonly string[]): Promise<SimProcess> {
-  const sim = spawnBot(['sim', '--port', '0', ...args], {}, 600_000);
-  const ready = JSON.parse(await sim.waitFor(/"event":"listening"/, 30_000)) as Omit<SimProcess, 'stop'>;
-  return {
-    ...ready,
-    stop: async () => {
-      sim.child.kill('SIGTERM');
-      await sim.exit;
-    },
-  };
-}
-
 async function bestPrices(sim: SimProcess): Promise<{ bid: Decimal; ask: Decimal }> {
   const response = await fetch(`${sim.rest}/api/v2/orderbook?pairSymbol=BTCTRY&limit=1`);
   const body = (await response.json()) as { data: { bids: string[][]; asks: string[][] } };
@@ -58,9 +38,15 @@ describe('btcbot order against btcbot sim', () => {
   let prefix = 'op';
   const order = (...args: string[]) =>
     runCli(['order', ...args, '--db', db], { ...env, BTCBOT_CLIENT_ID_PREFIX: prefix });
+  /** A limit order of 0.001 BTCTRY at `price`, placed (exit 0) and read from its JSON. */
+  const placeLimit = async (side: 'buy' | 'sell', price: string): Promise<OrderJson> => {
+    const res = await order(side, 'BTCTRY', '0.001', '--price', price, '--json');
+    assert.equal(res.code, 0, res.stderr);
+    return JSON.parse(res.stdout) as OrderJson;
+  };
 
   before(async () => {
-    sim = await startSim(['--seed', '61', '--symbols', 'BTCTRY', '--balances', 'TRY=10000000,BTC=5']);
+    sim = await startSimProcess(['--seed', '61', '--symbols', 'BTCTRY', '--balances', 'TRY=10000000,BTC=5']);
     env = {
       BTCTURK_BASE_URL: sim.rest,
       BTCTURK_API_KEY: sim.apiKey,
@@ -75,9 +61,7 @@ describe('btcbot order against btcbot sim', () => {
     db = join(tempDir(t), 'bot.db');
     const { bid } = await bestPrices(sim);
     const price = bid.mul('0.95').toDecimalPlaces(0).toFixed();
-    const res = await order('buy', 'BTCTRY', '0.001', '--price', price, '--json');
-    assert.equal(res.code, 0, res.stderr);
-    const placed = JSON.parse(res.stdout) as OrderJson;
+    const placed = await placeLimit('buy', price);
     assert.equal(placed.state, 'OPEN');
     assert.equal(placed.method, 'limit');
     assert.equal(placed.price, price);
@@ -140,9 +124,7 @@ describe('btcbot order against btcbot sim', () => {
     db = join(tempDir(t), 'bot.db');
     const { ask } = await bestPrices(sim);
     const price = ask.mul('1.2').toDecimalPlaces(0).toFixed();
-    const sell = await order('sell', 'BTCTRY', '0.001', '--price', price, '--json');
-    assert.equal(sell.code, 0, sell.stderr);
-    const resting = JSON.parse(sell.stdout) as OrderJson;
+    const resting = await placeLimit('sell', price);
     const ours = async () =>
       (await simState(sim.rest)).orders.filter((o) => o.clientOrderId?.startsWith('st-') === true).length;
     const before = await ours();

@@ -1,24 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Dec } from '../../src/domain/decimal.ts';
 import { ExchangeError, type RefusalReason } from '../../src/domain/errors.ts';
 import { seededRandom } from '../../src/domain/random.ts';
-import { Oms, type SubmitIntent } from '../../src/oms/index.ts';
+import { Oms } from '../../src/oms/index.ts';
 import { openSqliteStore } from '../../src/store/sqlite/open.ts';
 import { FakeExchange, steppingClock } from '../oms/fakes.ts';
+import { BUY } from '../oms/intents.ts';
 
 // The execution core acts on a refusal's venue-neutral reason and on nothing a venue wrote: the
 // same cancel refusal means "already gone, look it up" or "blocked for now" by its reason alone,
 // and a venue's message string with no reason is just an unexplained refusal.
-
-const BUY: SubmitIntent = {
-  symbol: 'BTCTRY',
-  side: 'buy',
-  method: 'limit',
-  quantity: new Dec('0.5'),
-  price: new Dec('100'),
-  intentId: 'intent-1',
-};
 
 /** A fake whose next cancel is refused with the given reason and venue words, and lookups say `after`. */
 class RefusingExchange extends FakeExchange {

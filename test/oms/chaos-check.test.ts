@@ -15,6 +15,16 @@ const PREFIX = 'chk';
 const ACCOUNT = 'account-1';
 const random = seededRandom(3);
 
+/** What a pair's two sides have in common: a limit buy of 1 BTCTRY at 100. */
+const LIMIT_BUY_OF_ONE = {
+  symbol: 'BTCTRY',
+  side: 'buy',
+  method: 'limit',
+  price: new Dec(100),
+  stopPrice: null,
+  quantity: new Dec(1),
+} as const;
+
 interface Pair {
   readonly local: StoredOrder;
   readonly sim: SimOrder;
@@ -28,12 +38,7 @@ function pair(id: number, over: { state?: OrderState; filled?: string } = {}): P
     id: `local-${id}`,
     clientOrderId,
     exchangeOrderId: String(id),
-    symbol: 'BTCTRY',
-    side: 'buy',
-    method: 'limit',
-    price: new Dec(100),
-    stopPrice: null,
-    quantity: new Dec(1),
+    ...LIMIT_BUY_OF_ONE,
     quoteAmount: null,
     filledQuantity: filled,
     filledQuote: filled.mul(100),
@@ -52,12 +57,7 @@ function pair(id: number, over: { state?: OrderState; filled?: string } = {}): P
     id: String(id),
     accountId: ACCOUNT,
     clientOrderId,
-    symbol: 'BTCTRY',
-    side: 'buy',
-    method: 'limit',
-    price: new Dec(100),
-    stopPrice: null,
-    quantity: new Dec(1),
+    ...LIMIT_BUY_OF_ONE,
     filled,
     status: filled.gt(0) ? 'filled' : 'open',
     cancelRequested: false,

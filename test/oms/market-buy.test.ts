@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
-import { Kysely } from 'kysely';
 import { parseOrderHistory } from '../../src/btcturk/http/models.ts';
 import { Dec, ZERO } from '../../src/domain/decimal.ts';
 import { orderViolations } from '../../src/domain/orders.ts';
 import { executedQuantity } from '../../src/oms/reconcile-diff.ts';
-import { openSqliteStore } from '../../src/store/sqlite/open.ts';
-import { sqliteDialect } from '../../src/store/sqlite/dialect.ts';
-import type { StoreSchema } from '../../src/store/sql/schema.ts';
 import { btcRules } from '../engine/engine-fakes.ts';
-import { manualClock, tempDir } from '../store/helpers.ts';
-import { checkAfterFillIdentity, seedBeforeFillIdentity } from '../store/migration-fixtures.ts';
+import { storeMigratedFromBeforeFillIdentity } from '../store/migrated-store.ts';
 import { newClientOrderId } from '../../src/domain/client-ids.ts';
 import { seededRandom } from '../../src/domain/random.ts';
 import { PREFIX, rig, SYMBOL, wireLog, posts } from './sim-helpers.ts';
@@ -182,14 +175,7 @@ describe('market buys sized in the quote currency', () => {
   });
 
   it('migration 0004 adds the column to a store of an earlier version and keeps its orders and fills', async (t) => {
-    const path = join(tempDir(t), 'old.db');
-    const raw = new Database(path);
-    const db = new Kysely<StoreSchema>({ dialect: sqliteDialect(raw) });
-    await seedBeforeFillIdentity(db, path);
-    await db.destroy();
-    const store = await openSqliteStore({ path, clock: manualClock() });
-    t.after(() => store.close());
-    await checkAfterFillIdentity(store);
+    const { store } = await storeMigratedFromBeforeFillIdentity(t);
     const old = await store.order('o-1');
     assert.equal(old?.quoteAmount, null, 'an existing order reads back as base-sized');
     assert.equal(old.quantity.toFixed(), '1');

@@ -3,22 +3,14 @@ import { describe, it } from 'node:test';
 import { isOwnClientOrderId } from '../../src/domain/client-ids.ts';
 import { Dec } from '../../src/domain/decimal.ts';
 import { seededRandom } from '../../src/domain/random.ts';
-import { Oms, OrderRefusedError, type OmsOptions, type SubmitIntent } from '../../src/oms/index.ts';
+import { Oms, OrderRefusedError, type OmsOptions } from '../../src/oms/index.ts';
 import type { Store } from '../../src/ports/store.ts';
 import { openSqliteStore } from '../../src/store/sqlite/open.ts';
 import { FakeExchange, steppingClock } from './fakes.ts';
+import { BUY } from './intents.ts';
 
 // How the OMS uses the order state machine, against an in-memory exchange whose answers each test
 // scripts. Time is a stepping clock: backoff waits advance it, so bounded loops finish at once.
-
-const BUY: SubmitIntent = {
-  symbol: 'BTCTRY',
-  side: 'buy',
-  method: 'limit',
-  quantity: new Dec('0.5'),
-  price: new Dec('100'),
-  intentId: 'intent-1',
-};
 
 async function setup(options: Partial<OmsOptions> = {}) {
   const clock = steppingClock();

@@ -17,7 +17,8 @@ import {
 import type { Exchange } from '../../src/ports/exchange.ts';
 import type { Store, StoredOrder } from '../../src/ports/store.ts';
 import { openSqliteStore } from '../../src/store/sqlite/open.ts';
-import { PREFIX, posts, rig, SYMBOL, until, wireLog, type Rig } from './sim-helpers.ts';
+import { submitRestingBuy } from './resting-order.ts';
+import { PREFIX, posts, restingBuy, rig, SYMBOL, until, wireLog, type Rig } from './sim-helpers.ts';
 
 // Issue 10, item 8 (races): one owner at a time per replace transaction and per order. The engine
 // (Oms.replace/submit), the private stream (Oms.onOrderReport/onFill) and the reconciler meet on one
@@ -113,13 +114,7 @@ describe('races: one owner at a time per replace transaction and per order', () 
     const oms = omsOf(t, r, { store, exchange, logger });
     live.oms = oms;
     await oms.start();
-    const old = await oms.submit({
-      symbol: SYMBOL,
-      side: 'buy',
-      method: 'limit',
-      quantity: new Dec('0.001'),
-      price: r.insidePrice('buy'),
-    });
+    const old = await submitRestingBuy(oms, r);
     assert.equal(old.state, 'OPEN');
     const price = (old.price ?? new Dec(0)).sub(5);
     const replace = oms.replace(old.id, { price });
@@ -198,14 +193,7 @@ describe('races: one owner at a time per replace transaction and per order', () 
   it('two processes on one store resume the same replace at once: whatever the interleaving, one replacement, done once', async (t) => {
     const r = await rig(t, { seed: 1009 });
     const wire = wireLog(t);
-    await r.oms.start();
-    const old = await r.oms.submit({
-      symbol: SYMBOL,
-      side: 'buy',
-      method: 'limit',
-      quantity: new Dec('0.001'),
-      price: r.insidePrice('buy'),
-    });
+    const old = await restingBuy(r);
     // Left at its first step by a process that stopped right after journaling it.
     const begun = await r.store.beginReplace({
       oldOrderId: old.id,
@@ -343,13 +331,7 @@ describe('races: one owner at a time per replace transaction and per order', () 
     const { logger, lines } = captureLogs();
     const oms = omsOf(t, r, { logger });
     await oms.start();
-    const order = await oms.submit({
-      symbol: SYMBOL,
-      side: 'buy',
-      method: 'limit',
-      quantity: new Dec('0.001'),
-      price: r.insidePrice('buy'),
-    });
+    const order = await submitRestingBuy(oms, r);
     const openReport = await r.exchange.order(order.exchangeOrderId ?? '');
     assert.equal(openReport.status, 'open');
     const canceled = await oms.cancel({ orderId: order.id });
@@ -370,14 +352,7 @@ describe('races: one owner at a time per replace transaction and per order', () 
   it('replacing an order that filled since the caller read it: a typed moved-on error, nothing sent', async (t) => {
     const r = await rig(t, { seed: 1008 });
     const wire = wireLog(t);
-    await r.oms.start();
-    const order = await r.oms.submit({
-      symbol: SYMBOL,
-      side: 'buy',
-      method: 'limit',
-      quantity: new Dec('0.001'),
-      price: r.insidePrice('buy'),
-    });
+    const order = await restingBuy(r);
     r.hit('sell', '0.001', order.price ?? new Dec(0));
     await r.oms.reconcile();
     assert.equal((await r.store.order(order.id))?.state, 'FILLED');

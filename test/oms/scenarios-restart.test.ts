@@ -8,7 +8,8 @@ import { Dec } from '../../src/domain/decimal.ts';
 import { seededRandom } from '../../src/domain/random.ts';
 import { Oms } from '../../src/oms/index.ts';
 import { openSqliteStore } from '../../src/store/sqlite/open.ts';
-import { FAST_TIMINGS, posts, PREFIX, rig, SYMBOL, wireLog } from './sim-helpers.ts';
+import { submitRestingBuy } from './resting-order.ts';
+import { FAST_TIMINGS, posts, PREFIX, restingBuy, rig, SYMBOL, wireLog } from './sim-helpers.ts';
 
 // scenarios.md, Restart and reconciliation (X1 is crash-points.test.ts; X6, the store lock, is in
 // oms-commands.test.ts, where a second process can open the database).
@@ -40,13 +41,7 @@ describe('restart and reconciliation scenarios against the simulator', () => {
       random: seededRandom(2),
     });
     await oms.start();
-    const order = await oms.submit({
-      symbol: SYMBOL,
-      side: 'buy',
-      method: 'limit',
-      quantity: new Dec('0.001'),
-      price: r.insidePrice('buy'),
-    });
+    const order = await submitRestingBuy(oms, r);
     r.hit('sell', '0.0003', order.price ?? new Dec(0));
     await store.close();
 
@@ -102,14 +97,7 @@ describe('restart and reconciliation scenarios against the simulator', () => {
   it('X4: fills missed while down are fetched from the cursor and counted once', async (t) => {
     const path = tempDb(t);
     const r = await rig(t, { seed: 404, storePath: path });
-    await r.oms.start();
-    const order = await r.oms.submit({
-      symbol: SYMBOL,
-      side: 'buy',
-      method: 'limit',
-      quantity: new Dec('0.001'),
-      price: r.insidePrice('buy'),
-    });
+    const order = await restingBuy(r);
     r.hit('sell', '0.0002', order.price ?? new Dec(0));
     await r.oms.reconcile();
     const cursor = await r.store.fillCursor(SYMBOL);
@@ -167,16 +155,7 @@ describe('restart and reconciliation scenarios against the simulator', () => {
     assert.match(escalation.reason ?? '', /reconciliation failed 4 times in a row/);
     assert.equal((await r.store.killSwitch()).on, true);
     r.sim.setFault('error-5xx', null);
-    await assert.rejects(
-      r.oms.submit({
-        symbol: SYMBOL,
-        side: 'buy',
-        method: 'limit',
-        quantity: new Dec('0.001'),
-        price: r.insidePrice('buy'),
-      }),
-      /kill switch is on/,
-    );
+    await assert.rejects(submitRestingBuy(r.oms, r), /kill switch is on/);
   });
 
   it('start-up recovery: a journaled order never sent is refused, and nothing goes out before the pass is clean', async (t) => {

@@ -1,31 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Dec } from '../../src/domain/decimal.ts';
-import type { OrderStatusReport } from '../../src/domain/reports.ts';
 import type { StoredOrder } from '../../src/ports/store.ts';
 import { SqlStore } from '../../src/store/sql/sql-store.ts';
 import { fillReport, newOrder } from './helpers.ts';
+import { statusReport } from './status-report.ts';
 import type { StoreBackend } from './suite.ts';
 
 // Group commit and the batch writes, on every backend: writes asked for together share commits,
 // yet each is durable when it resolves, runs in the order it was asked for, and fails alone.
-
-function report(overrides: Partial<OrderStatusReport> & Pick<OrderStatusReport, 'exchangeOrderId'>) {
-  return {
-    clientOrderId: null,
-    symbol: 'BTCTRY',
-    side: 'buy' as const,
-    method: 'limit' as const,
-    price: new Dec('2000000'),
-    stopPrice: null,
-    quantity: new Dec('1'),
-    leftQuantity: new Dec('1'),
-    status: 'open' as const,
-    createdAt: 1_690_000_000_000,
-    updatedAt: null,
-    ...overrides,
-  } satisfies OrderStatusReport;
-}
 
 export function groupCommitSuite(backend: StoreBackend): void {
   describe(`${backend.name} store: group commit`, () => {
@@ -222,13 +205,18 @@ export function groupCommitSuite(backend: StoreBackend): void {
         'poll',
       );
       const reports = [
-        report({ exchangeOrderId: '100', clientOrderId: 'bb-acked' }),
-        report({ exchangeOrderId: '101', clientOrderId: 'bb-pending' }),
-        report({ exchangeOrderId: '102', clientOrderId: 'bb-a' }),
-        report({ exchangeOrderId: '103', clientOrderId: 'bb-c', leftQuantity: new Dec('0.6') }),
-        report({ exchangeOrderId: '102', clientOrderId: 'bb-a' }), // the same report twice
-        report({ exchangeOrderId: '104', clientOrderId: 'bb-a' }), // a second order under a taken client id
-        report({ exchangeOrderId: '105', clientOrderId: null, status: 'filled', leftQuantity: new Dec(0) }),
+        statusReport({ exchangeOrderId: '100', clientOrderId: 'bb-acked' }),
+        statusReport({ exchangeOrderId: '101', clientOrderId: 'bb-pending' }),
+        statusReport({ exchangeOrderId: '102', clientOrderId: 'bb-a' }),
+        statusReport({ exchangeOrderId: '103', clientOrderId: 'bb-c', leftQuantity: new Dec('0.6') }),
+        statusReport({ exchangeOrderId: '102', clientOrderId: 'bb-a' }), // the same report twice
+        statusReport({ exchangeOrderId: '104', clientOrderId: 'bb-a' }), // a second order under a taken client id
+        statusReport({
+          exchangeOrderId: '105',
+          clientOrderId: null,
+          status: 'filled',
+          leftQuantity: new Dec(0),
+        }),
       ];
       const results = await store.adoptOrders(reports, 'adopted');
       const created = (o: StoredOrder | undefined) => o?.exchangeOrderId;
@@ -266,8 +254,8 @@ export function groupCommitSuite(backend: StoreBackend): void {
       const store = await backend.open(t);
       const results = await store.adoptOrders(
         [
-          report({ exchangeOrderId: '1', clientOrderId: 'typed-by-hand' }),
-          report({ exchangeOrderId: '2', clientOrderId: 'typed-by-hand' }),
+          statusReport({ exchangeOrderId: '1', clientOrderId: 'typed-by-hand' }),
+          statusReport({ exchangeOrderId: '2', clientOrderId: 'typed-by-hand' }),
         ],
         'foreign',
       );
@@ -284,7 +272,7 @@ export function groupCommitSuite(backend: StoreBackend): void {
     it('adopts 1,200 orders (more than one statement chunk) in one call', async (t) => {
       const store = await backend.open(t);
       const reports = Array.from({ length: 1200 }, (_, i) =>
-        report({ exchangeOrderId: String(50_000 + i), clientOrderId: `bb-${i}` }),
+        statusReport({ exchangeOrderId: String(50_000 + i), clientOrderId: `bb-${i}` }),
       );
       const results = await store.adoptOrders(reports, 'adopted');
       assert.equal(results.filter((r) => r.created).length, 1200);
@@ -300,8 +288,8 @@ export function groupCommitSuite(backend: StoreBackend): void {
       const store = await backend.open(t);
       const own = await store.journalOrder(newOrder({ clientOrderId: 'mine' }));
       const [foreign, adopted] = await Promise.all([
-        store.adoptOrder(report({ exchangeOrderId: '7', clientOrderId: 'theirs' }), 'foreign'),
-        store.adoptOrder(report({ exchangeOrderId: '8', clientOrderId: 'ours-adopted' }), 'adopted'),
+        store.adoptOrder(statusReport({ exchangeOrderId: '7', clientOrderId: 'theirs' }), 'foreign'),
+        store.adoptOrder(statusReport({ exchangeOrderId: '8', clientOrderId: 'ours-adopted' }), 'adopted'),
       ]);
       const ids = (orders: readonly StoredOrder[]) => orders.map((o) => o.id).sort();
       assert.deepEqual(

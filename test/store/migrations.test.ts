@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { Kysely, sql, type Migration } from 'kysely';
 import { applyMigrations } from '../../src/store/sql/migrate.ts';
 import { MIGRATIONS } from '../../src/store/sql/migrations.ts';
-import type { StoreSchema } from '../../src/store/sql/schema.ts';
 import { sqliteDialect } from '../../src/store/sqlite/dialect.ts';
-import { openSqliteStore } from '../../src/store/sqlite/open.ts';
-import { manualClock, tempDir } from './helpers.ts';
-import { checkAfterFillIdentity, seedBeforeFillIdentity } from './migration-fixtures.ts';
+import { storeMigratedFromBeforeFillIdentity } from './migrated-store.ts';
 
 function tables(raw: Database.Database): string[] {
   return raw
@@ -45,16 +41,7 @@ describe('store migrations', () => {
 
 describe('store migration 0003_fill_identity', () => {
   it('keeps the fills of a store at the previous version, and keys them by (trade id, order id)', async (t) => {
-    const path = join(tempDir(t), 'old.db');
-    const raw = new Database(path);
-    raw.pragma('foreign_keys = ON');
-    const db = new Kysely<StoreSchema>({ dialect: sqliteDialect(raw) });
-    await seedBeforeFillIdentity(db, path);
-    await db.destroy();
-
-    const store = await openSqliteStore({ path, clock: manualClock() });
-    t.after(() => store.close());
-    await checkAfterFillIdentity(store);
+    const { path } = await storeMigratedFromBeforeFillIdentity(t, { foreignKeys: true });
     const check = new Database(path, { readonly: true });
     t.after(() => check.close());
     assert.deepEqual(

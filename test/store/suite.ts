@@ -6,6 +6,7 @@ import { Dec } from '../../src/domain/decimal.ts';
 import type { Store } from '../../src/ports/store.ts';
 import type { StoreSchema } from '../../src/store/sql/schema.ts';
 import { fillReport, manualClock, newOrder } from './helpers.ts';
+import { statusReport } from './status-report.ts';
 
 // The behaviour every Store must show, whatever database is under it. Each backend's test file
 // runs it with an opener of that backend.
@@ -362,20 +363,11 @@ export function storeBehaviourSuite(backend: StoreBackend): void {
       assert.ok(orphan.ok && orphan.isNew && orphan.order === null);
       assert.equal(orphan.fill.orderId, null);
 
-      const report = {
+      const report = statusReport({
         exchangeOrderId: '3000',
         clientOrderId: 'bb-old',
-        symbol: 'BTCTRY',
-        side: 'buy' as const,
-        method: 'limit' as const,
-        price: new Dec('2000000'),
-        stopPrice: null,
-        quantity: new Dec('1'),
         leftQuantity: new Dec('0.7'),
-        status: 'open' as const,
-        createdAt: 1_690_000_000_000,
-        updatedAt: null,
-      };
+      });
       const adopted = await store.adoptOrder(report, 'adopted');
       assert.ok(adopted.created);
       assert.equal(adopted.order.state, 'PARTIALLY_FILLED');

@@ -162,31 +162,6 @@ function bodyPeriodMs(envelope: Envelope | null): number | undefined {
   return Number(match[1]) * (UNIT_MS[match[2]] ?? 0);
 }
 
-/**
- * Why BTCTurk refused, read from its `message` first: codes are reused (FAILED_ORDER_WITH_OPEN_ORDERS
- * has come back with 1122 and with 1123, the code the docs give FAILED_MIN_TOTAL_AMOUNT), so the
- * code decides only when the reply carries no message at all. Finer than the venue-neutral
- * RefusalReason the rest of the bot sees (refusalOf maps one onto the other).
- */
-export type VenueReason =
-  | 'insufficient-funds'
-  | 'min-total'
-  | 'price-scale'
-  | 'quantity-scale'
-  | 'stop-price-scale'
-  | 'price-bounds'
-  | 'stop-price-side'
-  | 'limit-order'
-  | 'market-order'
-  | 'unsupported-order'
-  | 'order-not-found'
-  | 'order-not-cancelable'
-  | 'cancel-blocked'
-  | 'unknown-pair'
-  | 'invalid-request'
-  | 'unauthorized'
-  | 'rate-limit';
-
 const REASON_BY_MESSAGE: readonly (readonly [RegExp, VenueReason])[] = [
   [/^FAILED_ORDER_WITH_OPEN_ORDERS\b/, 'insufficient-funds'],
   [/^BALANCE_NOT_ENOUGH\b/, 'insufficient-funds'],
@@ -241,7 +216,7 @@ const REASON_BY_CODE: Readonly<Record<string, VenueReason>> = {
 };
 
 /** What each venue reason says in a message, and what it means venue-neutrally (see refusalOf). */
-const REASONS: Readonly<Record<VenueReason, { readonly text: string; readonly refusal: RefusalReason }>> = {
+const REASONS = {
   'insufficient-funds': {
     text: 'insufficient funds (the balance is too small or held by open orders)',
     refusal: 'insufficient-balance',
@@ -277,7 +252,15 @@ const REASONS: Readonly<Record<VenueReason, { readonly text: string; readonly re
   'invalid-request': { text: 'a parameter is missing or malformed', refusal: 'invalid-order' },
   unauthorized: { text: 'the API key, signature or stamp was not accepted', refusal: 'other' },
   'rate-limit': { text: 'the rate limit was exceeded', refusal: 'other' },
-};
+} as const satisfies Record<string, { readonly text: string; readonly refusal: RefusalReason }>;
+
+/**
+ * Why BTCTurk refused, read from its `message` first: codes are reused (FAILED_ORDER_WITH_OPEN_ORDERS
+ * has come back with 1122 and with 1123, the code the docs give FAILED_MIN_TOTAL_AMOUNT), so the
+ * code decides only when the reply carries no message at all. Finer than the venue-neutral
+ * RefusalReason the rest of the bot sees (refusalOf maps one onto the other).
+ */
+export type VenueReason = keyof typeof REASONS;
 
 /** The reason behind a venue's message and code; null when neither says one we know. */
 export function reasonOf(

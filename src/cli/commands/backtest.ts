@@ -48,7 +48,7 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 /** Epoch ms or an ISO-8601 time. */
-export function parseTimeFlag(setting: string, text: string | undefined): number | undefined {
+function parseTimeFlag(setting: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const trimmed = text.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed);

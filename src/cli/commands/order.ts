@@ -2,7 +2,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { Decimal } from 'decimal.js';
 import { toDec, ZERO } from '../../domain/decimal.ts';
 import { ConfigError } from '../../domain/errors.ts';
-import type { OrderMethod, Side } from '../../domain/orders.ts';
+import type { Side } from '../../domain/orders.ts';
+import type { SubmitIntent } from '../../oms/oms.ts';
 import type { StoredOrder } from '../../ports/store.ts';
 import { symbolArg } from './exchange.ts';
 import { action, omsCommand, withOms, type OmsFlags } from './oms.ts';
@@ -40,15 +41,10 @@ function positiveDecimal(name: string) {
   };
 }
 
-export interface OrderInput {
-  readonly side: Side;
-  readonly symbol: string;
-  readonly method: OrderMethod;
-  readonly quantity: Decimal;
-  readonly price?: Decimal | undefined;
-  readonly stopPrice?: Decimal | undefined;
-  readonly quoteAmount?: Decimal | undefined;
-}
+export type OrderInput = Pick<
+  SubmitIntent,
+  'side' | 'symbol' | 'method' | 'quantity' | 'price' | 'stopPrice' | 'quoteAmount'
+>;
 
 /** The order the flags describe; a ConfigError (exit 2) names the argument or flag at fault. */
 export function orderInput(
