@@ -131,9 +131,12 @@ export interface SimListening {
   readonly apiSecret: string;
 }
 
-/** `btcbot sim ARGS` in its own process, once it prints its listening line. */
-export async function startSim(args: readonly string[]): Promise<{ proc: Proc; sim: SimListening }> {
-  const proc = startBtcbot(['sim', '--port', '0', ...args]);
+/** `btcbot sim ARGS` in its own process (with `env` added), once it prints its listening line. */
+export async function startSim(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ proc: Proc; sim: SimListening }> {
+  const proc = startBtcbot(['sim', '--port', '0', ...args], env);
   const sim = await waitFor(
     'the simulator to listen',
     () => {

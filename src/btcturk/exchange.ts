@@ -31,13 +31,13 @@ import {
   DEFAULT_MAX_CONSECUTIVE_AUTH_FAILURES,
   DEFAULT_REQUEST_TIMEOUT_MS,
   ENDPOINTS,
-  RATE_LIMITS,
   operationName,
 } from './common/constants.ts';
 import { BtcturkCredentials } from './common/credentials.ts';
+import { btcturkLimiterOptions } from './common/limiter-policy.ts';
 import { RateLimiter, type LimiterStore } from './common/rate-limiter.ts';
 import type { BackoffPolicy } from './common/retry.ts';
-import { BtcturkHttpClient } from './http/client.ts';
+import { BtcturkHttpClient, type HttpClientObserver } from './http/client.ts';
 import {
   parseBalances,
   parseExchangeInfo,
@@ -67,6 +67,7 @@ export interface BtcturkExchangeOptions {
   clockSyncIntervalMs?: number;
   maxConsecutiveAuthFailures?: number;
   backoff?: BackoffPolicy; // full-jitter retry backoff, default 250 ms doubling to 8 s
+  observe?: HttpClientObserver | undefined; // told of every request, wait, 429 and retry (metrics)
 }
 
 /**
@@ -74,7 +75,7 @@ export interface BtcturkExchangeOptions {
  * a shared store when several processes use that key.
  */
 export function btcturkRateLimiter(options: { clock?: Clock; store?: LimiterStore } = {}): RateLimiter {
-  return new RateLimiter({ windows: RATE_LIMITS, clock: options.clock, store: options.store });
+  return new RateLimiter(btcturkLimiterOptions(options));
 }
 
 /**
@@ -120,6 +121,7 @@ export class BtcturkExchange implements Exchange {
       clockSyncIntervalMs: o.clockSyncIntervalMs ?? DEFAULT_CLOCK_SYNC_INTERVAL_MS,
       maxConsecutiveAuthFailures: o.maxConsecutiveAuthFailures ?? DEFAULT_MAX_CONSECUTIVE_AUTH_FAILURES,
       backoff: o.backoff ?? DEFAULT_BACKOFF,
+      observe: o.observe,
     });
   }
 

@@ -1,7 +1,7 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { TestContext } from 'node:test';
 import type { Store } from '../../src/ports/store.ts';
+import { startReportProcess } from './report-process.ts';
 
 // The single-writer tests of every store backend drive real processes the same way: a fixture
 // opens the store and reports one JSON line per step ("holding", "closed", "opened", "refused").
@@ -15,27 +15,8 @@ export interface LockReport {
 
 /** The test side: starts a fixture as a child process (killed after the test) and reads its reports. */
 export function startLockProcess(t: TestContext, fixture: string, args: readonly string[]) {
-  const child: ChildProcessWithoutNullStreams = spawn(
-    process.execPath,
-    ['--import', 'tsx', fixture, ...args],
-    {
-      stdio: 'pipe',
-    },
-  );
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  return {
-    child,
-    async next(): Promise<LockReport> {
-      const line = await lines.next();
-      if (line.done === true) throw new Error(`store process ended without a report; stderr: ${stderr}`);
-      return JSON.parse(line.value) as LockReport;
-    },
-  };
+  const proc = startReportProcess(t, fixture, args, 'store process');
+  return { child: proc.child, next: () => proc.next<LockReport>() };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 
 // Where the Redis tests find their server, and a key prefix per test. A missing server skips the
@@ -58,4 +59,16 @@ export async function keysUnder(redis: Redis, prefix: string): Promise<string[]>
 export async function deleteUnder(redis: Redis, prefix: string): Promise<void> {
   const keys = await keysUnder(redis, prefix);
   if (keys.length > 0) await redis.del(...keys);
+}
+
+/** A prefix of the test's own, whose keys are deleted afterwards, and a client to inspect them. */
+export async function testScope(t: TestContext): Promise<{ prefix: string; admin: Redis }> {
+  const prefix = testPrefix();
+  const admin = plainClient();
+  await admin.connect();
+  t.after(async () => {
+    await deleteUnder(admin, prefix);
+    admin.disconnect();
+  });
+  return { prefix, admin };
 }

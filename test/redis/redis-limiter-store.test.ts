@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -11,23 +9,12 @@ import {
   type RedisLimiterStore,
 } from '../../src/btcturk/common/redis-limiter-store.ts';
 import { isExchangeError } from '../../src/domain/errors.ts';
-import { deleteUnder, keysUnder, plainClient, REDIS_URL, redisSkip, testPrefix } from './helpers.ts';
+import { startReportProcess } from '../helpers/report-process.ts';
+import { keysUnder, REDIS_URL, redisSkip, testScope } from './helpers.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/limiter-process.ts', import.meta.url));
 const skip = await redisSkip();
 const API_KEY = 'test-api-key-7f3a9c';
-
-/** A prefix of this test's own, whose keys are deleted afterwards, and a client to inspect them. */
-async function scope(t: TestContext) {
-  const prefix = testPrefix();
-  const admin = plainClient();
-  await admin.connect();
-  t.after(async () => {
-    await deleteUnder(admin, prefix);
-    admin.disconnect();
-  });
-  return { prefix, admin };
-}
 
 async function storeOf(t: TestContext, prefix: string, apiKey = API_KEY): Promise<RedisLimiterStore> {
   const store = await connectRedisLimiterStore({ url: REDIS_URL, apiKey, prefix });
@@ -36,21 +23,7 @@ async function storeOf(t: TestContext, prefix: string, apiKey = API_KEY): Promis
 }
 
 function child(t: TestContext, args: string[]) {
-  const proc = spawn(process.execPath, ['--import', 'tsx', FIXTURE, ...args], { stdio: 'pipe' });
-  t.after(() => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-  });
-  let stderr = '';
-  proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
-  return {
-    proc,
-    async next<T>(): Promise<T> {
-      const line = await lines.next();
-      if (line.done === true) throw new Error(`limiter process ended without a report; stderr: ${stderr}`);
-      return JSON.parse(line.value) as T;
-    },
-  };
+  return startReportProcess(t, FIXTURE, args, 'limiter process');
 }
 
 /**
@@ -78,7 +51,7 @@ function overspent(grants: readonly (readonly [number, number])[], window: RateW
 
 describe('redis limiter store', { skip }, () => {
   it('takes from every window of every key or from none', async (t) => {
-    const { prefix } = await scope(t);
+    const { prefix } = await testScope(t);
     const store = await storeOf(t, prefix);
     const windows = [
       { limit: 2, periodMs: 300 },
@@ -103,7 +76,7 @@ describe('redis limiter store', { skip }, () => {
   });
 
   it('never shortens a block, and expires it with the block', async (t) => {
-    const { prefix, admin } = await scope(t);
+    const { prefix, admin } = await testScope(t);
     const store = await storeOf(t, prefix);
     await store.block('balances', Date.now() + 60_000);
     await store.block('balances', Date.now() + 5_000);
@@ -124,7 +97,7 @@ describe('redis limiter store', { skip }, () => {
   });
 
   it('gives each API key its own budget and never writes the key itself', async (t) => {
-    const { prefix, admin } = await scope(t);
+    const { prefix, admin } = await testScope(t);
     const windows = [{ limit: 1, periodMs: 60_000 }];
     const first = await storeOf(t, prefix, 'account-one-key');
     const second = await storeOf(t, prefix, 'account-two-key');
@@ -142,7 +115,7 @@ describe('redis limiter store', { skip }, () => {
   });
 
   it('records all or nothing under concurrent acquires from many clients', async (t) => {
-    const { prefix, admin } = await scope(t);
+    const { prefix, admin } = await testScope(t);
     const windows = [{ limit: 50, periodMs: 60_000 }];
     const clients = await Promise.all(Array.from({ length: 16 }, () => storeOf(t, prefix)));
     for (let i = 0; i < 40; i += 1) assert.ok((await clients[0]?.tryAcquire(['a'], windows, 0))?.ok);
@@ -165,7 +138,7 @@ describe('redis limiter store', { skip }, () => {
   });
 
   it('shares one budget between two processes: no window ever holds more than its limit', async (t) => {
-    const { prefix } = await scope(t);
+    const { prefix } = await testScope(t);
     const windows = [
       { limit: 10, periodMs: 1_000 },
       { limit: 15, periodMs: 2_000 },
@@ -173,7 +146,7 @@ describe('redis limiter store', { skip }, () => {
     const args = ['hammer', REDIS_URL, API_KEY, prefix, JSON.stringify(windows), '2500'];
     const workers = [child(t, args), child(t, args)];
     for (const w of workers) assert.equal((await w.next<{ event: string }>()).event, 'ready');
-    for (const w of workers) w.proc.stdin.write('go\n');
+    for (const w of workers) w.child.stdin.write('go\n');
     const reports = await Promise.all(workers.map((w) => w.next<{ grants: [number, number][] }>()));
     const grants = reports.flatMap((r) => r.grants);
 
@@ -183,7 +156,7 @@ describe('redis limiter store', { skip }, () => {
   });
 
   it('lets a 429 block set by one process hold back the others', async (t) => {
-    const { prefix } = await scope(t);
+    const { prefix } = await testScope(t);
     const blocker = child(t, ['block', REDIS_URL, API_KEY, prefix, 'order-submit', '60000']);
     assert.equal((await blocker.next<{ event: string }>()).event, 'blocked');
 

@@ -343,6 +343,8 @@ describe('REST through the BTCTurk adapter', () => {
       });
       const mine = sim.groundTruth().orders.filter((o) => o.accountId === sim.accountId);
       assert.equal(mine.length, 10, 'the refused POST placed nothing');
+      const state = (await raw(sim.restUrl, 'GET', '/sim/state')).json() as { rateLimited: unknown };
+      assert.deepEqual(state.rateLimited, { total: 1, byGroup: { 'order-post': 1 } }, 'the 429 is counted');
       clock.advance(1_000);
       const next = await raw(sim.restUrl, 'POST', '/api/v1/order', { auth: simAuth(sim), body });
       assert.equal(next.status, 200, 'the next second is open again');

@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import type { Clock } from '../../domain/clock.ts';
 import { systemClock } from '../../domain/clock.ts';
 import { ConfigError } from '../../domain/errors.ts';
-import type { AcquireResult, LimiterStore, RateWindow, WindowUsage } from './rate-limiter.ts';
+import { clampPriority, DEFER_MS, poolsOf, PRIORITY_LEVELS, WAITER_GRACE_MS } from './limiter-log.ts';
+import type { AcquireClaim, AcquireResult, LimiterStore, RateWindow, WindowUsage } from './rate-limiter.ts';
 
 // The limiter's counters in Redis, so that every process trading on one API key draws from one
 // budget, as BTCTurk counts it. Each operation is one Lua script: Redis runs a script alone, so the
@@ -18,40 +19,98 @@ export const DEFAULT_LIMITER_PREFIX = 'btcbot:ratelimit';
 
 // Logs are sorted sets scored by Redis time in ms; members are made unique by a counter, since two
 // grants may fall in the same millisecond. An entry at t occupies its window until t + period.
-// KEYS: the counter, then per limiter key its block key followed by one log key per window.
-// ARGV: the number of windows, then limit and period of each window.
+// The rule is the one of limiter-log.ts (`decide`), step for step: blocks, then each pool's windows
+// and the waiters of higher priority on it; refused → register as a waiter on the pools lacking a
+// slot; admitted → one entry in every window of every pool, and the registration dropped.
+// Waiters are sorted sets per pool and priority, member the waiter's name, score its expiry.
+// KEYS: the counter, the block keys, then per pool its window logs and its PRIORITY_LEVELS waiter
+// sets. ARGV: priority, waiter ('' none), block count, pool count, defer ms, grace ms, levels, then
+// per pool its window count and each window's limit and period.
+// Returns { wait ms (0: admitted), Redis time }.
 const ACQUIRE_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local windows = tonumber(ARGV[1])
-local stride = windows + 1
+local priority = tonumber(ARGV[1])
+local waiter = ARGV[2]
+local nblocks = tonumber(ARGV[3])
+local npools = tonumber(ARGV[4])
+local deferMs = tonumber(ARGV[5])
+local grace = tonumber(ARGV[6])
+local levels = tonumber(ARGV[7])
 local wait = 0
-for base = 2, #KEYS, stride do
-  local blocked = tonumber(redis.call('GET', KEYS[base]) or '0')
+local deferred = false
+local k = 2
+for b = 1, nblocks do
+  local blocked = tonumber(redis.call('GET', KEYS[k]) or '0')
   if blocked > now then wait = math.max(wait, blocked - now) end
-  for w = 1, windows do
-    local limit = tonumber(ARGV[2 * w])
-    local period = tonumber(ARGV[2 * w + 1])
-    local log = KEYS[base + w]
+  k = k + 1
+end
+local a = 8
+local pools = {}
+for p = 1, npools do
+  local nw = tonumber(ARGV[a])
+  a = a + 1
+  local pool = { logs = {}, periods = {}, waiters = {}, lacks = false }
+  for w = 1, nw do
+    local limit = tonumber(ARGV[a])
+    local period = tonumber(ARGV[a + 1])
+    a = a + 2
+    local log = KEYS[k]
+    k = k + 1
     redis.call('ZREMRANGEBYSCORE', log, '-inf', now - period)
     local count = redis.call('ZCARD', log)
     if count >= limit then
       -- the entry whose expiry frees a slot: the limit-th most recent one
       local freeing = redis.call('ZRANGE', log, count - limit, count - limit, 'WITHSCORES')
-      local at = tonumber(freeing[2] or now)
-      wait = math.max(wait, at + period - now)
+      wait = math.max(wait, tonumber(freeing[2] or now) + period - now)
+      pool.lacks = true
+    end
+    pool.logs[w] = log
+    pool.periods[w] = period
+  end
+  for level = 0, levels - 1 do
+    local key = KEYS[k]
+    k = k + 1
+    pool.waiters[level] = key
+    if level < priority then
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+      if redis.call('ZCARD', key) > 0 then
+        deferred = true
+        pool.lacks = true
+      end
     end
   end
+  pools[p] = pool
 end
-if wait > 0 then return wait end
-local member = now .. ':' .. redis.call('INCR', KEYS[1])
-for base = 2, #KEYS, stride do
-  for w = 1, windows do
-    local period = tonumber(ARGV[2 * w + 1])
-    redis.call('ZADD', KEYS[base + w], now, member)
-    redis.call('PEXPIRE', KEYS[base + w], period)
+if deferred then wait = wait + deferMs end
+if wait > 0 then
+  if waiter ~= '' then
+    for _, pool in ipairs(pools) do
+      local key = pool.waiters[priority]
+      if pool.lacks then
+        redis.call('ZADD', key, now + wait + grace, waiter)
+        if redis.call('PTTL', key) < wait + grace then redis.call('PEXPIRE', key, wait + grace) end
+      else
+        redis.call('ZREM', key, waiter)
+      end
+    end
   end
+  return { wait, now }
 end
+local member = now .. ':' .. redis.call('INCR', KEYS[1])
+for _, pool in ipairs(pools) do
+  for w, log in ipairs(pool.logs) do
+    redis.call('ZADD', log, now, member)
+    redis.call('PEXPIRE', log, pool.periods[w])
+  end
+  if waiter ~= '' then redis.call('ZREM', pool.waiters[priority], waiter) end
+end
+return { 0, now }
+`;
+
+// KEYS: waiter sets. ARGV[1]: the waiter.
+const WITHDRAW_SCRIPT = `
+for _, key in ipairs(KEYS) do redis.call('ZREM', key, ARGV[1]) end
 return 0
 `;
 
@@ -80,7 +139,8 @@ return out
 `;
 
 interface LimiterCommands {
-  btcbotLimiterAcquire(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
+  btcbotLimiterAcquire(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<[number, number]>;
+  btcbotLimiterWithdraw(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
   btcbotLimiterBlock(block: string, ms: number): Promise<number>;
   btcbotLimiterUsage(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number[]>;
 }
@@ -118,6 +178,7 @@ export class RedisLimiterStore implements LimiterStore {
   /** Takes over `redis`: `close` ends that connection. */
   constructor(redis: Redis, options: RedisLimiterStoreOptions) {
     redis.defineCommand('btcbotLimiterAcquire', { lua: ACQUIRE_SCRIPT });
+    redis.defineCommand('btcbotLimiterWithdraw', { lua: WITHDRAW_SCRIPT });
     redis.defineCommand('btcbotLimiterBlock', { lua: BLOCK_SCRIPT, numberOfKeys: 1 });
     redis.defineCommand('btcbotLimiterUsage', { lua: USAGE_SCRIPT });
     this.#redis = redis as Redis & LimiterCommands;
@@ -130,13 +191,44 @@ export class RedisLimiterStore implements LimiterStore {
     keys: readonly string[],
     windows: readonly RateWindow[],
     _now: number,
+    claim?: AcquireClaim,
   ): Promise<AcquireResult> {
-    if (keys.length === 0) return { ok: true };
-    const redisKeys = [`${this.#namespace}seq`];
-    for (const key of keys) redisKeys.push(this.#blockKey(key), ...windows.map((w) => this.#logKey(key, w)));
-    const args = [windows.length, ...windows.flatMap((w) => [w.limit, w.periodMs])];
-    const waitMs = await this.#redis.btcbotLimiterAcquire(redisKeys.length, ...redisKeys, ...args);
-    return waitMs > 0 ? { ok: false, waitMs } : { ok: true };
+    const result = await this.acquireAt(keys, windows, claim);
+    return result.ok ? { ok: true } : { ok: false, waitMs: result.waitMs };
+  }
+
+  /** As `tryAcquire`, also answering the Redis time of the decision (tests, benchmarks). */
+  async acquireAt(
+    keys: readonly string[],
+    windows: readonly RateWindow[],
+    claim?: AcquireClaim,
+  ): Promise<{ readonly ok: boolean; readonly waitMs: number; readonly at: number }> {
+    const pools = poolsOf(keys, windows, claim);
+    if (pools.length === 0 && keys.length === 0) return { ok: true, waitMs: 0, at: this.#clock.now() };
+    const priority = clampPriority(claim?.priority);
+    const redisKeys = [`${this.#namespace}seq`, ...keys.map((key) => this.#blockKey(key))];
+    const args: (string | number)[] = [
+      priority,
+      claim?.waiter ?? '',
+      keys.length,
+      pools.length,
+      DEFER_MS,
+      WAITER_GRACE_MS,
+      PRIORITY_LEVELS,
+    ];
+    for (const pool of pools) {
+      redisKeys.push(...pool.windows.map((w) => this.#logKey(pool.key, w)));
+      for (let level = 0; level < PRIORITY_LEVELS; level += 1) redisKeys.push(this.#waitKey(pool.key, level));
+      args.push(pool.windows.length, ...pool.windows.flatMap((w) => [w.limit, w.periodMs]));
+    }
+    const [waitMs, at] = await this.#redis.btcbotLimiterAcquire(redisKeys.length, ...redisKeys, ...args);
+    return { ok: waitMs <= 0, waitMs: Math.max(0, waitMs), at };
+  }
+
+  async withdraw(waiter: string, pools: readonly string[], priority: number): Promise<void> {
+    if (pools.length === 0) return;
+    const keys = pools.map((pool) => this.#waitKey(pool, clampPriority(priority)));
+    await this.#redis.btcbotLimiterWithdraw(keys.length, ...keys, waiter);
   }
 
   async block(key: string, untilMs: number): Promise<void> {
@@ -162,6 +254,10 @@ export class RedisLimiterStore implements LimiterStore {
 
   #blockKey(key: string): string {
     return `${this.#namespace}block:${key}`;
+  }
+
+  #waitKey(pool: string, priority: number): string {
+    return `${this.#namespace}wait:${pool}:${priority}`;
   }
 
   #logKey(key: string, window: RateWindow): string {

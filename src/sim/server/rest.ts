@@ -8,9 +8,10 @@ import type { Accounts, SimAccount } from './auth.ts';
 import { failure } from './envelope.ts';
 import { jsonText, type JsonValue } from './json.ts';
 import {
-  AnchoredWindowLimiter,
   REST_LIMITS,
   retryAfterSeconds,
+  type RateLimitedCount,
+  simRateLimiter,
   type RateDecision,
   type RateLimit,
 } from './rate-limits.ts';
@@ -23,6 +24,8 @@ import { ROUTES, type RouteContext, type RouteSpec } from './rest-routes.ts';
 export interface RestOptions extends RouteContext {
   readonly accounts: Accounts;
   readonly clock: Clock; // the simulator's clock: system time plus clock-skew-ms
+  /** Counts every 429 this sends (ground truth). */
+  readonly rateLimited?: RateLimitedCount | undefined;
 }
 
 /** Replies held open by `timeout-after-accept`, destroyed when the simulator stops. */
@@ -74,7 +77,7 @@ function serverError(reply: FastifyReply, useHtml: boolean): void {
 }
 
 export function registerRestRoutes(app: FastifyInstance, options: RestOptions, held: HeldSockets): void {
-  const limiter = new AnchoredWindowLimiter();
+  const limiter = simRateLimiter();
   const { faults } = options;
 
   const serve = async (spec: RouteSpec, request: FastifyRequest, reply: FastifyReply): Promise<void> => {
@@ -109,6 +112,7 @@ export function registerRestRoutes(app: FastifyInstance, options: RestOptions, h
       const now = options.clock.now();
       const decision = limiter.take(limit, subject, now);
       if (!decision.ok) {
+        options.rateLimited?.add(limit.group);
         tooManyRequests(reply, limit, decision);
         return;
       }
@@ -118,6 +122,7 @@ export function registerRestRoutes(app: FastifyInstance, options: RestOptions, h
         if (!window) throw new Error(`rate limit ${limit.group} has no window`);
         const retryAfterMs = randomInt(faults.stream('rate-limit-storm'), 1, 3) * 1000;
         limiter.block(limit, subject, now + retryAfterMs, window);
+        options.rateLimited?.add(limit.group);
         tooManyRequests(reply, limit, { ok: false, retryAfterMs, window });
         return;
       }

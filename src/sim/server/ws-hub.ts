@@ -11,7 +11,7 @@ import { failure } from './envelope.ts';
 import type { FaultName, Faults } from './faults.ts';
 import { jsonText } from './json.ts';
 import type { SimPair } from './markets.ts';
-import { AnchoredWindowLimiter, retryAfterSeconds, WS_CONNECT_LIMIT } from './rate-limits.ts';
+import { retryAfterSeconds, simRateLimiter, WS_CONNECT_LIMIT, type RateLimitedCount } from './rate-limits.ts';
 import {
   balanceFrame,
   loginResultFrame,
@@ -85,12 +85,14 @@ export interface WsHubOptions {
   readonly pingIntervalMs: number;
   /** A socket with no pong for this long is closed with code 1000. */
   readonly pongTimeoutMs: number;
+  /** Counts every 429 this sends (ground truth). */
+  readonly rateLimited?: RateLimitedCount | undefined;
 }
 
 export class WsHub {
   private readonly wss = new WebSocketServer({ noServer: true, autoPong: false });
   private readonly connections = new Set<Connection>();
-  private readonly limiter = new AnchoredWindowLimiter();
+  private readonly limiter = simRateLimiter();
   private readonly pairs: ReadonlyMap<string, SimPair>;
   private readonly windows = new Map<string, BookWindow>();
   private readonly pending: SimEvent[] = [];
@@ -165,6 +167,7 @@ export class WsHub {
     const ip = request.socket.remoteAddress ?? 'unknown';
     const decision = this.limiter.take(WS_CONNECT_LIMIT, ip, this.options.clock.now());
     if (!decision.ok) {
+      this.options.rateLimited?.add(WS_CONNECT_LIMIT.group);
       const body = jsonText(
         failure('TOO_MANY_REQUESTS', 429, {
           details: `Quota exceeded. Maximum allowed: ${decision.window.limit} per ${decision.window.label}.`,
