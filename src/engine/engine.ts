@@ -108,6 +108,23 @@ export interface EngineOptions {
   readonly timers?: EngineTimers | undefined;
   readonly logger?: Logger | undefined;
   readonly timings?: Partial<EngineTimings> | undefined;
+  /** Told of each decision as it is made (for a dashboard's "recent decisions"); must not throw. */
+  readonly onDecision?: ((decision: EngineDecision) => void) | undefined;
+}
+
+/**
+ * One decision of the engine about an order slot, with why: an order placed, a resting one
+ * canceled or replaced, or one held back by a gate (told once per slot and reason, as logged).
+ */
+export interface EngineDecision {
+  readonly at: number; // clock ms
+  readonly kind: 'placed' | 'refused' | 'canceled' | 'replaced';
+  readonly symbol: string;
+  /** The strategy's slot tag (a cancel of an untagged order: its client order id). */
+  readonly slot: string;
+  /** The gate that held it back (refused only). */
+  readonly gate?: EngineGate | 'exchange' | undefined;
+  readonly reason: string;
 }
 
 export interface EngineTimers {
@@ -161,6 +178,24 @@ interface Counters {
   lastEvaluationAt: number | null;
 }
 
+/** Counters before the first evaluation: all zero, no refusals, never evaluated. */
+export function emptyEngineStats(): Counters {
+  return {
+    evaluations: 0,
+    evaluationFailures: 0,
+    submits: 0,
+    replaces: 0,
+    replacesAborted: 0,
+    cancels: 0,
+    actionFailures: 0,
+    refusals: {},
+    streamFills: 0,
+    resyncs: 0,
+    escalations: 0,
+    lastEvaluationAt: null,
+  };
+}
+
 /** What holds a symbol back from trading, one entry per blocker (empty: it may trade). */
 export interface SymbolWait {
   readonly symbol: string;
@@ -193,20 +228,7 @@ export class Engine {
   readonly #timings: EngineTimings;
   readonly #pairs: ReadonlyMap<string, Pair>;
   readonly #currency: string;
-  readonly #counters: Counters = {
-    evaluations: 0,
-    evaluationFailures: 0,
-    submits: 0,
-    replaces: 0,
-    replacesAborted: 0,
-    cancels: 0,
-    actionFailures: 0,
-    refusals: {},
-    streamFills: 0,
-    resyncs: 0,
-    escalations: 0,
-    lastEvaluationAt: null,
-  };
+  readonly #counters: Counters = emptyEngineStats();
 
   #balances = new Map<string, BalanceView>();
   readonly #book: PositionBook;
@@ -636,7 +658,12 @@ export class Engine {
     stampHotPath('gates', evaluation);
     this.#counters.evaluations += 1;
     this.#counters.lastEvaluationAt = now;
-    const refusals = [...notReady, ...plan.refusals];
+    // Before the first balance read succeeds the balance gate sees nothing free: say so, not "only 0 free".
+    const refusals = [...notReady, ...plan.refusals].map((r) =>
+      r.gate === 'balance' && !this.#balancesRead
+        ? { ...r, reason: 'balances not read yet (the first read is still being retried)' }
+        : r,
+    );
     for (const refusal of refusals) this.#refused(refusal);
     // Stopped while this evaluation ran: nothing new goes out during the shutdown.
     if (!this.#stopped) this.#dispatch(plan.actions, byClientId, now);
@@ -664,11 +691,14 @@ export class Engine {
    */
   #refused(refusal: Refusal): void {
     const counts = this.#counters.refusals;
-    const said = `${refusal.gate}: ${refusal.reason}`;
+    // Amounts and prices in a reason move with the market: the same refusal with new figures is
+    // the same refusal of the slot, logged once (not-ready's reasons carry no figures that move).
+    const said = `${refusal.gate}: ${refusal.reason.replace(/\d+(?:\.\d+)?/g, '#')}`;
     const repeated = this.#loggedRefusals.get(refusal.tag) === said;
     if (refusal.gate !== 'not-ready' || !repeated) counts[refusal.gate] = (counts[refusal.gate] ?? 0) + 1;
     if (repeated) return;
     this.#loggedRefusals.set(refusal.tag, said);
+    this.#decided('refused', refusal.symbol, refusal.tag, refusal.reason, refusal.gate);
     // Waiting for the start-up reconciliation is expected; every other refusal is worth a look.
     this.#log[refusal.gate === 'not-ready' ? 'info' : 'warn'](
       { symbol: refusal.symbol, slot: refusal.tag, gate: refusal.gate, reason: refusal.reason },
@@ -724,6 +754,12 @@ export class Engine {
       case 'cancel': {
         this.#counters.cancels += 1;
         const result = await oms.cancel({ clientOrderId: action.resting.clientOrderId });
+        this.#decided(
+          'canceled',
+          action.resting.symbol,
+          action.resting.tag ?? action.resting.clientOrderId,
+          `no longer wanted by the strategy (cancel ${result.outcome})`,
+        );
         if (result.outcome === 'pending' || result.outcome === 'refused')
           this.#log.warn(
             { orderId: result.order.id, outcome: result.outcome },
@@ -749,6 +785,12 @@ export class Engine {
           throw error;
         }
         this.#counters.replaces += 1;
+        this.#decided(
+          'replaced',
+          old.symbol,
+          action.wanted.tag,
+          `moved to ${action.wanted.quantity.toFixed()} @ ${action.wanted.price.toFixed()} (${result.txn.outcome}${result.txn.reason ? `: ${result.txn.reason}` : ''})`,
+        );
         if (result.txn.outcome === 'aborted') {
           this.#counters.replacesAborted += 1;
           this.#log.warn({ orderId: old.id, reason: result.txn.reason }, 'replace aborted');
@@ -771,6 +813,15 @@ export class Engine {
           intentId: wanted.tag,
           strategy: strategy.name,
         });
+        if (order.state === 'REJECTED')
+          this.#decided('refused', wanted.symbol, wanted.tag, order.stateReason ?? 'rejected', 'exchange');
+        else
+          this.#decided(
+            'placed',
+            wanted.symbol,
+            wanted.tag,
+            `${strategy.name} wants ${wanted.side} ${wanted.quantity.toFixed()} @ ${wanted.price.toFixed()} (${order.state})`,
+          );
         if (order.state === 'REJECTED') {
           this.#counters.actionFailures += 1;
           this.#log.warn({ orderId: order.id, reason: order.stateReason }, 'order rejected by the exchange');
@@ -778,6 +829,16 @@ export class Engine {
         return;
       }
     }
+  }
+
+  #decided(
+    kind: EngineDecision['kind'],
+    symbol: string,
+    slot: string,
+    reason: string,
+    gate?: EngineDecision['gate'],
+  ): void {
+    this.#o.onDecision?.({ at: this.#clock.now(), kind, symbol, slot, gate, reason });
   }
 
   async #consume(queue: EventQueue<UserStreamEvent>): Promise<void> {

@@ -53,6 +53,8 @@ export interface OmsOptions {
   readonly riskBudget?: RiskBudget | undefined;
   /** Told of every step down the escalation ladder (HALTED: the kill switch is already on). */
   readonly onAlert?: ((alert: Alert) => void) | undefined;
+  /** Told of every reconciliation pass that ran to its end (start-up, continuous, on demand). */
+  readonly onReconciled?: ((report: ReconcileReport) => void) | undefined;
 }
 
 export interface SubmitIntent {
@@ -107,6 +109,7 @@ export class Oms {
   readonly #queue = new KeyedQueue();
   readonly #symbols: readonly string[];
   readonly #riskBudget: RiskBudget | undefined;
+  readonly #onReconciled: ((report: ReconcileReport) => void) | undefined;
   #ready = false;
   /** Symbols whose part of a reconciliation came out clean: new orders may go out there. */
   readonly #readySymbols = new Set<string>();
@@ -133,6 +136,7 @@ export class Oms {
     this.#symbols = options.symbols ?? [];
     this.#createdAt = this.#ctx.clock.now();
     this.#riskBudget = options.riskBudget;
+    this.#onReconciled = options.onReconciled;
     this.#exec = new Execution(this.#ctx);
     this.#replacer = new Replacer(this.#ctx, this.#exec);
     this.#reconciler = new Reconciler(this.#ctx, this.#exec);
@@ -320,6 +324,7 @@ export class Oms {
       escalation,
     };
     this.#ctx.log.info({ report }, 'reconciled');
+    this.#onReconciled?.(report);
     return report;
   }
 

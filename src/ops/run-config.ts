@@ -6,7 +6,7 @@ import {
   readConfigFile,
   type ConnectionSettings,
   type FlagValues,
-} from '../cli/config.ts';
+} from '../config/connection.ts';
 import { validateClientIdPrefix } from '../domain/client-ids.ts';
 import { toDec } from '../domain/decimal.ts';
 import { ConfigError } from '../domain/errors.ts';
@@ -23,6 +23,10 @@ import {
   MIN_WS_LOGIN_NONCE,
 } from './run-defaults.ts';
 import { parseDir } from '../record/options.ts';
+import { dashboardSettings, type DashboardFlags } from './dashboard/settings.ts';
+import { loadAlertsConfig, type AlertFlags, type AlertsConfig } from './alerts/config.ts';
+import type { DashboardBind } from './dashboard/access.ts';
+import { clusterSettings, type ClusterFlags, type ClusterSettings } from './leases/settings.ts';
 
 // `btcbot run`'s settings: each from a flag, an environment variable or the config file (in that
 // order), every one checked before anything starts, and every error naming the setting.
@@ -35,7 +39,7 @@ export const DEFAULT_SYMBOLS: readonly string[] = ['BTCTRY', 'ETHTRY'];
 export * from './run-defaults.ts';
 
 /** What commander hands over; every value is still text. */
-export interface RunFlags extends FlagValues {
+export interface RunFlags extends FlagValues, DashboardFlags, ClusterFlags, AlertFlags {
   readonly mode?: string | undefined;
   readonly live?: boolean | undefined;
   readonly db?: string | undefined;
@@ -70,6 +74,10 @@ export interface RunConfig {
   readonly strategyParams: Readonly<Record<string, unknown>>;
   readonly durationMs: number | null;
   readonly metricsPort: number | null;
+  /** `--dashboard-port` (and host, token): the dashboard to serve; null or absent when not asked for. */
+  readonly dashboard?: DashboardBind | null | undefined;
+  /** Alert receivers, rules turned off and the heartbeat (src/ops/alerts/config.ts). */
+  readonly alerts?: AlertsConfig | undefined;
   /** Paper mode: the simulator's seed and market speed. */
   readonly seed: number | null;
   readonly speed: number;
@@ -87,6 +95,8 @@ export interface RunConfig {
   readonly dryRunBalancesSetting: string | undefined;
   /** `--record DIR`: the public WebSocket frames are recorded there as `btcbot record` does. */
   readonly recordDir?: string | undefined;
+  /** `--max-symbols` (and `--lease-ms`): cluster mode on a shared store; null or absent: one process. */
+  readonly cluster?: ClusterSettings | null | undefined;
   /**
    * The exchange to use; null in paper mode, whose exchange is the in-process simulator (its
    * connection settings are still checked when given, but not used).
@@ -415,6 +425,8 @@ export function loadRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv = process.
     },
     durationMs: duration ? parseDuration(duration.name, text(duration)) : null,
     metricsPort: metricsPort ? wholeNumber(metricsPort, 0, 65535) : null,
+    dashboard: dashboardSettings(flags, env),
+    alerts: loadAlertsConfig(flags, env),
     seed: seed ? wholeNumber(seed, -(2 ** 31), 2 ** 31 - 1) : null,
     speed,
     prefix: validateClientIdPrefix(prefix ? text(prefix) : DEFAULT_PREFIX),
@@ -426,6 +438,7 @@ export function loadRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv = process.
     dryRunBalances: dryBalances ? parseDryRunBalances(dryBalances.name, dryBalances.value) : null,
     dryRunBalancesSetting: dryBalances?.name,
     recordDir: flags.record === undefined ? undefined : parseDir('--record', flags.record),
+    cluster: clusterSettings(flags),
     connection: mode === 'paper' ? null : connection,
   };
 }

@@ -23,7 +23,8 @@ export function stopSignal(durationMs: number | null, out: (line: string) => voi
     out(
       `${signal} again: exiting at once; resting orders are left as they are (btcbot cancel-all clears them)`,
     );
-    process.exit(1);
+    // As a shell reports a process a signal ended: 128 + its number (SIGINT 130, SIGTERM 143).
+    process.exit(signal === 'SIGTERM' ? 143 : 130);
   };
   const first = (signal: NodeJS.Signals): void => {
     detach(first);

@@ -1,6 +1,6 @@
 import { BtcturkMarketFeed, BtcturkWsClient } from '../btcturk/websocket/index.ts';
-import type { ConnectionSettings } from '../cli/config.ts';
-import { createExchange } from '../cli/connect.ts';
+import type { ConnectionSettings } from '../config/connection.ts';
+import { createExchange } from '../config/exchange.ts';
 import { ConfigError } from '../domain/errors.ts';
 import { MarketDataService } from '../market/service.ts';
 import { formatDuration } from '../ops/duration.ts';

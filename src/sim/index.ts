@@ -5,6 +5,7 @@ import { ConfigError } from '../domain/errors.ts';
 import { processRandom, seededRandom } from '../domain/random.ts';
 import type { SimEngine, SimGroundTruth } from './engine/api.ts';
 import { createSimEngine, DEFAULT_FEES } from './engine/index.ts';
+import { checkAdminToken, generateAdminToken } from './server/admin.ts';
 import { Accounts, generateKeyPair } from './server/auth.ts';
 import { DEFAULT_BOOK_WINDOW } from './server/book-window.ts';
 import { Faults, type FaultInput, type FaultName } from './server/faults.ts';
@@ -56,6 +57,11 @@ export interface SimulatorOptions {
   readonly pongTimeoutMs?: number;
   /** Base clock (default the system's); the simulator's clock adds clock-skew-ms to it. */
   readonly clock?: Clock;
+  /**
+   * The token POSTs under /sim/ (faults, steps, accounts) must carry as `Authorization: Bearer
+   * <token>`; generated when absent. GETs of the ground truth need none.
+   */
+  readonly adminToken?: string;
 }
 
 export interface OpenedAccount {
@@ -73,6 +79,8 @@ export interface RunningSimulator {
   readonly apiSecret: string;
   readonly accountId: string;
   readonly seed: number;
+  /** What POSTs under /sim/ must carry as `Authorization: Bearer <token>`: a secret, never logged. */
+  readonly adminToken: string;
   readonly engine: SimEngine;
   setFault(name: string, value: FaultInput | null): void;
   /** How often each fault took effect so far (requests struck, orders hidden, sockets cut, ...). */
@@ -130,6 +138,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     throw new ConfigError('bookWindow', `expected a whole number of levels from 1, got ${bookWindow}`);
   const pingIntervalMs = positive('pingIntervalMs', opts.pingIntervalMs, DEFAULT_PING_INTERVAL_MS);
   const pongTimeoutMs = positive('pongTimeoutMs', opts.pongTimeoutMs, DEFAULT_PONG_TIMEOUT_MS);
+  const adminToken =
+    opts.adminToken === undefined ? generateAdminToken() : checkAdminToken('adminToken', opts.adminToken);
   if (opts.pairs !== undefined && opts.symbols !== undefined)
     throw new ConfigError('pairs', 'give either symbols or a number of pairs, not both');
   const pairs =
@@ -171,6 +181,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     pairs,
     currencies: currenciesOf(pairs),
     openAccount,
+    adminToken,
     seed,
     bookIntervalMs: Math.max(1, bookIntervalMs / speed),
     bookPhases: opts.pairs === undefined ? 1 : BOOK_PHASES,
@@ -206,6 +217,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     apiSecret: main.apiSecret,
     accountId: main.accountId,
     seed,
+    adminToken,
     engine,
     setFault: (name, value) => {
       faults.set(name, value);

@@ -84,7 +84,7 @@ class FirstSubmitFault extends BtcturkExchange {
   async #setFault(change: Record<string, number | null>): Promise<void> {
     const response = await fetch(this.#adminUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${env('SIM_ADMIN_TOKEN')}` },
       body: JSON.stringify(change),
     });
     if (!response.ok) throw new Error(`crash driver: /sim/faults answered ${response.status}`);

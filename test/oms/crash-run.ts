@@ -118,6 +118,7 @@ async function runDriver(sim: RunningSimulator, env: Record<string, string>): Pr
         BTCTURK_BASE_URL: sim.restUrl,
         BTCTURK_API_KEY: sim.apiKey,
         BTCTURK_API_SECRET: sim.apiSecret,
+        SIM_ADMIN_TOKEN: sim.adminToken,
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

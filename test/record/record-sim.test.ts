@@ -41,7 +41,7 @@ async function until(
 async function setFaults(sim: SimProcess, faults: Record<string, string | number | null>): Promise<void> {
   const response = await fetch(`${sim.rest}/sim/faults`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${sim.adminToken}` },
     body: JSON.stringify(faults),
   });
   assert.equal(response.status, 200, await response.text());

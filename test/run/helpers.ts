@@ -91,16 +91,27 @@ export interface SimProcess {
   readonly ws: string;
   readonly apiKey: string;
   readonly apiSecret: string;
+  /** What POSTs under /sim/ must send as `Authorization: Bearer` (the listening line's adminToken). */
+  readonly adminToken: string;
   stop(): Promise<void>;
 }
 
 /** `btcbot sim` as its own process, ready when it printed its listening line. */
-export async function startSimProcess(args: readonly string[]): Promise<SimProcess> {
+export async function startSimProcess(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<SimProcess> {
   // Stopped by the test's own after-hook; the guard only catches a simulator a crashed test left
   // behind, and must outlast a describe block that shares one simulator on a loaded machine.
-  const sim = spawnBot(['sim', '--port', '0', ...args], {}, 600_000);
+  const sim = spawnBot(['sim', '--port', '0', ...args], env, 600_000);
   const line = await sim.waitFor(/"event":"listening"/, 30_000);
-  const ready = JSON.parse(line) as { rest: string; ws: string; apiKey: string; apiSecret: string };
+  const ready = JSON.parse(line) as {
+    rest: string;
+    ws: string;
+    apiKey: string;
+    apiSecret: string;
+    adminToken: string;
+  };
   return {
     ...ready,
     stop: async () => {

@@ -52,18 +52,28 @@ describe('admin routes under /sim/', () => {
       assert.equal(before['cancel-delay-ms'], 50);
       assert.equal(before['error-5xx'], 0);
       const changed = await raw(sim.restUrl, 'POST', '/sim/faults', {
+        adminToken: sim.adminToken,
         body: { 'error-5xx': 0.5, 'latency-ms': '20ms' },
       });
       assert.equal(changed.status, 200);
       assert.equal((changed.json() as Record<string, number>)['latency-ms'], 20);
-      const bad = await raw(sim.restUrl, 'POST', '/sim/faults', { body: { 'ws-gap': 0.1, 'error-9xx': 1 } });
+      const bad = await raw(sim.restUrl, 'POST', '/sim/faults', {
+        adminToken: sim.adminToken,
+        body: { 'ws-gap': 0.1, 'error-9xx': 1 },
+      });
       assert.equal(bad.status, 400);
       assert.match((bad.json() as { error: string }).error, /unknown fault "error-9xx"/);
-      const badValue = await raw(sim.restUrl, 'POST', '/sim/faults', { body: { 'ws-gap': 2 } });
+      const badValue = await raw(sim.restUrl, 'POST', '/sim/faults', {
+        adminToken: sim.adminToken,
+        body: { 'ws-gap': 2 },
+      });
       assert.match((badValue.json() as { error: string }).error, /fault ws-gap: expected a probability/);
       const after = (await raw(sim.restUrl, 'GET', '/sim/faults')).json() as Record<string, number>;
       assert.equal(after['ws-gap'], 0, 'the bad request applied nothing');
-      const cleared = await raw(sim.restUrl, 'POST', '/sim/faults', { body: { 'error-5xx': null } });
+      const cleared = await raw(sim.restUrl, 'POST', '/sim/faults', {
+        adminToken: sim.adminToken,
+        body: { 'error-5xx': null },
+      });
       assert.equal((cleared.json() as Record<string, number>)['error-5xx'], 0);
     });
   });
@@ -72,7 +82,10 @@ describe('admin routes under /sim/', () => {
     const tradesAfterSteps = async (seed: number): Promise<unknown[]> => {
       let trades: unknown[] = [];
       await withSim({ seed }, async (sim) => {
-        const stepped = await raw(sim.restUrl, 'POST', '/sim/step', { body: { steps: 30 } });
+        const stepped = await raw(sim.restUrl, 'POST', '/sim/step', {
+          adminToken: sim.adminToken,
+          body: { steps: 30 },
+        });
         assert.deepEqual(stepped.json(), { steps: 30 });
         trades = sim.groundTruth().trades.map((t) => [t.price.toFixed(), t.quantity.toFixed(), t.takerSide]);
       });
@@ -82,20 +95,87 @@ describe('admin routes under /sim/', () => {
     assert.ok(first.length > 0, 'the synthetic taker traded');
     assert.deepEqual(await tradesAfterSteps(8), first);
     await withSim({}, async (sim) => {
-      const bad = await raw(sim.restUrl, 'POST', '/sim/step', { body: { steps: 0 } });
+      const bad = await raw(sim.restUrl, 'POST', '/sim/step', {
+        adminToken: sim.adminToken,
+        body: { steps: 0 },
+      });
       assert.equal(bad.status, 400);
     });
   });
 
+  it('refuses every change without the admin token (401) and applies it with the token; reads stay open', async () => {
+    await withSim({}, async (sim) => {
+      assert.ok(sim.adminToken.length >= 32, 'a generated token is long');
+      const tradesBefore = sim.groundTruth().trades.length;
+      const accountsBefore = Object.keys(sim.groundTruth().balances).length;
+      const changes: [string, unknown][] = [
+        ['/sim/faults', { 'error-5xx': 1 }],
+        ['/sim/step', { steps: 1 }],
+        ['/sim/accounts', { balances: { TRY: '1' } }],
+      ];
+      for (const [path, body] of changes) {
+        for (const adminToken of [undefined, 'wrong-token-of-some-length', `${sim.adminToken}x`]) {
+          const refused = await raw(sim.restUrl, 'POST', path, { body, adminToken });
+          assert.equal(refused.status, 401, `${path} with ${adminToken ?? 'no'} token`);
+          assert.equal(refused.headers.get('www-authenticate'), 'Bearer realm="btcbot-sim"');
+          assert.match((refused.json() as { error: string }).error, /Authorization: Bearer/);
+          assert.doesNotMatch(refused.text, new RegExp(sim.adminToken), 'the token is never echoed');
+        }
+      }
+      // A token sent another way (the secret as an API key header, a query) is no token either.
+      const inQuery = await raw(sim.restUrl, 'POST', `/sim/faults?token=${sim.adminToken}`, {
+        body: { 'error-5xx': 1 },
+      });
+      assert.equal(inQuery.status, 401);
+      const faults = (await raw(sim.restUrl, 'GET', '/sim/faults')).json() as Record<string, number>;
+      assert.equal(faults['error-5xx'], 0, 'nothing refused was applied');
+      assert.equal(sim.groundTruth().trades.length, tradesBefore, 'no market step was taken');
+      assert.equal(Object.keys(sim.groundTruth().balances).length, accountsBefore, 'no account was opened');
+      assert.equal(
+        (await raw(sim.restUrl, 'GET', '/sim/state')).status,
+        200,
+        'the ground truth stays readable',
+      );
+      const applied = await raw(sim.restUrl, 'POST', '/sim/faults', {
+        adminToken: sim.adminToken,
+        body: { 'error-5xx': 1 },
+      });
+      assert.equal(applied.status, 200);
+      const after = (await raw(sim.restUrl, 'GET', '/sim/faults')).json() as Record<string, number>;
+      assert.equal(after['error-5xx'], 1);
+    });
+  });
+
+  it('takes a given admin token and refuses a short one, naming the setting', async () => {
+    await withSim({ adminToken: 'a-token-of-twenty-chars' }, async (sim) => {
+      assert.equal(sim.adminToken, 'a-token-of-twenty-chars');
+      const applied = await raw(sim.restUrl, 'POST', '/sim/step', {
+        adminToken: 'a-token-of-twenty-chars',
+        body: { steps: 1 },
+      });
+      assert.equal(applied.status, 200);
+    });
+    await assert.rejects(
+      withSim({ adminToken: 'short' }, () => Promise.resolve()),
+      /adminToken: must be at least 16/,
+    );
+  });
+
   it('opens another account whose key pair authenticates', async () => {
     await withSim({}, async (sim) => {
-      const opened = await raw(sim.restUrl, 'POST', '/sim/accounts', { body: { balances: { TRY: '250' } } });
+      const opened = await raw(sim.restUrl, 'POST', '/sim/accounts', {
+        adminToken: sim.adminToken,
+        body: { balances: { TRY: '250' } },
+      });
       assert.equal(opened.status, 200);
       const account = opened.json() as { accountId: string; apiKey: string; apiSecret: string };
       assert.notEqual(account.accountId, sim.accountId);
       const balances = await raw(sim.restUrl, 'GET', '/api/v1/users/balances', { auth: account });
       assert.match(balances.text, /"asset":"TRY","assetname":"[^"]+","balance":"250.00"/);
-      const bad = await raw(sim.restUrl, 'POST', '/sim/accounts', { body: { apiSecret: 'not base64!' } });
+      const bad = await raw(sim.restUrl, 'POST', '/sim/accounts', {
+        adminToken: sim.adminToken,
+        body: { apiSecret: 'not base64!' },
+      });
       assert.equal(bad.status, 400);
     });
   });

@@ -39,6 +39,8 @@ describe('btcbot sim', () => {
         'cancel-delay-ms=100ms',
         '--book-interval-ms',
         '30',
+        '--admin-token',
+        'cli-admin-token-0123',
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
@@ -51,6 +53,7 @@ describe('btcbot sim', () => {
       assert.match(String(ready.ws), /^ws:\/\/127\.0\.0\.1:\d+\/ws$/);
       assert.equal(ready.apiKey, 'cli-key');
       assert.equal(ready.apiSecret, secret);
+      assert.equal(ready.adminToken, 'cli-admin-token-0123');
       const rest = String(ready.rest);
       const balances = await raw(rest, 'GET', '/api/v1/users/balances', {
         auth: { apiKey: 'cli-key', apiSecret: secret },
@@ -66,7 +69,12 @@ describe('btcbot sim', () => {
       try {
         socket.send(subscribeFrame('obdiff', 'BTCTRY'));
         const snapshot = await socket.nextOfType(431);
-        assert.equal((await raw(rest, 'POST', '/sim/step', { body: { steps: 3 } })).status, 200);
+        assert.equal((await raw(rest, 'POST', '/sim/step', { body: { steps: 3 } })).status, 401);
+        assert.equal(
+          (await raw(rest, 'POST', '/sim/step', { adminToken: 'cli-admin-token-0123', body: { steps: 3 } }))
+            .status,
+          200,
+        );
         const diff = await socket.nextOfType(432);
         assert.ok((diff[1].CS as number) > (snapshot[1].CS as number));
       } finally {

@@ -64,6 +64,8 @@ export interface RawReply {
 
 export interface RawOptions {
   readonly auth?: { apiKey: string; apiSecret: string; stamp?: number };
+  /** The simulator's admin token, sent as `Authorization: Bearer` (POSTs under /sim/ need it). */
+  readonly adminToken?: string;
   readonly body?: unknown;
   readonly timeoutMs?: number;
 }
@@ -78,6 +80,7 @@ export async function raw(
   const headers: Record<string, string> = {};
   if (options.auth)
     Object.assign(headers, authHeaders(options.auth.apiKey, options.auth.apiSecret, options.auth.stamp));
+  if (options.adminToken !== undefined) headers.authorization = `Bearer ${options.adminToken}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(baseUrl + path, {
     method,

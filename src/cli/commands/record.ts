@@ -53,7 +53,7 @@ async function record(flags: RecordFlags): Promise<void> {
   const durationMs = flags.duration === undefined ? null : parseDuration('--duration', flags.duration);
   const rotateBytes = parseSize('--rotate-size', flags.rotateSize);
   const rotateMs = parseRotateEvery('--rotate-every', flags.rotateEvery);
-  const { loadConnectionSettings } = await import('../config.ts');
+  const { loadConnectionSettings } = await import('../../config/connection.ts');
   const settings = loadConnectionSettings({
     config: flags.config,
     baseUrl: flags.baseUrl,

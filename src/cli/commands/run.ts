@@ -4,6 +4,7 @@ import type { RunFlags } from '../../ops/run-config.ts';
 import * as defaults from '../../ops/run-defaults.ts';
 import { STRATEGY_NAMES } from '../../strategies/names.ts';
 import { withConnectionOptions } from '../options.ts';
+import { withAlertOptions } from '../../ops/alerts/config.ts';
 
 // `btcbot run` (DESIGN §4): the bot. Paper mode by default: a fresh in-process simulator on
 // loopback and a synthetic market, driven through exactly the code path live trading uses. The
@@ -55,7 +56,7 @@ async function run(flags: RunFlags): Promise<void> {
 
 export function registerRunCommand(program: Command): void {
   program.addCommand(
-    withConnectionOptions(new Command('run'))
+    withAlertOptions(withConnectionOptions(new Command('run')))
       .description(
         'run the bot: paper mode (default) on an in-process simulator, dry-run on real market data without sending orders, or live',
       )
@@ -82,6 +83,15 @@ export function registerRunCommand(program: Command): void {
         '--metrics-port <port>',
         'serve Prometheus metrics at http://127.0.0.1:PORT/metrics (0: any free port)',
       )
+      .option('--dashboard-port <port>', 'serve the dashboard at http://127.0.0.1:PORT/ (0: any free port)')
+      .option(
+        '--dashboard-host <host>',
+        'address the dashboard listens on (default 127.0.0.1; beyond loopback it needs a token)',
+      )
+      .option(
+        '--dashboard-token <token>',
+        'bearer token the dashboard asks for; prefer BTCBOT_DASHBOARD_TOKEN (a flag shows in ps); open the page as /#token=…',
+      )
       .option('--seed <n>', 'paper mode: seed of the simulated market (default: random, shown in the banner)')
       .option('--speed <factor>', 'paper mode: market speed; 10 moves the synthetic market ten times as fast')
       .option(
@@ -91,6 +101,14 @@ export function registerRunCommand(program: Command): void {
       .option(
         '--redis-url <url>',
         'share the rate limit with other processes on this key (also BTCBOT_REDIS_URL)',
+      )
+      .option(
+        '--max-symbols <n>',
+        'cluster mode: share the store and the --symbols list with other processes, trading at most N of the symbols (each under a lease)',
+      )
+      .option(
+        '--lease-ms <ms>',
+        "cluster mode: a symbol's lease time; a crashed process's symbols are taken over after it (default 10000)",
       )
       .option('--cancel-on-exit', 'cancel resting orders when stopping (default in paper and dry-run mode)')
       .option('--no-cancel-on-exit', 'leave resting orders in place when stopping (default in live mode)')

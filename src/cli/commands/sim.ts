@@ -3,8 +3,8 @@ import { ConfigError } from '../../domain/errors.ts';
 import { FAULT_NAMES } from '../../sim/server/fault-names.ts';
 
 // `btcbot sim`: the simulator as a server for other processes (DESIGN §4). It prints one JSON line
-// when ready — the URLs and the key pair to use — and runs until SIGINT or SIGTERM. The simulator
-// loads when the command runs, never to build the command line.
+// when ready — the URLs, the key pair and the admin token to use — and runs until SIGINT or
+// SIGTERM. The simulator loads when the command runs, never to build the command line.
 
 interface SimFlags {
   port: string;
@@ -17,6 +17,18 @@ interface SimFlags {
   fault: string[];
   speed?: string;
   bookIntervalMs?: string;
+  adminToken?: string;
+}
+
+/** `--admin-token`, else BTCBOT_SIM_ADMIN_TOKEN (kept off the process list), else generated. */
+function adminTokenSetting(
+  flags: Pick<SimFlags, 'adminToken'>,
+  env: NodeJS.ProcessEnv,
+): { setting: string; token: string } | undefined {
+  if (flags.adminToken !== undefined) return { setting: '--admin-token', token: flags.adminToken };
+  const fromEnv = env.BTCBOT_SIM_ADMIN_TOKEN;
+  if (fromEnv !== undefined && fromEnv !== '') return { setting: 'BTCBOT_SIM_ADMIN_TOKEN', token: fromEnv };
+  return undefined;
 }
 
 function wholeNumber(setting: string, text: string, min: number, max: number): number {
@@ -69,10 +81,13 @@ function waitForStopSignal(): Promise<NodeJS.Signals> {
 }
 
 async function runSim(flags: SimFlags): Promise<void> {
-  const [{ startSimulator }, { parseFaultArg }] = await Promise.all([
+  const [{ startSimulator }, { parseFaultArg }, { checkAdminToken }] = await Promise.all([
     import('../../sim/index.ts'),
     import('../../sim/server/faults.ts'),
+    import('../../sim/server/admin.ts'),
   ]);
+  const given = adminTokenSetting(flags, process.env);
+  const adminToken = given === undefined ? undefined : checkAdminToken(given.setting, given.token);
   const faults = Object.fromEntries(flags.fault.map(parseFaultArg));
   const speed = flags.speed === undefined ? undefined : Number(flags.speed);
   if (speed !== undefined && !(Number.isFinite(speed) && speed > 0))
@@ -91,6 +106,7 @@ async function runSim(flags: SimFlags): Promise<void> {
       flags.bookIntervalMs === undefined
         ? undefined
         : wholeNumber('--book-interval-ms', flags.bookIntervalMs, 1, 3_600_000),
+    adminToken,
   });
   const stopSignal = waitForStopSignal();
   process.stdout.write(
@@ -101,6 +117,7 @@ async function runSim(flags: SimFlags): Promise<void> {
       apiKey: sim.apiKey,
       apiSecret: sim.apiSecret,
       seed: sim.seed,
+      adminToken: sim.adminToken,
     })}\n`,
   );
   await stopSignal;
@@ -131,6 +148,10 @@ export function registerSimCommand(program: Command): void {
       .option(
         '--book-interval-ms <n>',
         'order book change sets are batched per pair over this many ms, like BTCTurk (default 764; divided by --speed)',
+      )
+      .option(
+        '--admin-token <token>',
+        'token that POSTs under /sim/ (faults, steps, accounts) must send as "Authorization: Bearer <token>" (also BTCBOT_SIM_ADMIN_TOKEN, which keeps it off the process list; default: generated; printed as adminToken either way)',
       )
       .action((flags: SimFlags) => runSim(flags)),
   );

@@ -6,8 +6,8 @@ import { MarketDataService } from '../../market/service.ts';
 import { parseDuration } from '../../ops/duration.ts';
 import { createLogger, type Logger } from '../../ops/logger.ts';
 import { stopper } from '../../ops/stopper.ts';
-import { createExchange, resolveSettings } from '../connect.ts';
-import type { ConnectionSettings, FlagValues } from '../config.ts';
+import { createExchange, resolveSettings } from '../../config/exchange.ts';
+import type { ConnectionSettings, FlagValues } from '../../config/connection.ts';
 import { printTable } from '../output.ts';
 import { DEFAULT_WATCH_DEPTH, MAX_WATCH_DEPTH } from './exchange.ts';
 

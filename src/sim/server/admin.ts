@@ -1,5 +1,6 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Decimal } from 'decimal.js';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConfigError } from '../../domain/errors.ts';
 import type {
   SimBalance,
@@ -11,19 +12,52 @@ import type {
 } from '../engine/api.ts';
 import { checkFault, type FaultInput, type Faults } from './faults.ts';
 import { jsonText, type JsonValue } from './json.ts';
+import type { RateLimitedCount } from './rate-limits.ts';
 
-// The simulator's own control surface under /sim/ (no auth): its ground truth, its faults, and a
-// manual market step for deterministic tests. Not part of BTCTurk's API.
+// The simulator's own control surface under /sim/: its ground truth, its faults, and a manual
+// market step for deterministic tests. Not part of BTCTurk's API. Reads (GET) are open to anyone
+// who can reach the loopback port; every change (POST) needs the simulator's admin token as
+// `Authorization: Bearer <token>`, so another local user cannot switch faults on in a session.
 
 export interface AdminOptions {
   readonly engine: SimEngine;
   readonly faults: Faults;
+  /** The token every POST under /sim/ must carry as `Authorization: Bearer <token>`. */
+  readonly adminToken: string;
+  /** The 429s sent, shown in GET /sim/state as `rateLimited: {total, byGroup}`. */
+  readonly rateLimited?: RateLimitedCount | undefined;
   /** Opens an account with a fresh (or the given) key pair; throws ConfigError on bad input. */
   readonly openAccount: (input: {
     apiKey?: string | undefined;
     apiSecret?: string | undefined;
     balances?: Readonly<Record<string, string>> | undefined;
   }) => { accountId: string; apiKey: string; apiSecret: string };
+}
+
+/** A fresh admin token: 32 random bytes, base64url. */
+export function generateAdminToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** The shortest admin token accepted from a user (--admin-token). */
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
+
+/** Checks a token given by the user; `setting` names where it came from. */
+export function checkAdminToken(setting: string, token: string): string {
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new ConfigError(setting, 'must be printable ASCII without spaces');
+  if (token.length < MIN_ADMIN_TOKEN_LENGTH)
+    throw new ConfigError(setting, `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters long`);
+  return token;
+}
+
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/** Whether the request carries the admin token (compared in constant time). */
+function authorized(request: FastifyRequest, token: string): boolean {
+  const header = request.headers.authorization;
+  const match = typeof header === 'string' ? /^Bearer (.+)$/i.exec(header.trim()) : null;
+  if (!match?.[1]) return false;
+  return timingSafeEqual(digest(match[1]), digest(token));
 }
 
 /** Most market steps one POST /sim/step may ask for, so a typo cannot hang the server. */
@@ -87,10 +121,34 @@ function badRequest(reply: FastifyReply, error: unknown): void {
 }
 
 export function registerAdminRoutes(app: FastifyInstance, options: AdminOptions): void {
-  const { engine, faults } = options;
+  const { engine, faults, adminToken } = options;
+
+  // Every change under /sim/ needs the token; the ground truth and the faults stay readable.
+  app.addHook('onRequest', (request, reply, done) => {
+    const path = request.url.split('?')[0] ?? '';
+    if (request.method === 'GET' || request.method === 'HEAD' || !path.startsWith('/sim/')) {
+      done();
+      return;
+    }
+    if (authorized(request, adminToken)) {
+      done();
+      return;
+    }
+    void reply
+      .code(401)
+      .header('WWW-Authenticate', 'Bearer realm="btcbot-sim"')
+      .type('application/json; charset=utf-8')
+      .send(
+        jsonText({
+          error:
+            "changes under /sim/ need the simulator's admin token as 'Authorization: Bearer <token>' (btcbot sim prints it as adminToken, or takes --admin-token)",
+        }),
+      );
+  });
 
   app.get('/sim/state', (_request, reply) => {
-    send(reply, 200, groundTruthJson(engine.groundTruth()));
+    const truth = groundTruthJson(engine.groundTruth()) as Record<string, JsonValue>;
+    send(reply, 200, { ...truth, rateLimited: options.rateLimited?.toJson() ?? null });
   });
 
   app.get('/sim/faults', (_request, reply) => {

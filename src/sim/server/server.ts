@@ -8,6 +8,7 @@ import { failure } from './envelope.ts';
 import type { Faults } from './faults.ts';
 import { jsonText } from './json.ts';
 import type { SimCurrency, SimPair } from './markets.ts';
+import { RateLimitedCount } from './rate-limits.ts';
 import { allowedMethods, registerRestRoutes } from './rest.ts';
 import { WsHub } from './ws-hub.ts';
 
@@ -23,6 +24,8 @@ export interface SimServerOptions {
   readonly pairs: readonly SimPair[];
   readonly currencies: readonly SimCurrency[];
   readonly openAccount: AdminOptions['openAccount'];
+  /** POSTs under /sim/ need it as `Authorization: Bearer <token>`. */
+  readonly adminToken: string;
   /** Seeds the feed's CS counters. */
   readonly seed: number;
   /** Book change sets are conflated over this many ms of wall time. */
@@ -107,6 +110,7 @@ export async function startSimServer(options: SimServerOptions): Promise<SimServ
   };
 
   const held = new Set<Socket>();
+  const rateLimited = new RateLimitedCount();
   registerRestRoutes(
     app,
     {
@@ -118,10 +122,17 @@ export async function startSimServer(options: SimServerOptions): Promise<SimServ
       currencies: options.currencies,
       scheduleCancel,
       bookDepth: options.bookWindow,
+      rateLimited,
     },
     held,
   );
-  registerAdminRoutes(app, { engine, faults, openAccount: options.openAccount });
+  registerAdminRoutes(app, {
+    engine,
+    faults,
+    openAccount: options.openAccount,
+    adminToken: options.adminToken,
+    rateLimited,
+  });
 
   const hub = new WsHub({
     engine,
@@ -135,6 +146,7 @@ export async function startSimServer(options: SimServerOptions): Promise<SimServ
     bookWindow: options.bookWindow,
     pingIntervalMs: options.pingIntervalMs,
     pongTimeoutMs: options.pongTimeoutMs,
+    rateLimited,
   });
   app.server.on('upgrade', (request, socket, head: Buffer) => {
     hub.handleUpgrade(request, socket, head);

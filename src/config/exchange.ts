@@ -1,9 +1,6 @@
 import { BtcturkExchange, validateSecret, type BtcturkExchangeOptions } from '../btcturk/index.ts';
-import type { Logger } from '../ops/logger.ts';
-import { loadConnectionSettings, type ConnectionSettings, type FlagValues } from './config.ts';
-
-/** Kept here too for existing importers; new command modules import it from options.ts. */
-export { withConnectionOptions } from './options.ts';
+import type { Logger } from 'pino';
+import { loadConnectionSettings, type ConnectionSettings, type FlagValues } from './connection.ts';
 
 /**
  * Settings resolved and checked before anything is sent: a secret that is not valid base64 is a
@@ -11,7 +8,9 @@ export { withConnectionOptions } from './options.ts';
  */
 export function resolveSettings(flags: FlagValues): ConnectionSettings {
   const settings = loadConnectionSettings(flags);
-  if (settings.apiSecret !== undefined) validateSecret(settings.apiSecret, 'BTCTURK_API_SECRET');
+  // Named as the user gave it: the flag when the flag was used, else the variable.
+  if (settings.apiSecret !== undefined)
+    validateSecret(settings.apiSecret, flags.apiSecret !== undefined ? '--api-secret' : 'BTCTURK_API_SECRET');
   if (settings.wsPrivateKey !== undefined) validateSecret(settings.wsPrivateKey, 'BTCTURK_WS_PRIVATE_KEY');
   return settings;
 }
@@ -20,7 +19,7 @@ export function resolveSettings(flags: FlagValues): ConnectionSettings {
 export function createExchange(
   settings: ConnectionSettings,
   logger?: Logger,
-  more: Pick<BtcturkExchangeOptions, 'limiter' | 'deadlineMs' | 'requestTimeoutMs'> = {},
+  more: Pick<BtcturkExchangeOptions, 'limiter' | 'deadlineMs' | 'requestTimeoutMs' | 'observe'> = {},
 ): BtcturkExchange {
   return new BtcturkExchange({
     baseUrl: settings.baseUrl,
