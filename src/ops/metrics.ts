@@ -1,16 +1,28 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { RATE_LIMITS } from '../btcturk/common/constants.ts';
+import type { GroupHeadroom } from '../btcturk/common/rate-limiter.ts';
+import type { HttpClientObserver } from '../btcturk/http/client.ts';
+import type { ExchangeErrorKind } from '../domain/errors.ts';
 import type { EngineStats, SymbolWait } from '../engine/engine.ts';
 import type { Valuation } from '../engine/portfolio.ts';
 import type { BudgetUse } from '../engine/rate-budget.ts';
 import type { MarketDataStats } from '../market/service.ts';
 import type { OmsStats } from '../oms/context.ts';
+import { HOT_PATH_CHANNEL, type HotPathStamp } from '../market/hot-path.ts';
+import { ORDER_REQUEST_WRITTEN } from '../ports/exchange.ts';
 import type { StoreReader } from '../ports/store.ts';
 
 // Prometheus text at /metrics. Every value is read from its owner when scraped, so the numbers are
 // those the bot acts on. Labels are symbols, states, gates and counter names: never a key, an id or
-// anything a user typed.
+// anything a user typed. Names carry their unit (_seconds, _bytes) and counters end in _total.
+//
+// Two parts: `operationalMetrics(registry)` is created first, before the exchange, because the
+// HTTP client reports to it as requests happen (REST latency, limiter waits, 429s, retries) and it
+// times tick-to-order from the hot path's stamps; `botMetrics(source, registry)` adds what is read
+// from the engine, the execution core, the market data and the store at scrape time.
 
 export interface MetricsSource {
   readonly engine: { stats(): EngineStats; budgetUse(): BudgetUse; waiting?(): SymbolWait[] };
@@ -30,6 +42,10 @@ export interface MetricsSource {
       readonly rateLimited: number;
     };
   };
+  /** The rate limiter's remaining budget per endpoint group (absent: not shown). */
+  readonly limiter?: { headroom(): Promise<readonly GroupHeadroom[] | null> };
+  /** Wall-clock ms, for ages (the oldest UNKNOWN order's). Default Date.now. */
+  readonly now?: () => number;
   /** The private stream's login; absent in a mode without one (dry-run). */
   readonly privateStream?: {
     /** True while logged in on an open socket. */
@@ -59,12 +75,16 @@ function oncePerScrape<T>(read: () => T): () => T {
   };
 }
 
-/** A registry of the bot's metrics, each collected from `source` at scrape time. */
-export function botMetrics(source: MetricsSource): Registry {
+/**
+ * A registry of the bot's metrics, each collected from `source` at scrape time; `registry` is the
+ * one `operationalMetrics` was given, when the session has one.
+ */
+export function botMetrics(source: MetricsSource, registry: Registry = new Registry()): Registry {
   const marketStats = oncePerScrape(() => source.market.stats());
   const omsStats = oncePerScrape(() => source.oms.stats());
   const engineStats = oncePerScrape(() => source.engine.stats());
-  const registry = new Registry();
+  const active = oncePerScrape(() => source.store.activeOrders());
+  const now = source.now ?? Date.now;
   const registers = [registry];
 
   const activeOrders: Gauge<'symbol' | 'state'> = new Gauge({
@@ -74,10 +94,115 @@ export function botMetrics(source: MetricsSource): Registry {
     registers,
     async collect() {
       activeOrders.reset();
-      for (const order of await source.store.activeOrders())
-        activeOrders.inc({ symbol: order.symbol, state: order.state });
+      for (const order of await active()) activeOrders.inc({ symbol: order.symbol, state: order.state });
     },
   });
+
+  const unknownOrders: Gauge = new Gauge({
+    name: 'btcbot_unknown_orders',
+    help: 'orders whose send had an ambiguous outcome and that are not resolved yet (state UNKNOWN)',
+    registers,
+    async collect() {
+      unknownOrders.set((await active()).filter((o) => o.state === 'UNKNOWN').length);
+    },
+  });
+
+  const unknownAge: Gauge = new Gauge({
+    name: 'btcbot_unknown_order_oldest_age_seconds',
+    help: 'how long the oldest UNKNOWN order has been unresolved (since its last change); 0 when none',
+    registers,
+    async collect() {
+      const since = (await active())
+        .filter((o) => o.state === 'UNKNOWN')
+        .reduce((oldest, o) => Math.min(oldest, o.updatedAt), Infinity);
+      unknownAge.set(since === Infinity ? 0 : Math.max(0, now() - since) / 1000);
+    },
+  });
+
+  // Before the first evaluation it reads the time the metrics were set up: a loop that never starts
+  // (a start-up stuck in reconciliation) ages from there, as a stalled one does from its last pass.
+  const setUpAt = now();
+  const lastLoop: Gauge = new Gauge({
+    name: 'btcbot_last_loop_timestamp_seconds',
+    help:
+      'wall-clock time of the engine’s last completed evaluation, unix seconds (before the first: when the ' +
+      'session started): alert when time() minus it grows, from outside the process',
+    registers,
+    collect() {
+      lastLoop.set((engineStats().lastEvaluationAt ?? setUpAt) / 1000);
+    },
+  });
+
+  const reconcileCounter = (name: string, help: string, read: (s: Readonly<OmsStats>) => number) => {
+    const counter: Counter = new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        counter.reset();
+        counter.inc(read(omsStats()));
+      },
+    });
+  };
+  reconcileCounter(
+    'btcbot_reconciliation_runs_total',
+    'reconciliation passes (start, continuous, reconnects)',
+    (s) => s.reconcileRuns,
+  );
+  reconcileCounter(
+    'btcbot_reconciliation_failures_total',
+    'reconciliation passes that failed (an exchange or store error)',
+    (s) => s.reconcileFailures,
+  );
+  reconcileCounter(
+    'btcbot_reconciliation_divergences_total',
+    'differences between the store and the exchange that reconciliation found',
+    (s) => s.divergences,
+  );
+
+  const limiter = source.limiter;
+  if (limiter !== undefined) {
+    const headroom = oncePerScrape(() => limiter.headroom());
+    const windowLabel = (periodMs: number) => `${periodMs / 1000}s`;
+    const windowGauge = (
+      name: string,
+      help: string,
+      read: (w: GroupHeadroom['windows'][number]) => number,
+    ) => {
+      const gauge: Gauge<'group' | 'window'> = new Gauge({
+        name,
+        help,
+        labelNames: ['group', 'window'],
+        registers,
+        async collect() {
+          gauge.reset();
+          for (const g of (await headroom()) ?? [])
+            for (const w of g.windows)
+              gauge.set({ group: g.group, window: windowLabel(w.periodMs) }, read(w));
+        },
+      });
+    };
+    windowGauge(
+      'btcbot_rate_limit_headroom_requests',
+      'requests still allowed in each rate-limit window of each endpoint group (limit minus used)',
+      (w) => Math.max(0, w.limit - w.used),
+    );
+    windowGauge(
+      'btcbot_rate_limit_capacity_requests',
+      'the limit of each rate-limit window of each endpoint group (BTCTurk’s table)',
+      (w) => w.limit,
+    );
+    const blocked: Gauge<'group'> = new Gauge({
+      name: 'btcbot_rate_limit_blocked_seconds',
+      help: 'how long a 429’s Retry-After still blocks each endpoint group; 0 when not blocked',
+      labelNames: ['group'],
+      registers,
+      async collect() {
+        blocked.reset();
+        for (const g of (await headroom()) ?? []) blocked.set({ group: g.group }, g.blockedForMs / 1000);
+      },
+    });
+  }
 
   const oms: Counter<'event'> = new Counter({
     name: 'btcbot_oms_events_total',
@@ -315,6 +440,135 @@ export function botMetrics(source: MetricsSource): Registry {
   });
 
   return registry;
+}
+
+const GROUPS: ReadonlySet<string> = new Set(Object.keys(RATE_LIMITS));
+const KINDS = {
+  'not-sent': true,
+  ambiguous: true,
+  'rate-limited': true,
+  server: true,
+  auth: true,
+  rejected: true,
+  'exchange-failure': true,
+  parse: true,
+} as const satisfies Record<ExchangeErrorKind, true>;
+const OUTCOMES: ReadonlySet<string> = new Set(['ok', ...Object.keys(KINDS)]);
+
+/** A label value from a known set, else "other": a label never grows without bound. */
+const bounded = (known: ReadonlySet<string>, value: string): string => (known.has(value) ? value : 'other');
+
+const REST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const TICK_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+export interface OperationalMetrics {
+  /** What the BTCTurk HTTP client is given as `observe` (createExchange's `more.observe`). */
+  readonly rest: HttpClientObserver;
+  /** Stops timing tick-to-order (unsubscribes from the hot path). */
+  close(): void;
+}
+
+/**
+ * The metrics measured as things happen, on `registry`: REST latency per endpoint group, limiter
+ * waits, 429s and retries (through the HTTP client's observer), tick-to-order latency (from the
+ * hot path's stamps: a book change to the first order request its evaluation writes), and Node's
+ * process metrics (event-loop lag, memory, CPU, handles; unprefixed, as Prometheus knows them).
+ */
+export function operationalMetrics(registry: Registry): OperationalMetrics {
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry });
+
+  const duration = new Histogram<'group' | 'outcome'>({
+    name: 'btcbot_rest_request_duration_seconds',
+    help: 'REST attempts by endpoint group, from sending to the reply read; outcome ok or the error kind',
+    labelNames: ['group', 'outcome'],
+    buckets: REST_BUCKETS,
+    registers,
+  });
+  const rateLimited = new Counter<'group'>({
+    name: 'btcbot_rest_rate_limited_total',
+    help: '429 replies by endpoint group (each blocks the group for its Retry-After)',
+    labelNames: ['group'],
+    registers,
+  });
+  const retries = new Counter<'group' | 'kind'>({
+    name: 'btcbot_rest_retries_total',
+    help: 'REST retries by endpoint group and the kind of failure retried (reads and unprocessed writes only)',
+    labelNames: ['group', 'kind'],
+    registers,
+  });
+  const wait = new Histogram<'group'>({
+    name: 'btcbot_rate_limit_wait_seconds',
+    help: 'time each REST attempt waited for the rate limiter, by endpoint group',
+    labelNames: ['group'],
+    buckets: WAIT_BUCKETS,
+    registers,
+  });
+  const waits = new Counter<'group'>({
+    name: 'btcbot_rate_limit_waits_total',
+    help: 'REST attempts that had to wait for the rate limiter (1 ms or more), by endpoint group',
+    labelNames: ['group'],
+    registers,
+  });
+  const tickToOrder = new Histogram({
+    name: 'btcbot_tick_to_order_seconds',
+    help: 'from a book change to the first order request written by the evaluation it woke',
+    buckets: TICK_BUCKETS,
+    registers,
+  });
+
+  const rest: HttpClientObserver = {
+    request(group, seconds, outcome) {
+      duration.observe({ group: bounded(GROUPS, group), outcome: bounded(OUTCOMES, outcome) }, seconds);
+    },
+    limiterWait(group, seconds) {
+      const g = bounded(GROUPS, group);
+      wait.observe({ group: g }, seconds);
+      if (seconds >= 0.001) waits.inc({ group: g });
+    },
+    rateLimited(group) {
+      rateLimited.inc({ group: bounded(GROUPS, group) });
+    },
+    retry(group, kind) {
+      retries.inc({ group: bounded(GROUPS, group), kind: bounded(OUTCOMES, kind) });
+    },
+  };
+
+  // A book change is the tick of the first evaluation that wakes after it; that evaluation's
+  // dispatch arms the timer, and the next order request written stops it. An evaluation that
+  // sends nothing is overtaken by the next dispatch, so no order is timed from a stale tick.
+  let pendingTick: number | null = null;
+  let waking: { evaluation: number; tick: number } | null = null;
+  let armed: number | null = null;
+  const onStamp = (message: unknown): void => {
+    const stamp = message as HotPathStamp;
+    if (stamp.stage === 'book') pendingTick ??= stamp.at;
+    else if (stamp.stage === 'wake') {
+      waking = pendingTick === null ? null : { evaluation: stamp.evaluation, tick: pendingTick };
+      pendingTick = null;
+    } else if (stamp.stage === 'dispatch') {
+      armed = waking?.evaluation === stamp.evaluation ? waking.tick : null;
+      waking = null;
+    }
+  };
+  const onWritten = (): void => {
+    if (armed === null) return;
+    tickToOrder.observe((performance.now() - armed) / 1000);
+    armed = null;
+  };
+  subscribe(HOT_PATH_CHANNEL, onStamp);
+  subscribe(ORDER_REQUEST_WRITTEN, onWritten);
+  let closed = false;
+  return {
+    rest,
+    close() {
+      if (closed) return;
+      closed = true;
+      unsubscribe(HOT_PATH_CHANNEL, onStamp);
+      unsubscribe(ORDER_REQUEST_WRITTEN, onWritten);
+    },
+  };
 }
 
 export interface MetricsServer {

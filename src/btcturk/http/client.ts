@@ -21,6 +21,21 @@ import { StampSource, clockOffset } from '../common/stamps.ts';
 import { ClockSync } from './clock-sync.ts';
 import { parseExchangeInfo, parseServerTime } from './models.ts';
 
+/**
+ * Told what the client does, for metrics (src/ops/metrics.ts): the adapter knows no metrics library.
+ * `group` is the endpoint's rate-limit group; `outcome` is 'ok' or the ExchangeError kind.
+ */
+export interface HttpClientObserver {
+  /** One attempt, from sending to its reply read (or its failure), in seconds. */
+  request?(group: string, seconds: number, outcome: string): void;
+  /** Time spent waiting for the rate limiter before an attempt, in seconds. */
+  limiterWait?(group: string, seconds: number): void;
+  /** A 429 answered. */
+  rateLimited?(group: string): void;
+  /** A retry about to be made, after a failure of this kind. */
+  retry?(group: string, kind: string): void;
+}
+
 export interface BtcturkHttpClientOptions {
   readonly baseUrl: string;
   readonly credentials: BtcturkCredentials | undefined;
@@ -33,6 +48,7 @@ export interface BtcturkHttpClientOptions {
   readonly clockSyncIntervalMs: number;
   readonly maxConsecutiveAuthFailures: number;
   readonly backoff: BackoffPolicy;
+  readonly observe?: HttpClientObserver | undefined;
 }
 
 export type QueryValue = string | number | readonly string[] | undefined;
@@ -152,6 +168,7 @@ export class BtcturkHttpClient {
   readonly #log: Logger;
   readonly #maxAuthFailures: number;
   readonly #backoff: BackoffPolicy;
+  readonly #observe: HttpClientObserver;
   readonly #stamps: StampSource;
   readonly #clockSync: ClockSync;
   readonly #agent: Agent;
@@ -173,6 +190,7 @@ export class BtcturkHttpClient {
     this.#log = (options.logger ?? pino({ enabled: false })).child({ component: 'btcturk-rest' });
     this.#maxAuthFailures = options.maxConsecutiveAuthFailures;
     this.#backoff = options.backoff;
+    this.#observe = options.observe ?? {};
     this.#stamps = new StampSource(options.clock);
     this.#clockSync = new ClockSync({
       measure: (deadlineAt) => this.#measureOffset(deadlineAt),
@@ -254,15 +272,21 @@ export class BtcturkHttpClient {
           throw authStoppedError(operation, this.#authFailures);
         await this.#clockSync.ensureFresh(deadlineAt);
       }
+      const queuedAt = this.#clock.monotonic();
       await this.#limiter.acquire(endpoint.group, { deadlineAt, operation });
+      this.#observe.limiterWait?.(endpoint.group, (this.#clock.monotonic() - queuedAt) / 1000);
       // The stamp is signed synchronously at the start of the attempt: this is its offset's age.
       const resyncsAtSigning = this.#authResyncs;
+      const attemptAt = this.#clock.monotonic();
       try {
         const result = await this.#attempt(spec, parse, deadlineAt, attempt);
+        this.#observe.request?.(endpoint.group, (this.#clock.monotonic() - attemptAt) / 1000, 'ok');
         if (isPrivate) this.#authFailures = 0;
         return result;
       } catch (error) {
         if (!(error instanceof ExchangeError)) throw error;
+        this.#observe.request?.(endpoint.group, (this.#clock.monotonic() - attemptAt) / 1000, error.kind);
+        if (error.kind === 'rate-limited') this.#observe.rateLimited?.(endpoint.group);
         // A read retried into the last moments of its deadline and cut off by it (no reply in the
         // time left) says only that time ran out: the caller hears the failure the retry was for.
         // A write cut off this way may have been processed: its own, ambiguous error stands.
@@ -289,6 +313,7 @@ export class BtcturkHttpClient {
             await this.#clockSync.syncNow(deadlineAt).catch((syncError: unknown) => {
               this.#log.warn({ err: describeThrown(syncError) }, 'clock re-sync after a 401 failed');
             });
+            this.#observe.retry?.(endpoint.group, error.kind);
             continue;
           }
           throw error;
@@ -298,6 +323,7 @@ export class BtcturkHttpClient {
         if (this.#clock.now() + Math.max(delayMs, error.retryAfterMs ?? 0) >= deadlineAt) throw error;
         this.#log.debug({ operation, kind: error.kind, attempt, delayMs: Math.round(delayMs) }, 'retrying');
         retrying = error;
+        this.#observe.retry?.(endpoint.group, error.kind);
         await this.#clock.sleep(delayMs);
         attempt += 1;
       }

@@ -5,6 +5,9 @@ import {
   type Kysely,
   type Migration,
 } from 'kysely';
+import { alertsMigration } from './alerts.ts';
+import { auditMigration } from './audit.ts';
+import { leasesMigration } from './leases.ts';
 
 // The store's schema, as ordered migrations applied at open and recorded in `schema_migrations`.
 // A released migration is never edited: change the schema by appending a new one. Written with the
@@ -210,4 +213,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0002_engine_reads': engineReads,
   '0003_fill_identity': fillIdentity,
   '0004_quote_amount': quoteAmount,
+  '0005_alerts': alertsMigration,
+  '0006_audit': auditMigration,
+  '0007_leases': leasesMigration,
 };

@@ -13,6 +13,8 @@ export interface OrdersTable {
   quantity: string;
   /** Added by migration 0004: quote to spend, for a market buy sized in the quote currency. */
   quote_amount: string | null;
+  /** Added by migration 0007: the epoch of the symbol's lease the order was journaled under (cluster mode). */
+  lease_epoch: number | null;
   filled_quantity: string;
   filled_quote: string;
   average_price: string | null;
@@ -98,6 +100,58 @@ export interface EquitySnapshotsTable {
   peak_equity: string;
 }
 
+/** Added by migration 0006 (src/store/sql/audit.ts): the operator-action trail. */
+export interface AuditLogTable {
+  id: number;
+  at: number;
+  action: string;
+  source: string;
+  reason: string;
+  detail: string; // JSON object
+}
+
+/** Added by migration 0007 (src/store/sql/leases.ts): which process trades a symbol, fenced by epoch. */
+export interface LeasesTable {
+  symbol: string;
+  holder: string;
+  epoch: number;
+  acquired_at: number;
+  heartbeat_at: number;
+  expires_at: number;
+}
+
+/** Added by migration 0007: the processes sharing the store, for `btcbot status --cluster`. */
+export interface ProcessesTable {
+  id: string;
+  host: string;
+  pid: number;
+  started_at: number;
+  heartbeat_at: number;
+  lease_ms: number;
+  symbols: string; // JSON array of the symbols it holds
+  budget: string | null; // JSON object: its rate-budget use, when it reports one
+}
+
+/** Added by migration 0005 (src/store/sql/alerts.ts): alert rules' state, and the alert outbox. */
+export interface AlertStatesTable {
+  rule: string;
+  key: string;
+  state: string; // JSON
+  updated_at: number;
+}
+
+export interface AlertOutboxTable {
+  id: string;
+  receiver: string;
+  payload: string; // JSON
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  created_at: number;
+  delivered_at: number | null;
+  last_error: string | null;
+}
+
 export interface StoreSchema {
   orders: OrdersTable;
   order_events: OrderEventsTable;
@@ -106,4 +160,9 @@ export interface StoreSchema {
   fill_cursors: FillCursorsTable;
   settings: SettingsTable;
   equity_snapshots: EquitySnapshotsTable;
+  audit_log: AuditLogTable;
+  leases: LeasesTable;
+  processes: ProcessesTable;
+  alert_states: AlertStatesTable;
+  alert_outbox: AlertOutboxTable;
 }

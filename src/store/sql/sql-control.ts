@@ -1,9 +1,11 @@
 import type { Kysely, Transaction } from 'kysely';
+import type { AuditLog } from '../../ports/audit.ts';
 import type { EscalationState, KillSwitchControl, KillSwitchState } from '../../ports/store.ts';
 import type { StoreContext } from './context.ts';
 import type { UnsyncedCommit } from './group-commit.ts';
 import { journalStatements } from './prepared.ts';
 import * as control from './control.ts';
+import { SqlAuditLog } from './audit.ts';
 import type { StoreSchema } from './schema.ts';
 
 export interface SqlStoreOptions extends Omit<StoreContext, 'statements'> {
@@ -21,6 +23,8 @@ export interface SqlStoreOptions extends Omit<StoreContext, 'statements'> {
  */
 export class SqlKillSwitchControl implements KillSwitchControl {
   readonly location: string;
+  /** The operator-action trail (src/store/sql/audit.ts), written and read on this store's connection. */
+  readonly audit: AuditLog;
   protected readonly db: Kysely<StoreSchema>;
   protected readonly ctx: StoreContext;
   readonly #onClose: (() => void | Promise<void>) | undefined;
@@ -35,6 +39,7 @@ export class SqlKillSwitchControl implements KillSwitchControl {
       statements: journalStatements(db, options.guard),
     };
     this.#onClose = options.onClose;
+    this.audit = new SqlAuditLog(() => this.conn(), options.clock);
   }
 
   protected tx<T>(work: (trx: Transaction<StoreSchema>) => Promise<T>): Promise<T> {
