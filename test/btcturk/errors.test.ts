@@ -8,6 +8,7 @@ import {
   type ExchangeErrorKind,
 } from '../../src/domain/errors.ts';
 import { classifyReply, type CallContext } from '../../src/btcturk/common/errors.ts';
+import { btcturkRateLimiter } from '../../src/btcturk/exchange.ts';
 import type { RefusalReason } from '../../src/domain/errors.ts';
 import { wireText } from '../wire/corpus.ts';
 import {
@@ -90,6 +91,29 @@ describe('error taxonomy', () => {
         assert.match(e.message, /ECONNREFUSED/, 'the cause, not a bare "deadline passed"');
       }),
     );
+    await exchange.close();
+  });
+
+  it('not-sent: a retry held by the rate limiter past the deadline ends with the failure it was waiting out', async () => {
+    const port = await closedPort();
+    // A shared, prioritised limiter can hold a retry longer than the deadline had left for it.
+    const limiter = btcturkRateLimiter({});
+    let acquired = 0;
+    const slowRetries = Object.assign(Object.create(limiter) as typeof limiter, {
+      acquire: async (group: string, request: { deadlineAt: number; operation: string }) => {
+        acquired += 1;
+        if (acquired > 1) await new Promise((resolve) => setTimeout(resolve, 400));
+        await limiter.acquire(group, request);
+      },
+    });
+    const exchange = exchangeFor(`http://127.0.0.1:${port}`, { deadlineMs: 300, limiter: slowRetries });
+    await assert.rejects(
+      exchange.orderBook('BTCTRY'),
+      expectKind('not-sent', (e) => {
+        assert.match(e.message, /ECONNREFUSED/, 'the cause, not a bare "deadline passed"');
+      }),
+    );
+    assert.ok(acquired >= 2, 'the request was retried');
     await exchange.close();
   });
 

@@ -273,8 +273,15 @@ export class BtcturkHttpClient {
         await this.#clockSync.ensureFresh(deadlineAt);
       }
       const queuedAt = this.#clock.monotonic();
-      await this.#limiter.acquire(endpoint.group, { deadlineAt, operation });
+      try {
+        await this.#limiter.acquire(endpoint.group, { deadlineAt, operation });
+      } catch (error) {
+        // A retry the limiter could not fit before the deadline: the caller hears why it retried.
+        throw retrying ?? error;
+      }
       this.#observe.limiterWait?.(endpoint.group, (this.#clock.monotonic() - queuedAt) / 1000);
+      // So does a retry whose wait for the limiter (shared and prioritised) outlasted the deadline.
+      if (retrying !== null && this.#clock.now() >= deadlineAt) throw retrying;
       // The stamp is signed synchronously at the start of the attempt: this is its offset's age.
       const resyncsAtSigning = this.#authResyncs;
       const attemptAt = this.#clock.monotonic();
