@@ -349,16 +349,21 @@ function rawCommit(dir: string): { p50: number; p99: number } {
   }
 }
 
-async function tickToOrder(durationS: number): Promise<Record<string, number | string>> {
+/** Something run beside the engine on its store for the whole measurement (bench/alerts.ts); returns its stop. */
+export type Beside = (store: Store) => Promise<() => Promise<void>>;
+
+export async function tickToOrder(
+  durationS: number,
+  beside?: Beside,
+): Promise<Record<string, number | string>> {
   // The durable journal, as `btcbot run` keeps it: a file in WAL mode with synchronous=FULL.
   // BENCH_LATENCY_STORE=memory measures with an in-memory store instead (no disk sync).
   const memory = process.env.BENCH_LATENCY_STORE === 'memory';
   const dir = mkdtempSync(join(tmpdir(), 'btcbot-latency-'));
   let path: PathEvent[] | null = null;
-  const store = tracedStore(
-    await openSqliteStore({ path: memory ? ':memory:' : join(dir, 'journal.db') }),
-    () => path,
-  );
+  const opened = await openSqliteStore({ path: memory ? ':memory:' : join(dir, 'journal.db') });
+  const store = tracedStore(opened, () => path);
+  const stopBeside = await beside?.(opened);
   const recording = new RecordingExchange();
   const exchange = recording as unknown as Exchange;
   const feed = new DrivenFeed();
@@ -503,6 +508,7 @@ async function tickToOrder(durationS: number): Promise<Record<string, number | s
   await oms.stop();
   await market.stop();
   unsubscribe(HOT_PATH_CHANNEL, onStamp);
+  await stopBeside?.();
   await store.close();
   const commit = rawCommit(dir);
   rmSync(dir, { recursive: true, force: true });

@@ -54,6 +54,7 @@ export async function journalOrder(
   ctx: StoreContext,
   order: NewOrder,
   sent = false,
+  leaseEpoch: number | null = null,
 ): Promise<StoredOrder> {
   if (order.replaceOf != null && !(await findOrder(trx, ctx, order.replaceOf)))
     throw new Error(
@@ -71,6 +72,7 @@ export async function journalOrder(
     stop_price: textOrNull(order.stopPrice),
     quantity: text(order.quantity),
     quote_amount: textOrNull(order.quoteAmount),
+    lease_epoch: leaseEpoch,
     filled_quantity: '0',
     filled_quote: '0',
     average_price: null,
@@ -123,8 +125,11 @@ export async function applyEvent(
   orderId: string,
   event: StatusEvent,
   expectedVersion: number | undefined,
+  fence?: (symbol: string) => Promise<unknown>,
 ): Promise<ApplyResult> {
   const order = await mustFindOrder(trx, ctx, orderId);
+  // Cluster mode: a send goes out only under the symbol's current lease (throws when it moved on).
+  if (fence !== undefined && event.type === 'sent') await fence(order.symbol);
   if (expectedVersion !== undefined && expectedVersion !== order.version)
     return {
       ok: false,
@@ -390,6 +395,7 @@ function adoptedRow(
     // A quote-sized report's quantity is no base amount: kept as the quote amount, base 0.
     quantity: report.quoteSized === true ? '0' : text(report.quantity),
     quote_amount: report.quoteSized === true ? text(report.quantity) : null,
+    lease_epoch: null,
     filled_quantity: text(filled),
     filled_quote: text(filledQuote),
     average_price: filled.gt(0) ? text(filledQuote.div(filled)) : null,

@@ -74,6 +74,7 @@ const ORDER_COLUMNS = [
   'stop_price',
   'quantity',
   'quote_amount',
+  'lease_epoch',
   'filled_quantity',
   'filled_quote',
   'average_price',

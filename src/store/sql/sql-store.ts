@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { StatusEvent } from '../../domain/lifecycle.ts';
 import type { FillReport, OrderStatusReport } from '../../domain/reports.ts';
 import type {
@@ -26,9 +26,18 @@ import type {
   StoredOrder,
   StoredOrderEvent,
 } from '../../ports/store.ts';
+import type {
+  AcquireResult,
+  ClusterProcess,
+  ClusterReader,
+  Lease,
+  LeaseStore,
+  ProcessReport,
+} from '../../ports/leases.ts';
 import * as control from './control.ts';
 import * as equity from './equity.ts';
 import { GroupCommit, type CommitStats, type Work, type WriteOptions } from './group-commit.ts';
+import { fenceStatement, LeaseBook, listLeases, listProcesses } from './leases.ts';
 import * as reads from './order-reads.ts';
 import * as writes from './order-writes.ts';
 import * as replaces from './replaces.ts';
@@ -43,17 +52,63 @@ import { SqlKillSwitchControl, type SqlStoreOptions } from './sql-control.ts';
  */
 const UNSYNCED_EVENTS: ReadonlySet<StatusEvent['type']> = new Set(['acked']);
 
+/** Cluster mode: several processes write the store, each symbol's orders fenced by its lease. */
+export interface ClusterStoreOptions {
+  /** This process's id on the store: the holder of its leases. */
+  readonly holder: string;
+  /** Lock the lease row the fence reads until the write commits (PostgreSQL: many writers at once). */
+  readonly rowLocks: boolean;
+}
+
 /**
  * The Store on any SQL database Kysely speaks to: a dialect module opens the connection, applies
  * the migrations and hands it here. Each write below is atomic on its own and durable when it
  * returns; writes that arrive together share one transaction and one disk sync (group commit).
  */
-export class SqlStore extends SqlKillSwitchControl implements Store {
+export class SqlStore extends SqlKillSwitchControl implements Store, ClusterReader {
   readonly #writer: GroupCommit;
+  /** Cluster mode only: without it no write is fenced and nothing about leases runs on the hot path. */
+  readonly #leases: LeaseBook | undefined;
 
-  constructor(db: Kysely<StoreSchema>, options: SqlStoreOptions) {
+  constructor(db: Kysely<StoreSchema>, options: SqlStoreOptions, cluster?: ClusterStoreOptions) {
     super(db, options);
     this.#writer = new GroupCommit(db, options.unsyncedCommit);
+    this.#leases =
+      cluster === undefined ? undefined : new LeaseBook(cluster.holder, fenceStatement(db, cluster.rowLocks));
+  }
+
+  /** The epoch to stamp an order on `symbol` with, checked against its lease in `trx`; null outside cluster mode. */
+  #fence(trx: Transaction<StoreSchema>, symbol: string): Promise<number | null> {
+    return this.#leases === undefined ? Promise.resolve(null) : this.#leases.check(trx, symbol);
+  }
+
+  /** This store's leases, when it was opened in cluster mode. */
+  get leaseStore(): LeaseStore | undefined {
+    const book = this.#leases;
+    if (book === undefined) return undefined;
+    const now = (): number => this.ctx.clock.now();
+    return {
+      holder: book.holder,
+      acquireLease: (symbol: string, ttlMs: number): Promise<AcquireResult> =>
+        this.tx((trx) => book.acquire(trx, symbol, now(), ttlMs)),
+      renewLease: (symbol: string, epoch: number, ttlMs: number): Promise<Lease | null> =>
+        this.tx((trx) => book.renew(trx, symbol, epoch, now(), ttlMs)),
+      releaseLease: (symbol: string, epoch: number): Promise<void> =>
+        this.tx((trx) => book.release(trx, symbol, epoch, now())),
+      leases: () => this.leases(),
+      reportProcess: (report: ProcessReport): Promise<void> =>
+        this.tx((trx) => book.report(trx, report, now())),
+      removeProcess: (): Promise<void> => this.tx((trx) => book.remove(trx)),
+      processes: () => this.processes(),
+    };
+  }
+
+  async leases(): Promise<Lease[]> {
+    return listLeases(await this.conn());
+  }
+
+  async processes(): Promise<ClusterProcess[]> {
+    return listProcesses(await this.conn());
   }
 
   protected override tx<T>(work: Work<T>, options?: WriteOptions): Promise<T> {
@@ -72,6 +127,14 @@ export class SqlStore extends SqlKillSwitchControl implements Store {
     await super.close();
   }
 
+  /** This database and writer, for a narrow port beside the Store (src/store/sql/alerts.ts). */
+  sqlAccess(): {
+    write: <T>(work: Work<T>, options?: WriteOptions) => Promise<T>;
+    read: () => Promise<Kysely<StoreSchema>>;
+  } {
+    return { write: (work, options) => this.tx(work, options), read: () => this.conn() };
+  }
+
   /** How the writes so far were grouped into commits (for benchmarks and tests; not part of the port). */
   commitStats(): CommitStats {
     return this.#writer.stats();
@@ -83,19 +146,33 @@ export class SqlStore extends SqlKillSwitchControl implements Store {
   // the same write, it is synced like the mark.
   async journalOrder(order: NewOrder, options: JournalOptions = {}): Promise<StoredOrder> {
     const sent = options.sent === true;
-    return this.tx((trx) => writes.journalOrder(trx, this.ctx, order, sent), { durable: sent });
+    const leases = this.#leases;
+    // Outside cluster mode the submit path runs exactly as before: no fence, not even a promise.
+    if (leases === undefined)
+      return this.tx((trx) => writes.journalOrder(trx, this.ctx, order, sent), { durable: sent });
+    return this.tx(
+      async (trx) => writes.journalOrder(trx, this.ctx, order, sent, await leases.check(trx, order.symbol)),
+      { durable: sent },
+    );
   }
 
   async journalOrders(orders: readonly NewOrder[]): Promise<StoredOrder[]> {
     return this.tx(async (trx) => {
       const out: StoredOrder[] = [];
-      for (const order of orders) out.push(await writes.journalOrder(trx, this.ctx, order));
+      for (const order of orders)
+        out.push(
+          await writes.journalOrder(trx, this.ctx, order, false, await this.#fence(trx, order.symbol)),
+        );
       return out;
     });
   }
 
   async applyEvent(orderId: string, event: StatusEvent, expectedVersion?: number): Promise<ApplyResult> {
-    return this.tx((trx) => writes.applyEvent(trx, this.ctx, orderId, event, expectedVersion), {
+    const fence =
+      this.#leases === undefined
+        ? undefined
+        : (trx: Transaction<StoreSchema>) => (symbol: string) => this.#fence(trx, symbol);
+    return this.tx((trx) => writes.applyEvent(trx, this.ctx, orderId, event, expectedVersion, fence?.(trx)), {
       durable: !UNSYNCED_EVENTS.has(event.type),
     });
   }
@@ -156,7 +233,13 @@ export class SqlStore extends SqlKillSwitchControl implements Store {
   }
 
   async beginReplace(replace: NewReplace): Promise<BeginReplaceResult> {
-    return this.tx((trx) => replaces.beginReplace(trx, this.ctx, replace));
+    return this.tx(async (trx) => {
+      if (this.#leases !== undefined) {
+        const old = await reads.findOrder(trx, this.ctx, replace.oldOrderId);
+        if (old) await this.#fence(trx, old.symbol);
+      }
+      return replaces.beginReplace(trx, this.ctx, replace);
+    });
   }
 
   async advanceReplace(
@@ -198,4 +281,14 @@ export class SqlStore extends SqlKillSwitchControl implements Store {
   async lastEquitySnapshot(): Promise<EquitySnapshot | undefined> {
     return equity.lastEquitySnapshot(await this.conn());
   }
+}
+
+/** The leases of a store opened in cluster mode; undefined for any other store. */
+export function leasesOf(store: unknown): LeaseStore | undefined {
+  return store instanceof SqlStore ? store.leaseStore : undefined;
+}
+
+/** The cluster's leases and processes as any opener of a SQL store (a reader too) sees them. */
+export function clusterOf(store: unknown): ClusterReader | undefined {
+  return store instanceof SqlStore ? store : undefined;
 }
