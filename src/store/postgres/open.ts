@@ -38,6 +38,12 @@ export interface PostgresStoreOptions {
   /** The schema holding this store's tables (created if absent); one writer per schema. Default "public". */
   readonly schema?: string | undefined;
   readonly clock?: Clock | undefined;
+  /**
+   * Cluster mode: several processes (on any host) write the schema, each symbol by the holder of
+   * its lease (`holder`: this process's id). The writer lock is not taken; the leases' fence stands
+   * in for it, symbol by symbol.
+   */
+  readonly cluster?: { readonly holder: string } | undefined;
 }
 
 /** Where the store lives, for messages: the URL without its password, and the schema. */
@@ -128,6 +134,7 @@ function storePool(connection: pg.ClientConfig, schema: string, role: string, re
  * pending migrations — the same migrations and queries as the SQLite store.
  */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+  if (options.cluster !== undefined) return openSharedPostgresStore(options, options.cluster.holder);
   const { schema, location } = target(options);
   const connection = connectionOf(options);
   let lock: WriterLock;
@@ -156,6 +163,33 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   } catch (error) {
     await db.destroy();
     await lock.release();
+    throw error;
+  }
+}
+
+/** The store in cluster mode: no writer lock; migrations serialize on Kysely's migration lock row. */
+async function openSharedPostgresStore(options: PostgresStoreOptions, holder: string): Promise<Store> {
+  const { schema, location } = target(options);
+  const db = new Kysely<StoreSchema>({
+    dialect: new PostgresDialect({ pool: storePool(connectionOf(options), schema, 'store') }),
+  });
+  try {
+    await sql`SELECT 1`.execute(db).catch((error: unknown) => {
+      throw unreachable(location, error);
+    });
+    // Processes of a cluster start together: one's CREATE may fail on another's at the same time.
+    await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db).catch(async (error: unknown) => {
+      const found = await sql`SELECT 1 FROM pg_namespace WHERE nspname = ${schema}`.execute(db);
+      if (found.rows.length === 0) throw error;
+    });
+    await applyMigrations(db, location, MIGRATIONS, schema);
+    return new SqlStore(
+      db,
+      { location, clock: options.clock ?? systemClock, unsyncedCommit: UNSYNCED_COMMIT },
+      { holder, rowLocks: true },
+    );
+  } catch (error) {
+    await db.destroy();
     throw error;
   }
 }

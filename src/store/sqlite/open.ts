@@ -28,6 +28,12 @@ export interface SqliteStoreOptions {
    * in-process simulator).
    */
   readonly fresh?: boolean | undefined;
+  /**
+   * Cluster mode: several processes on this machine write the store, each symbol by the holder of
+   * its lease (`holder`: this process's id). The instance lock is not taken; the leases' fence
+   * stands in for it, symbol by symbol.
+   */
+  readonly cluster?: { readonly holder: string } | undefined;
 }
 
 export interface SqliteReaderOptions {
@@ -50,7 +56,12 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   const clock = options.clock ?? systemClock;
   const memory = options.path === MEMORY;
   const path = memory ? MEMORY : canonicalPath(options.path);
-  const lock = memory ? null : acquireInstanceLock(path, clock);
+  const cluster = options.cluster;
+  if (cluster !== undefined && options.fresh === true)
+    throw new Error(
+      `database ${path}: a store shared by a cluster is never started fresh (other processes use it)`,
+    );
+  const lock = memory || cluster !== undefined ? null : acquireInstanceLock(path, clock);
   if (lock?.previous) options.onTakeover?.(lock.previous);
   let sqlite: Database.Database | undefined;
   try {
@@ -65,12 +76,12 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     sqlite.pragma('foreign_keys = ON');
     const db = new Kysely<StoreSchema>({ dialect: sqliteDialect(sqlite) });
     await applyMigrations(db, path);
-    return new SqlStore(db, {
-      location: path,
-      clock,
-      onClose: () => lock?.release(),
-      unsyncedCommit: sqliteUnsyncedCommit,
-    });
+    return new SqlStore(
+      db,
+      { location: path, clock, onClose: () => lock?.release(), unsyncedCommit: sqliteUnsyncedCommit },
+      // One writer at a time (`begin immediate`) is what makes the fence's plain read enough here.
+      cluster === undefined ? undefined : { holder: cluster.holder, rowLocks: false },
+    );
   } catch (error) {
     sqlite?.close();
     lock?.release();
