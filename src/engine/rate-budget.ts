@@ -20,6 +20,12 @@ export interface BudgetUse {
   /** Requests sent in the last minute. */
   readonly used: number;
   readonly limit: number;
+  /**
+   * Present only while the 10-second window, not the minute, is what holds orders back (too few
+   * left in it for a replace): its use, so that a display of `used/limit` for the minute does not
+   * hide why nothing goes out.
+   */
+  readonly heldBy?: { readonly windowSeconds: number; readonly used: number; readonly limit: number };
 }
 
 export class OrderRateBudget {
@@ -62,6 +68,13 @@ export class OrderRateBudget {
 
   use(now: number): BudgetUse {
     this.available(now);
-    return { used: this.#sent.length, limit: this.limit };
+    const minute = { used: this.#sent.length, limit: this.limit };
+    const short = this.#windows[1];
+    if (short === undefined) return minute;
+    const shortUsed = this.#usedWithin(short.ms, now);
+    const shortLeft = short.limit - shortUsed;
+    // A replace costs 2: fewer than that left holds back every kind of order request.
+    if (shortLeft >= 2 || shortLeft >= minute.limit - minute.used) return minute;
+    return { ...minute, heldBy: { windowSeconds: short.ms / 1000, used: shortUsed, limit: short.limit } };
   }
 }

@@ -50,7 +50,10 @@ export interface SummaryInput {
   readonly elapsedMs: number;
   readonly valuation: Valuation | null;
   readonly openOrders: number;
+  /** The bot's fills on its symbols as the store holds them (what its positions are made of). */
   readonly fills: number;
+  /** Of those, recorded by this process; shown when it differs (after a restart). */
+  readonly fillsThisRun?: number | undefined;
   readonly statuses: readonly (readonly [string, MarketStatus])[];
   readonly budget: BudgetUse;
   readonly level: EscalationLevel;
@@ -77,15 +80,30 @@ function pnlText(v: Valuation | null): string {
   );
 }
 
+/** "12", or "40 (3 this run)" once a restart carried earlier fills over. */
+function fillsText(s: Pick<SummaryInput, 'fills' | 'fillsThisRun'>): string {
+  return s.fillsThisRun === undefined || s.fillsThisRun === s.fills
+    ? String(s.fills)
+    : `${s.fills} (${s.fillsThisRun} this run)`;
+}
+
+/** The order budget: the minute's use, and the 10-second cap when that is what holds orders back. */
+export function budgetText(b: BudgetUse): string {
+  const minute = `budget ${b.used}/${b.limit}`;
+  if (b.heldBy === undefined) return minute;
+  const { windowSeconds, used, limit } = b.heldBy;
+  return `${minute} (${windowSeconds}-second cap ${used}/${limit}: holding ${used >= limit ? 'orders' : 'replaces'})`;
+}
+
 export function summaryLine(s: SummaryInput): string {
   const refused = Object.values(s.engine.refusals).reduce((a, b) => a + b, 0);
   return [
     `[${s.elapsedMs < 1000 ? '0s' : formatDuration(s.elapsedMs)}] ${pnlText(s.valuation)}`,
     `open ${s.openOrders}`,
-    `fills ${s.fills}`,
+    `fills ${fillsText(s)}`,
     `placed ${s.engine.submits} replaced ${s.engine.replaces} canceled ${s.engine.cancels} held ${refused}`,
     s.statuses.map(([symbol, status]) => `${symbol} ${status}`).join(' '),
-    `budget ${s.budget.used}/${s.budget.limit}`,
+    budgetText(s.budget),
     s.killSwitch ? `${s.level} KILL SWITCH ON` : s.level,
     ...(s.privateStream === null ? [] : [`private stream: ${s.privateStream}`]),
     ...(s.waiting == null ? [] : [`waiting: ${s.waiting}`]),
@@ -163,7 +181,7 @@ export function finalSummaryLines(f: FinalInput): string[] {
     `stopped (${f.reason}) after ${formatDuration(f.elapsedMs)}`,
     `  orders: ${f.engine.submits} placed, ${f.engine.replaces} replaced (${f.engine.replacesAborted} ended without a new order), ` +
       `${f.engine.cancels} canceled by the strategy; ${f.engine.actionFailures} failed`,
-    `  fills: ${f.fills}; open orders left: ${f.openOrders}`,
+    `  fills: ${fillsText(f)}; open orders left: ${f.openOrders}`,
     ...(f.privateStream === null ? [] : [`  private stream: ${f.privateStream}`]),
     `  on exit: ${f.canceled}; final reconciliation: ${f.reconcile}`,
     `  ${pnlText(f.valuation)}`,

@@ -53,7 +53,9 @@ describe('btcbot exchange commands over HTTP', () => {
   it('balances --json prints exact decimals from a signed request', async () => {
     const res = await runCli(['balances', '--json'], env(server));
     assert.equal(res.code, 0, res.stderr);
-    const rows = JSON.parse(res.stdout) as { asset: string; total: string; free: string; locked: string }[];
+    const rows = (
+      JSON.parse(res.stdout) as { balances: { asset: string; total: string; free: string; locked: string }[] }
+    ).balances;
     const tl = rows.find((r) => r.asset === 'TRY');
     assert.deepEqual(tl, { asset: 'TRY', total: '1000000.5', free: '994825.5', locked: '5175' });
     const priv = server.requests.filter((r) => r.path === '/api/v1/users/balances');
@@ -63,12 +65,9 @@ describe('btcbot exchange commands over HTTP', () => {
   it('fills keeps trade ids above 2^53 exact and reports sells with positive amounts', async () => {
     const res = await runCli(['fills', '--exchange', '--json', '--symbol', 'btc_try'], env(server));
     assert.equal(res.code, 0, res.stderr);
-    const fills = JSON.parse(res.stdout) as {
-      tradeId: string;
-      side: string;
-      quantity: string;
-      fee: string;
-    }[];
+    const { fills } = JSON.parse(res.stdout) as {
+      fills: { tradeId: string; side: string; quantity: string; fee: string }[];
+    };
     const sell = fills.find((f) => f.tradeId === '1181163798924649598');
     assert.ok(sell, `trade id lost precision: ${res.stdout}`);
     assert.equal(sell.side, 'sell');
@@ -85,9 +84,9 @@ describe('btcbot exchange commands over HTTP', () => {
     assert.doesNotMatch(btc, /\s-\s+\S+$/); // the minimum-value column is filled in
     const json = await runCli(['exchange-info', '--json'], env(server));
     const info = JSON.parse(json.stdout) as {
-      symbols: { symbol: string; minExchangeValue: string | null }[];
+      pairs: { symbol: string; minExchangeValue: string | null }[];
     };
-    assert.ok(info.symbols.find((s) => s.symbol === 'BTCTRY')?.minExchangeValue);
+    assert.ok(info.pairs.find((s) => s.symbol === 'BTCTRY')?.minExchangeValue);
   });
 
   it('order-history passes its filters on the wire', async () => {
@@ -113,7 +112,7 @@ describe('btcbot exchange commands over HTTP', () => {
     assert.equal(req.query.get('startTime'), '1700000000000');
     assert.equal(req.query.get('endTime'), '1700000500000');
     assert.equal(req.query.get('limit'), '50');
-    assert.ok(Array.isArray(JSON.parse(res.stdout)));
+    assert.ok(Array.isArray((JSON.parse(res.stdout) as { orders: unknown }).orders));
   });
 
   it('orderbook and open-orders print tables', async () => {

@@ -110,7 +110,7 @@ describe('btcbot order against btcbot sim', () => {
 
     const stored = await runCli(['fills', '--db', db, '--json'], env);
     assert.equal(stored.code, 0, stored.stderr);
-    assert.equal((JSON.parse(stored.stdout) as unknown[]).length, fills.length);
+    assert.equal((JSON.parse(stored.stdout) as { fills: unknown[] }).fills.length, fills.length);
     const reconcile = await runCli(['reconcile', '--db', db, '--symbols', 'BTCTRY'], {
       ...env,
       BTCBOT_CLIENT_ID_PREFIX: prefix,

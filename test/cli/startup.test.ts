@@ -218,8 +218,8 @@ describe('both start-up paths', () => {
       assert.equal(off.code, 0, off.stderr);
       assert.equal((JSON.parse(off.stdout) as { killSwitch: { on: boolean } }).killSwitch.on, false);
       const missing = await runCli(['status', '--db', join(dir, 'none.db')], env);
-      assert.equal(missing.code, 1);
-      assert.match(missing.stderr, /^btcbot: no database at /);
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /^btcbot: configuration error: --db: no database at /);
       const usage = await runCli(['kill-switch', 'maybe'], env);
       assert.equal(usage.code, 2);
       assert.match(usage.stderr, /must be on, off or status/);

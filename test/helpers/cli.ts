@@ -15,8 +15,19 @@ export function runCli(
   env: Record<string, string> = {},
   timeoutMs = 60_000,
 ): Promise<CliResult> {
+  return runCliIn(undefined, args, env, timeoutMs);
+}
+
+/** `btcbot …` to its end as runCli runs it, but from the folder `cwd` (relative --db paths). */
+export function runCliIn(
+  cwd: string | undefined,
+  args: readonly string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BTCBOT_BIN, ...args], {
+      cwd,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: timeoutMs,

@@ -53,11 +53,15 @@ describe('btcbot orders, fills, reconcile, cancel, cancel-all, kill-switch', () 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('reconcile on a new database creates it, finds the account clean, and exits 0', async () => {
+  it('reconcile refuses a database that does not exist (exit 2, --db named), then finds a new one clean', async () => {
+    const missing = await runCli(['reconcile', '--db', db], env);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /--db: no database at /);
+    assert.ok(!existsSync(db), 'an operator command creates no store');
+    await (await openSqliteStore({ path: db })).close();
     const res = await runCli(['reconcile', '--db', db], env);
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /^clean: symbols -; repairs \{\}; escalation NORMAL/);
-    assert.ok(existsSync(db));
   });
 
   it('orders and fills show what the store knows (a bot placed two orders, one partly filled)', async () => {
@@ -104,11 +108,11 @@ describe('btcbot orders, fills, reconcile, cancel, cancel-all, kill-switch', () 
     }
     const orders = await runCli(['orders', '--db', db, '--json'], env);
     assert.equal(orders.code, 0, orders.stderr);
-    const rows = JSON.parse(orders.stdout) as StoredJson[];
+    const rows = (JSON.parse(orders.stdout) as { orders: StoredJson[] }).orders;
     assert.deepEqual(rows.map((r) => r.clientOrderId).sort(), placed.map((p) => p.clientOrderId).sort());
     const partial = await runCli(['orders', '--db', db, '--state', 'partially_filled', '--json'], env);
     assert.deepEqual(
-      (JSON.parse(partial.stdout) as StoredJson[]).map((r) => r.filledQuantity),
+      (JSON.parse(partial.stdout) as { orders: StoredJson[] }).orders.map((r) => r.filledQuantity),
       ['0.0004'],
     );
     const table = await runCli(['orders', '--db', db, '--symbol', 'btc_try'], env);
@@ -117,12 +121,12 @@ describe('btcbot orders, fills, reconcile, cancel, cancel-all, kill-switch', () 
 
     const fills = await runCli(['fills', '--db', db, '--json'], env);
     assert.equal(fills.code, 0, fills.stderr);
-    const stored = JSON.parse(fills.stdout) as { tradeId: string; source: string }[];
+    const stored = (JSON.parse(fills.stdout) as { fills: { tradeId: string; source: string }[] }).fills;
     assert.equal(stored.length, 1);
     const fromExchange = await runCli(['fills', '--exchange', '--json', '--symbol', 'BTCTRY'], env);
     assert.equal(fromExchange.code, 0, fromExchange.stderr);
     assert.deepEqual(
-      (JSON.parse(fromExchange.stdout) as { tradeId: string }[]).map((f) => f.tradeId),
+      (JSON.parse(fromExchange.stdout) as { fills: { tradeId: string }[] }).fills.map((f) => f.tradeId),
       stored.map((f) => f.tradeId),
     );
   });
@@ -132,7 +136,10 @@ describe('btcbot orders, fills, reconcile, cancel, cancel-all, kill-switch', () 
     assert.ok(first && second);
     const byId = await runCli(['cancel', first.exchangeOrderId, '--db', db, '--json'], env);
     assert.equal(byId.code, 0, byId.stderr);
-    assert.equal((JSON.parse(byId.stdout) as { outcome: string }[])[0]?.outcome, 'canceled');
+    assert.equal(
+      (JSON.parse(byId.stdout) as { cancels: { outcome: string }[] }).cancels[0]?.outcome,
+      'canceled',
+    );
     const byClient = await runCli(['cancel', '--client-id', second.clientOrderId, '--db', db], env);
     assert.equal(byClient.code, 0, byClient.stderr);
     assert.match(byClient.stdout, /CANCELED\s+canceled/);
@@ -230,7 +237,7 @@ describe('btcbot orders, fills, reconcile, cancel, cancel-all, kill-switch', () 
 
   it('reads of a database that does not exist fail with a message, not a stack', async () => {
     const res = await runCli(['orders', '--db', join(dir, 'missing.db')], env);
-    assert.equal(res.code, 1);
-    assert.match(res.stderr, /^btcbot: no database at .*missing\.db/);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /^btcbot: configuration error: --db: no database at .*missing\.db/);
   });
 });

@@ -48,10 +48,11 @@ describe('fault settings', () => {
     named(() => parseFaultValue('error-5xx', '1.5'), /fault error-5xx: expected a probability/);
     named(() => parseFaultValue('ws-gap', 'often'), /fault ws-gap/);
     named(() => parseFaultValue('latency-ms', '-5'), /fault latency-ms: must not be negative/);
-    named(
-      () => parseFaultValue('ws-drop-every', '0s'),
-      /fault ws-drop-every: the period must be greater than 0/,
-    );
+    // A period is off at 0 (as GET /sim/faults shows it) and needs a unit otherwise.
+    assert.equal(parseFaultValue('ws-drop-every', '0s'), 0);
+    assert.equal(parseFaultValue('ws-drop-every', 0), 0);
+    named(() => parseFaultValue('ws-drop-every', '-1s'), /fault ws-drop-every: must not be negative/);
+    named(() => parseFaultValue('ws-drop-every', '30'), /fault ws-drop-every: "30" has no unit: add ms or s/);
     named(() => parseFaultValue('cancel-delay-ms', '3 hours'), /fault cancel-delay-ms: expected a duration/);
     // A timer past 2^31-1 ms fires at once: a huge period would drop every socket every millisecond.
     named(

@@ -60,7 +60,7 @@ describe('operator commands on a PostgreSQL store beside its writer', { skip: ta
     const orders = await runCli(['orders', '--db', url, '--json']);
     assert.equal(orders.code, 0, orders.stderr);
     assert.deepEqual(
-      (JSON.parse(orders.stdout) as { id: string; filledQuantity: string }[]).map((o) => [
+      (JSON.parse(orders.stdout) as { orders: { id: string; filledQuantity: string }[] }).orders.map((o) => [
         o.id,
         o.filledQuantity,
       ]),
@@ -69,7 +69,7 @@ describe('operator commands on a PostgreSQL store beside its writer', { skip: ta
     const fills = await runCli(['fills', '--db', url, '--json']);
     assert.equal(fills.code, 0, fills.stderr);
     assert.deepEqual(
-      (JSON.parse(fills.stdout) as { tradeId: string }[]).map((f) => f.tradeId),
+      (JSON.parse(fills.stdout) as { fills: { tradeId: string }[] }).fills.map((f) => f.tradeId),
       ['pg-t1'],
     );
   });

@@ -1,7 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../../domain/errors.ts';
+import type { OrderStatusReport } from '../../domain/reports.ts';
 import type { Exchange } from '../../ports/exchange.ts';
-import type { FlagValues } from '../config.ts';
+import type { FlagValues } from '../../config/connection.ts';
 import { withConnectionOptions } from '../options.ts';
 import type { WatchFlags } from './watch.ts';
 
@@ -16,7 +17,7 @@ export const DEFAULT_WATCH_DEPTH = 10;
 
 async function withExchange<T>(opts: Opts, call: (exchange: Exchange) => Promise<T>): Promise<T> {
   const [{ createExchange, resolveSettings }, { createLogger }] = await Promise.all([
-    import('../connect.ts'),
+    import('../../config/exchange.ts'),
     import('../../ops/logger.ts'),
   ]);
   const settings = resolveSettings(opts);
@@ -26,6 +27,27 @@ async function withExchange<T>(opts: Opts, call: (exchange: Exchange) => Promise
   } finally {
     await exchange.close();
   }
+}
+
+/**
+ * A pair named on the command line must be one the exchange lists: asked about an unknown pair,
+ * BTCTurk's private endpoints answer a generic FAILED_ORDER_PARAMETER (or nothing at all), which
+ * says nothing about the typo. Checked against the exchange's own list first, as `run` does.
+ */
+export async function requireListed(
+  exchange: Pick<Exchange, 'exchangeInfo'>,
+  symbol: string | undefined,
+  flag: string,
+): Promise<void> {
+  if (symbol === undefined) return;
+  const listed = (await exchange.exchangeInfo()).symbols.map((s) => s.symbol);
+  if (listed.includes(symbol)) return;
+  const like = listed.filter((s) => s.slice(0, 3) === symbol.slice(0, 3) || s.endsWith(symbol.slice(-3)));
+  throw new ConfigError(
+    flag,
+    `${symbol} is not a pair the exchange lists` +
+      (like.length > 0 ? ` (it lists ${like.slice(0, 5).join(', ')}${like.length > 5 ? ', …' : ''})` : ''),
+  );
 }
 
 export function positiveInt(name: string, max: number) {
@@ -74,7 +96,7 @@ async function watchCommand(symbol: string, opts: WatchFlags): Promise<void> {
 
 async function show(
   opts: Opts,
-  value: unknown,
+  value: object,
   rows: () => Record<string, unknown>[],
   columns: string[],
 ): Promise<void> {
@@ -87,17 +109,22 @@ export function registerExchangeCommands(program: Command): void {
   program.addCommand(
     command('exchange-info', 'trading rules of every pair').action(async (opts: Opts) => {
       const info = await withExchange(opts, (x) => x.exchangeInfo());
-      await show(opts, info, () => info.symbols.map((s) => ({ ...s })), [
-        'symbol',
-        'status',
-        'quantityScale',
-        'priceScale',
-        'tickSize',
-        'minPrice',
-        'maxPrice',
-        'minExchangeValue',
-        'orderMethods',
-      ]);
+      await show(
+        opts,
+        { at: info.serverTime, pairs: info.symbols },
+        () => info.symbols.map((s) => ({ ...s })),
+        [
+          'symbol',
+          'status',
+          'quantityScale',
+          'priceScale',
+          'tickSize',
+          'minPrice',
+          'maxPrice',
+          'minExchangeValue',
+          'orderMethods',
+        ],
+      );
     }),
   );
 
@@ -153,7 +180,7 @@ export function registerExchangeCommands(program: Command): void {
   program.addCommand(
     command('balances', 'account balances (private)').action(async (opts: Opts) => {
       const balances = await withExchange(opts, (x) => x.balances());
-      await show(opts, balances, () => balances.filter((b) => !b.total.isZero()).map((b) => ({ ...b })), [
+      await show(opts, { balances }, () => balances.filter((b) => !b.total.isZero()).map((b) => ({ ...b })), [
         'asset',
         'total',
         'free',
@@ -171,15 +198,31 @@ export function registerExchangeCommands(program: Command): void {
     'price',
     'quantity',
     'leftQuantity',
-    'status',
+    'state',
   ];
+
+  // The exchange's order status in the store's names, so that `open-orders`, `order-history` and
+  // `orders` say an order's lifecycle the same way (the --json convention, src/cli/output.ts).
+  const STATE_OF_STATUS = {
+    open: 'OPEN',
+    partially_filled: 'PARTIALLY_FILLED',
+    filled: 'FILLED',
+    canceled: 'CANCELED',
+  } as const;
+  const withState = (orders: readonly OrderStatusReport[]) =>
+    orders.map(({ status, ...o }) => ({ ...o, state: STATE_OF_STATUS[status] }));
 
   program.addCommand(
     command('open-orders', 'resting orders on the exchange (private)')
       .option('--symbol <pair>', 'only this pair', symbolArg)
       .action(async (opts: Opts & { symbol?: string }) => {
-        const orders = await withExchange(opts, (x) => x.openOrders(opts.symbol));
-        await show(opts, orders, () => orders.map((o) => ({ ...o })), orderColumns);
+        const orders = withState(
+          await withExchange(opts, async (x) => {
+            await requireListed(x, opts.symbol, '--symbol');
+            return x.openOrders(opts.symbol);
+          }),
+        );
+        await show(opts, { orders }, () => orders, orderColumns);
       }),
   );
 
@@ -202,17 +245,19 @@ export function registerExchangeCommands(program: Command): void {
             limit?: number;
           },
         ) => {
-          const orders = await withExchange(opts, (x) =>
-            x.orderHistory({
+          const history = await withExchange(opts, async (x) => {
+            await requireListed(x, opts.symbol, '--symbol');
+            return x.orderHistory({
               symbol: opts.symbol,
               fromOrderId: opts.fromId,
               startTime: opts.start,
               endTime: opts.end,
               page: opts.page,
               limit: opts.limit,
-            }),
-          );
-          await show(opts, orders, () => orders.map((o) => ({ ...o })), orderColumns);
+            });
+          });
+          const orders = withState(history);
+          await show(opts, { orders }, () => orders, orderColumns);
         },
       ),
   );
@@ -235,17 +280,18 @@ export const FILL_COLUMNS = [
 export async function exchangeFills(
   opts: Opts & { symbol?: string; orderId?: string; start?: number; end?: number },
 ): Promise<void> {
-  const fills = await withExchange(opts, (x) =>
-    x.fills({
+  const fills = await withExchange(opts, async (x) => {
+    await requireListed(x, opts.symbol, '--symbol');
+    return x.fills({
       symbol: opts.symbol,
       exchangeOrderId: opts.orderId,
       startTime: opts.start,
       endTime: opts.end,
-    }),
-  );
+    });
+  });
   await show(
     opts,
-    fills,
+    { fills },
     () => fills.map((f) => ({ ...f, time: new Date(f.timestamp).toISOString() })),
     FILL_COLUMNS,
   );

@@ -7,6 +7,7 @@ import type { SubmitIntent } from '../../oms/oms.ts';
 import type { StoredOrder } from '../../ports/store.ts';
 import { symbolArg } from './exchange.ts';
 import { action, omsCommand, withOms, type OmsFlags } from './oms.ts';
+import { REASON_OPTION, recordCliAction } from './audit.ts';
 
 // `btcbot order buy|sell SYMBOL QUANTITY …` (DESIGN §4): an operator's order through the execution
 // core — its journal, its gates (kill switch, escalation, self-trade) and its lookup of an unknown
@@ -19,6 +20,7 @@ type OrderFlags = OmsFlags & {
   stopPrice?: Decimal;
   market?: boolean;
   quoteAmount?: Decimal;
+  reason?: string;
 };
 
 function sideArg(value: string): Side {
@@ -137,6 +139,7 @@ export function registerOrderCommand(program: Command): void {
         'with --market on a buy: the quote currency to spend (BTCTurk sizes market buys so)',
         positiveDecimal('--quote-amount'),
       )
+      .option(...REASON_OPTION)
       .addHelpText(
         'after',
         '\nExamples:\n' +
@@ -154,7 +157,7 @@ export function registerOrderCommand(program: Command): void {
             import('../../domain/orders.ts'),
             import('../output.ts'),
           ]);
-          await withOms({ ...flags, symbols: [symbol] }, async (oms, store, exchange) => {
+          await withOms({ ...flags, symbols: [symbol] }, { create: true }, async (oms, store, exchange) => {
             const info = await exchange.exchangeInfo();
             const rules = info.symbols.find((r) => r.symbol === symbol);
             if (!rules) throw new ConfigError('SYMBOL', `${symbol} is not a pair the exchange lists`);
@@ -171,6 +174,15 @@ export function registerOrderCommand(program: Command): void {
               process.stderr.write(
                 `btcbot: reconciliation not clean: ${[...report.failures, ...report.divergences].join('; ') || `${report.unresolved} unresolved`}\n`,
               );
+            await recordCliAction(store, 'order', flags.reason, {
+              side: input.side,
+              symbol: input.symbol,
+              method: input.method,
+              quantity: input.quantity.toFixed(),
+              price: input.price?.toFixed() ?? null,
+              stopPrice: input.stopPrice?.toFixed() ?? null,
+              quoteAmount: input.quoteAmount?.toFixed() ?? null,
+            });
             let order = await oms.submit({ ...input, strategy: 'operator' });
             // Its fills and final status (a market order's) are read once before it is printed.
             if (!isClosed(order.state) && order.exchangeOrderId !== null) {

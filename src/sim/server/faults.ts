@@ -44,7 +44,12 @@ const DEFAULTS: Readonly<Record<FaultName, number>> = {
 };
 
 const MAY_BE_NEGATIVE: ReadonlySet<FaultName> = new Set(['clock-skew-ms']);
-const MUST_BE_POSITIVE: ReadonlySet<FaultName> = new Set(['ws-drop-every', 'ws-silence-every']);
+/**
+ * Periods: 0 is off (what GET /sim/faults shows when they are), any other value needs its unit in
+ * text (`30s`, `500ms`): a bare `30` is refused rather than taken as 30 milliseconds. A JSON number
+ * (POST /sim/faults) is milliseconds, the unit GET shows. Faults named `…-ms` take bare milliseconds.
+ */
+const PERIODS: ReadonlySet<FaultName> = new Set(['ws-drop-every', 'ws-silence-every']);
 
 function mapValues<K extends string>(record: Record<K, string>, value: number): Record<K, number> {
   return Object.fromEntries(Object.keys(record).map((key) => [key, value])) as Record<K, number>;
@@ -86,6 +91,11 @@ export function parseFaultValue(name: string, input: FaultInput): number {
       throw new ConfigError(setting, `expected a probability between 0 and 1, got ${JSON.stringify(input)}`);
     return p;
   }
+  if (PERIODS.has(name) && typeof input === 'string' && /^-?\d+(?:\.\d+)?$/.test(text) && Number(text) !== 0)
+    throw new ConfigError(
+      setting,
+      `${JSON.stringify(input)} has no unit: add ms or s (e.g. ${text}s or ${text}ms); a period is not taken as milliseconds`,
+    );
   const ms = typeof input === 'number' ? input : parseDurationMs(text);
   if (ms === undefined || !Number.isFinite(ms))
     throw new ConfigError(
@@ -94,8 +104,6 @@ export function parseFaultValue(name: string, input: FaultInput): number {
     );
   if (ms < 0 && !MAY_BE_NEGATIVE.has(name))
     throw new ConfigError(setting, `must not be negative, got ${JSON.stringify(input)}`);
-  if (ms <= 0 && MUST_BE_POSITIVE.has(name))
-    throw new ConfigError(setting, `the period must be greater than 0, got ${JSON.stringify(input)}`);
   // Every duration fault ends up in a timer, and Node fires a timer longer than 2^31-1 ms at once.
   if (Math.abs(ms) > MAX_TIMER_MS)
     throw new ConfigError(
