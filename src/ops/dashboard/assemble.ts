@@ -2,8 +2,10 @@ import type { Decimal } from 'decimal.js';
 import { isClosed } from '../../domain/lifecycle.ts';
 import type { StoredOrder } from '../../ports/store.ts';
 import { equityChart, priceChart, type TopSample } from './charts.ts';
+import type { ClusterView } from '../leases/cluster-status.ts';
 import type {
   BudgetView,
+  ClusterSectionView,
   DashboardSnapshot,
   DecisionView,
   EngineView,
@@ -69,6 +71,24 @@ function symbolsOf(input: AssembleInput): string[] {
 
 function budgetView(budget: LiveState['budget']): BudgetView {
   return { ...budget, headroom: Math.max(0, budget.limit - budget.used) };
+}
+
+/** The cluster section: hidden (null) when no process row is on the store (not in cluster mode). */
+export function clusterSection(view: ClusterView | null): ClusterSectionView | null {
+  if (view === null || view.processes.length === 0) return null;
+  return {
+    at: view.at,
+    processes: view.processes.map((p) => ({
+      id: p.id,
+      host: p.host,
+      pid: p.pid,
+      alive: p.alive,
+      heartbeatAt: p.heartbeatAt,
+      pairs: p.pairs.map((x) => ({ symbol: x.symbol, epoch: x.epoch })),
+      budget: p.budget === null ? null : { ...p.budget },
+    })),
+    unheld: view.unheld.map((l) => ({ symbol: l.symbol, holder: l.holder, epoch: l.epoch })),
+  };
 }
 
 export function assemble(input: AssembleInput): DashboardSnapshot {
@@ -147,6 +167,7 @@ export function assemble(input: AssembleInput): DashboardSnapshot {
     fills: store.allFills.slice(-input.limits.fills).reverse().map(fillView),
     decisions,
     audit: store.audit,
+    cluster: clusterSection(store.cluster),
     charts: {
       equity: equityChart(store.equity),
       prices: symbols.map((symbol) => ({

@@ -121,6 +121,27 @@ export interface LimiterView {
   readonly blockedForMs: number;
 }
 
+/** A process on a store shared in cluster mode, as `btcbot status --cluster` reads it. */
+export interface ClusterMemberView {
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  /** Heartbeat within its lease time as of the read. */
+  readonly alive: boolean;
+  readonly heartbeatAt: number;
+  /** The pairs it holds, each with its lease epoch. */
+  readonly pairs: readonly { readonly symbol: string; readonly epoch: number }[];
+  /** Its budget use as it reported it (named numbers), or null when it reported none. */
+  readonly budget: Readonly<Record<string, number>> | null;
+}
+
+export interface ClusterSectionView {
+  readonly at: number;
+  readonly processes: readonly ClusterMemberView[];
+  /** Leases no listed process holds (expired, or their holder gone): free for the taking. */
+  readonly unheld: readonly { readonly symbol: string; readonly holder: string; readonly epoch: number }[];
+}
+
 export interface DashboardSnapshot {
   readonly at: number;
   /** `live`: a running bot's session; `store`: a store read alone (`btcbot dashboard --db`). */
@@ -145,6 +166,8 @@ export interface DashboardSnapshot {
   readonly decisions: readonly DecisionView[];
   /** The operator-action trail, newest first. */
   readonly audit: readonly AuditView[];
+  /** Every process on a store shared in cluster mode; null when no process row is on the store. */
+  readonly cluster: ClusterSectionView | null;
   /** Inline SVG, rendered here from our own figures (every text in them escaped). */
   readonly charts: {
     readonly equity: string;

@@ -70,6 +70,11 @@ export const INDEX_HTML = `<!doctype html>
       <div class="muted" id="pnl-from"></div>
     </div>
   </section>
+  <section id="cluster" hidden>
+    <h2>Cluster: the processes sharing this store</h2>
+    <table id="cluster-processes"><thead><tr><th>process</th><th>host / pid</th><th>pairs @ lease epoch</th><th>last heartbeat</th><th>budget use</th></tr></thead><tbody></tbody></table>
+    <div class="muted" id="cluster-unheld"></div>
+  </section>
   <section>
     <h2>Markets: data, our quotes against the book, inventory against target</h2>
     <table id="symbols"><thead><tr>
@@ -251,6 +256,21 @@ export const APP_JS = String.raw`'use strict';
     text('reconcile-clean', r ? (r.clean ? 'clean' : 'NOT clean') : '');
     setClass('reconcile-clean', r ? (r.clean ? 'ok' : 'bad') : null);
     text('reconcile-found', r ? r.found : '');
+
+    // Shown only in cluster mode (process rows on the store), as btcbot status --cluster lists them.
+    var c = s.cluster;
+    $('cluster').hidden = !c;
+    fillTable('cluster-processes', c ? c.processes.map(function (m) {
+      var budget = m.budget ? Object.keys(m.budget).map(function (k) { return k + ' ' + m.budget[k]; }).join(', ') : 'not reported';
+      return [
+        m.id + (m.alive ? '' : ' (NOT heartbeating)'),
+        m.host + ' / ' + m.pid,
+        m.pairs.map(function (x) { return x.symbol + '@' + x.epoch; }).join(', ') || 'none',
+        ago(m.heartbeatAt, c.at),
+        budget
+      ];
+    }) : []);
+    text('cluster-unheld', c && c.unheld.length > 0 ? 'free leases: ' + c.unheld.map(function (l) { return l.symbol + ' (last ' + l.holder + '@' + l.epoch + ')'; }).join(', ') : '');
 
     var p = s.pnl;
     text('pnl-currency', p ? '(' + p.currency + ')' : '');

@@ -34,7 +34,7 @@ export class StoreDashboardSource implements DashboardSource {
   readonly #options: SourceOptions;
 
   constructor(reader: StoreReader, options: SourceOptions) {
-    this.#view = new StoreViewReader(reader, options.limits);
+    this.#view = new StoreViewReader(reader, options.limits, options.now);
     this.#options = options;
   }
 
@@ -156,7 +156,7 @@ export class LiveDashboardSource implements DashboardSource {
   #building: Promise<DashboardSnapshot> | null = null;
 
   constructor(reader: StoreReader, bot: LiveBot, options: SourceOptions) {
-    this.#view = new StoreViewReader(reader, options.limits);
+    this.#view = new StoreViewReader(reader, options.limits, options.now);
     this.#bot = bot;
     this.#options = options;
   }

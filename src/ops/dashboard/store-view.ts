@@ -3,6 +3,8 @@ import { fillKey } from '../../domain/reports.ts';
 import { accountFills, type PositionPnl } from '../../oms/accounting.ts';
 import type { EquitySnapshot, StoredFill, StoredOrder, StoreReader } from '../../ports/store.ts';
 import { auditLogOf } from '../../store/sql/audit.ts';
+import { clusterOf } from '../../store/sql/sql-store.ts';
+import { clusterView, type ClusterView } from '../leases/cluster-status.ts';
 import type { AuditView, DecisionView, FillView, OrderView } from './model.ts';
 
 // What a store alone tells the dashboard: orders, fills, positions from the fills, the equity
@@ -52,6 +54,8 @@ export interface StoreView {
   readonly lastEquity: EquitySnapshot | undefined;
   readonly decisions: readonly DecisionView[];
   readonly audit: readonly AuditView[];
+  /** What `btcbot status --cluster` reads (same function); null for a store with no cluster tables. */
+  readonly cluster: ClusterView | null;
 }
 
 /**
@@ -61,6 +65,7 @@ export interface StoreView {
 export class StoreViewReader {
   readonly #reader: StoreReader;
   readonly #limits: StoreViewLimits;
+  readonly #now: () => number;
   readonly #fills = new Map<string, StoredFill>();
   #fillsSorted: StoredFill[] = [];
   #recordedSince: number | undefined;
@@ -69,9 +74,10 @@ export class StoreViewReader {
   /** Decisions of the orders last read, by order id, with the order version they were read at. */
   readonly #journals = new Map<string, { version: number; decisions: DecisionView[] }>();
 
-  constructor(reader: StoreReader, limits: Partial<StoreViewLimits> = {}) {
+  constructor(reader: StoreReader, limits: Partial<StoreViewLimits> = {}, now: () => number = Date.now) {
     this.#reader = reader;
     this.#limits = { ...DEFAULT_LIMITS, ...limits };
+    this.#now = now;
   }
 
   get limits(): StoreViewLimits {
@@ -110,7 +116,8 @@ export class StoreViewReader {
   async #read(): Promise<StoreView> {
     const reader = this.#reader;
     const lastEquity = await reader.lastEquitySnapshot();
-    const [escalation, killSwitch, active, recent, allFills, equity, audit] = await Promise.all([
+    const cluster = clusterOf(reader);
+    const [escalation, killSwitch, active, recent, allFills, equity, audit, clustered] = await Promise.all([
       reader.escalation(),
       reader.killSwitch(),
       reader.activeOrders(),
@@ -118,6 +125,7 @@ export class StoreViewReader {
       this.#readFills(),
       this.#equity(lastEquity),
       auditLogOf(reader).entries({ limit: this.#limits.audit }),
+      cluster === undefined ? null : clusterView(cluster, this.#now()),
     ]);
     const ours = active.filter((o) => o.origin !== 'foreign');
     return {
@@ -132,6 +140,7 @@ export class StoreViewReader {
       lastEquity,
       decisions: await this.#decisions(recent),
       audit: audit.map((e) => ({ at: e.at, action: e.action, source: e.source, reason: e.reason })),
+      cluster: clustered,
     };
   }
 
