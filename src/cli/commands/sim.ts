@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { ConfigError } from '../../domain/errors.ts';
+import { listenError } from '../../ops/listen-error.ts';
 import { FAULT_NAMES } from '../../sim/server/fault-names.ts';
 
 // `btcbot sim`: the simulator as a server for other processes (DESIGN §4). It prints one JSON line
@@ -92,8 +93,9 @@ async function runSim(flags: SimFlags): Promise<void> {
   const speed = flags.speed === undefined ? undefined : Number(flags.speed);
   if (speed !== undefined && !(Number.isFinite(speed) && speed > 0))
     throw new ConfigError('--speed', `expected a number above 0, got ${JSON.stringify(flags.speed)}`);
+  const port = wholeNumber('--port', flags.port, 0, 65535);
   const sim = await startSimulator({
-    port: wholeNumber('--port', flags.port, 0, 65535),
+    port,
     seed: flags.seed === undefined ? undefined : wholeNumber('--seed', flags.seed, -(2 ** 31), 2 ** 31 - 1),
     symbols: flags.symbols?.split(',').map((symbol) => symbol.trim()),
     pairs: simPairsFlag(flags),
@@ -107,6 +109,8 @@ async function runSim(flags: SimFlags): Promise<void> {
         ? undefined
         : wholeNumber('--book-interval-ms', flags.bookIntervalMs, 1, 3_600_000),
     adminToken,
+  }).catch((error: unknown) => {
+    throw listenError(error, { host: '127.0.0.1', port, portSetting: '--port' });
   });
   const stopSignal = waitForStopSignal();
   process.stdout.write(

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { BtcturkWsClient } from '../../btcturk/websocket/index.ts';
-import { ConfigError } from '../../domain/errors.ts';
+import { listenError } from '../listen-error.ts';
 import { Registry } from 'prom-client';
 import type { HttpClientObserver } from '../../btcturk/http/client.ts';
 import { botMetrics, operationalMetrics, serveMetrics } from '../metrics.ts';
@@ -72,14 +72,7 @@ export function metricsService(config: Pick<RunConfig, 'metricsPort'>): SessionS
         port,
       ).catch((error: unknown) => {
         measured.close();
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code !== 'EADDRINUSE' && code !== 'EACCES') throw error;
-        throw new ConfigError(
-          '--metrics-port',
-          code === 'EADDRINUSE'
-            ? `port ${port} on 127.0.0.1 is in use by another process: choose another port, or 0 for any free one`
-            : `port ${port} may not be opened by this user (${code}): choose one above 1023, or 0 for any free one`,
-        );
+        throw listenError(error, { host: '127.0.0.1', port, portSetting: '--metrics-port' });
       });
       return {
         url: server.url,

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { ConfigError } from '../../domain/errors.ts';
+import { listenError } from '../listen-error.ts';
 import {
   allowedHostNames,
   checkBind,
@@ -214,13 +214,13 @@ export async function startDashboard(options: DashboardServerOptions): Promise<R
   try {
     await app.listen({ host, port });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES' || code === 'ENOTFOUND')
-      throw new ConfigError(
-        code === 'ENOTFOUND' || code === 'EADDRNOTAVAIL' ? '--dashboard-host' : '--dashboard-port',
-        `cannot listen on ${host}:${port} (${code}): ${code === 'EADDRINUSE' ? 'the port is taken; choose another, or 0 for any free port' : 'choose another address or port'}`,
-      );
-    throw error;
+    await app.close();
+    throw listenError(error, {
+      host,
+      port,
+      portSetting: '--dashboard-port',
+      hostSetting: '--dashboard-host',
+    });
   }
   listening = (app.server.address() as AddressInfo).port;
   return {

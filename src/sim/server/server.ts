@@ -152,7 +152,15 @@ export async function startSimServer(options: SimServerOptions): Promise<SimServ
     hub.handleUpgrade(request, socket, head);
   });
 
-  await app.listen({ port: options.port, host: '127.0.0.1' });
+  try {
+    await app.listen({ port: options.port, host: '127.0.0.1' });
+  } catch (error) {
+    // Nothing may keep the process alive after a failed start (the hub's timers, fastify's own).
+    for (const timer of cancelTimers.values()) clearTimeout(timer);
+    hub.close();
+    await app.close();
+    throw error;
+  }
   const address = app.server.address();
   if (address === null || typeof address === 'string')
     throw new Error('the simulator is not listening on a TCP port');
