@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { emptyEngineStats } from '../../src/engine/engine.ts';
 import type { DashboardSnapshot } from '../../src/ops/dashboard/model.ts';
 import { INDEX_HTML } from '../../src/ops/dashboard/page.ts';
 import { startDashboard } from '../../src/ops/dashboard/server.ts';
@@ -109,20 +110,7 @@ test('live source: a running process sees the same cluster rows', async (t) => {
     mode: 'paper',
     symbols: ['BTCTRY'],
     engine: {
-      stats: () => ({
-        evaluations: 0,
-        evaluationFailures: 0,
-        submits: 0,
-        replaces: 0,
-        replacesAborted: 0,
-        cancels: 0,
-        actionFailures: 0,
-        refusals: {},
-        streamFills: 0,
-        resyncs: 0,
-        escalations: 0,
-        lastEvaluationAt: null,
-      }),
+      stats: emptyEngineStats,
       waiting: () => [],
       budgetUse: () => ({ used: 0, limit: 120 }),
       valuation: () => Promise.resolve(null),
