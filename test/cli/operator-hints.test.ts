@@ -124,7 +124,14 @@ describe('btcbot sim refuses bad input with exit 2 naming the flag, never a stac
   it('btcbot sim --port <a port in use> (it printed a stack trace and never exited)', async (t) => {
     const holder = createServer();
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
-    t.after(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+    t.after(
+      () =>
+        new Promise<void>((resolve) =>
+          holder.close(() => {
+            resolve();
+          }),
+        ),
+    );
     const port = (holder.address() as { port: number }).port;
     const res = await runCli(['sim', '--seed', '5', '--port', String(port)], {}, 30_000);
     assert.equal(res.code, 2, res.stderr);
