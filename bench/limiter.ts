@@ -19,6 +19,7 @@ import { Decimal } from 'decimal.js';
 import { BtcturkExchange, btcturkRateLimiter } from '../src/btcturk/index.ts';
 import { connectRedisLimiterStore } from '../src/btcturk/common/redis-limiter-store.ts';
 import { ExchangeError, isExchangeError } from '../src/domain/errors.ts';
+import { busiestSpan } from '../test/limiter/helpers.ts';
 import { positiveEnv } from './support/figures.ts';
 import { startBtcbot, startSim, stop, waitFor, type Proc, type SimListening } from './support/processes.ts';
 
@@ -152,17 +153,6 @@ interface Utilisation {
   readonly busiestMinute: number;
 }
 
-function busiest(times: readonly number[], periodMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let best = 0;
-  let end = 0;
-  for (let i = 0; i < sorted.length; i += 1) {
-    while (end < sorted.length && (sorted[end] ?? 0) < (sorted[i] ?? 0) + periodMs) end += 1;
-    best = Math.max(best, end - i);
-  }
-  return best;
-}
-
 async function utilisation(processes: number, seconds: number): Promise<Utilisation> {
   const apiKey = `bench-${processes}p-${randomBytes(4).toString('hex')}`;
   const apiSecret = randomBytes(24).toString('base64');
@@ -216,8 +206,8 @@ async function utilisation(processes: number, seconds: number): Promise<Utilisat
       rateLimited: reports.reduce((n, r) => n + r.rateLimited, 0),
       notSent: reports.reduce((n, r) => n + r.notSent, 0),
       refusedByExchange,
-      busiestSecond: busiest(times, 1_000),
-      busiestMinute: busiest(times, 60_000),
+      busiestSecond: busiestSpan(times, 1_000).count,
+      busiestMinute: busiestSpan(times, 60_000).count,
     };
   } finally {
     await Promise.all(workers.map((w) => stop(w, 5_000)));

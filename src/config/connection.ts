@@ -89,9 +89,11 @@ function textSetting(name: string, value: unknown): string {
 export function loadConnectionSettings(
   flags: FlagValues,
   env: NodeJS.ProcessEnv = process.env,
+  /** The config file's settings when the caller has already read it. */
+  read?: Record<string, unknown>,
 ): ConnectionSettings {
   const configPath = flags.config ?? env.BTCBOT_CONFIG;
-  const file = configPath ? readConfigFile(configPath) : {};
+  const file = read ?? (configPath ? readConfigFile(configPath) : {});
   const raw = new Map<keyof ConnectionSettings, { name: string; value: unknown }>();
   for (const spec of SPECS) {
     const flag = flags[spec.key];
@@ -143,6 +145,7 @@ export function loadConnectionSettings(
   };
 }
 
-function kebab(key: string): string {
+/** `apiKey` → `api-key`: a setting's key as its flag spells it. */
+export function kebab(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }

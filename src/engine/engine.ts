@@ -209,6 +209,11 @@ export interface SymbolWait {
 
 const NOT_READY_REASON = 'start-up reconciliation has not come out clean yet: no new orders';
 
+/** Two best prices (null: no level on that side) are the same. */
+function samePrice(a: Decimal | null, b: Decimal | null): boolean {
+  return a === null ? b === null : b !== null && a.eq(b);
+}
+
 /** Whether midOf(top) is a price (a two-sided, uncrossed top), without working it out. */
 function hasMid(top: TopOfBook | null): top is TopOfBook {
   const bid = top?.bid?.price;
@@ -508,8 +513,7 @@ export class Engine {
       this.#lastPrices.set(top.symbol, { bid, ask });
       return true;
     }
-    const same = (a: Decimal | null, b: Decimal | null) => (a === null ? b === null : b !== null && a.eq(b));
-    if (same(last.bid, bid) && same(last.ask, ask)) return false;
+    if (samePrice(last.bid, bid) && samePrice(last.ask, ask)) return false;
     last.bid = bid;
     last.ask = ask;
     return true;

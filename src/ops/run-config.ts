@@ -2,6 +2,7 @@ import { extname } from 'node:path';
 import type { Decimal } from 'decimal.js';
 import { validateSecret } from '../btcturk/common/credentials.ts';
 import {
+  kebab,
   loadConnectionSettings,
   readConfigFile,
   type ConnectionSettings,
@@ -160,10 +161,6 @@ class Settings {
   }
 }
 
-function kebab(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}
-
 function text(source: Source): string {
   if (typeof source.value === 'string' && source.value.trim() !== '') return source.value.trim();
   if (typeof source.value === 'number') return String(source.value);
@@ -289,7 +286,12 @@ function storeLocation(mode: RunMode, source: Source | undefined): StoreLocation
  * too. The error names the setting where the value came from (flag, variable or config key),
  * never the secret.
  */
-function checkedConnection(settings: Settings, flags: RunFlags, env: NodeJS.ProcessEnv): ConnectionSettings {
+function checkedConnection(
+  settings: Settings,
+  flags: RunFlags,
+  env: NodeJS.ProcessEnv,
+  file: Record<string, unknown>,
+): ConnectionSettings {
   for (const [flag, envName, key] of [
     ['apiSecret', 'BTCTURK_API_SECRET', 'apiSecret'],
     [null, 'BTCTURK_WS_PRIVATE_KEY', 'wsPrivateKey'],
@@ -298,7 +300,7 @@ function checkedConnection(settings: Settings, flags: RunFlags, env: NodeJS.Proc
     if (source !== undefined && typeof source.value === 'string' && source.value.trim() !== '')
       validateSecret(source.value.trim(), source.name);
   }
-  const connection = loadConnectionSettings(flags, env);
+  const connection = loadConnectionSettings(flags, env, file);
   if (connection.apiSecret !== undefined) validateSecret(connection.apiSecret, 'BTCTURK_API_SECRET');
   if (connection.wsPrivateKey !== undefined)
     validateSecret(connection.wsPrivateKey, 'BTCTURK_WS_PRIVATE_KEY');
@@ -343,7 +345,7 @@ export function loadRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv = process.
   // Every mode checks the connection settings it was given (URLs, the secrets' base64, the
   // request timeout), so a mistake shows before the settings are first used; paper mode's exchange
   // is its own simulator, so it then leaves them unused.
-  const connection = checkedConnection(settings, flags, env);
+  const connection = checkedConnection(settings, flags, env, file);
   if (flags.live === true && mode !== 'live')
     throw new ConfigError('--live', `arms live mode only; it was given with --mode ${mode}`);
   if (mode === 'live') {
@@ -392,10 +394,11 @@ export function loadRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv = process.
         `expected a number above 0 and at most 1000, got ${JSON.stringify(speedSource.value)}`,
       );
   }
+  const stateFile = settings.get('paperStateFile', null, 'paperStateFile');
   for (const [source, what] of [
     [seed, 'a seed'],
     [speedSource, 'a market speed'],
-    [settings.get('paperStateFile', null, 'paperStateFile'), 'a state file'],
+    [stateFile, 'a state file'],
   ] as const)
     if (source && mode !== 'paper')
       throw new ConfigError(source.name, `${what} is for paper mode's simulator; this is ${mode} mode`);
@@ -405,7 +408,6 @@ export function loadRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv = process.
     throw new ConfigError(redis.name, 'must be a redis:// or rediss:// URL');
   const cancelOnExit = settings.get('cancelOnExit', 'BTCBOT_CANCEL_ON_EXIT', 'cancelOnExit');
   const rate = settings.get('ordersPerMinute', 'BTCBOT_ORDERS_PER_MINUTE', 'ordersPerMinute');
-  const stateFile = settings.get('paperStateFile', null, 'paperStateFile');
   const nonce = settings.get('wsLoginNonce', 'BTCBOT_WS_LOGIN_NONCE', 'wsLoginNonce');
   const dryBalances = settings.get('dryRunBalances', 'BTCBOT_DRY_RUN_BALANCES', 'dryRunBalances');
   if (dryBalances && mode !== 'dry-run')

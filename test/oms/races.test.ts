@@ -18,7 +18,7 @@ import type { Exchange } from '../../src/ports/exchange.ts';
 import type { Store, StoredOrder } from '../../src/ports/store.ts';
 import { openSqliteStore } from '../../src/store/sqlite/open.ts';
 import { submitRestingBuy } from './resting-order.ts';
-import { PREFIX, posts, restingBuy, rig, SYMBOL, until, wireLog, type Rig } from './sim-helpers.ts';
+import { PREFIX, posts, rig, SYMBOL, until, wireLog, type Rig } from './sim-helpers.ts';
 
 // Issue 10, item 8 (races): one owner at a time per replace transaction and per order. The engine
 // (Oms.replace/submit), the private stream (Oms.onOrderReport/onFill) and the reconciler meet on one
@@ -193,7 +193,8 @@ describe('races: one owner at a time per replace transaction and per order', () 
   it('two processes on one store resume the same replace at once: whatever the interleaving, one replacement, done once', async (t) => {
     const r = await rig(t, { seed: 1009 });
     const wire = wireLog(t);
-    const old = await restingBuy(r);
+    await r.oms.start();
+    const old = await submitRestingBuy(r.oms, r);
     // Left at its first step by a process that stopped right after journaling it.
     const begun = await r.store.beginReplace({
       oldOrderId: old.id,
@@ -352,7 +353,8 @@ describe('races: one owner at a time per replace transaction and per order', () 
   it('replacing an order that filled since the caller read it: a typed moved-on error, nothing sent', async (t) => {
     const r = await rig(t, { seed: 1008 });
     const wire = wireLog(t);
-    const order = await restingBuy(r);
+    await r.oms.start();
+    const order = await submitRestingBuy(r.oms, r);
     r.hit('sell', '0.001', order.price ?? new Dec(0));
     await r.oms.reconcile();
     assert.equal((await r.store.order(order.id))?.state, 'FILLED');

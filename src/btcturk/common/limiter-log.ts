@@ -45,6 +45,18 @@ export interface LogBackend {
   unregister(pool: string, priority: number, waiter: string): void;
 }
 
+/** A store's decision and the time it was made at, on the store's own clock (tests, benchmarks). */
+export interface TimedDecision {
+  readonly ok: boolean;
+  readonly waitMs: number;
+  readonly at: number;
+}
+
+/** What `tryAcquire` answers for a timed decision. */
+export function acquireResultOf(decision: TimedDecision): AcquireResult {
+  return decision.ok ? { ok: true } : { ok: false, waitMs: decision.waitMs };
+}
+
 export function logId(pool: string, window: RateWindow): string {
   return `${pool}|${window.periodMs}`;
 }

@@ -3,7 +3,15 @@ import { Redis } from 'ioredis';
 import type { Clock } from '../../domain/clock.ts';
 import { systemClock } from '../../domain/clock.ts';
 import { ConfigError } from '../../domain/errors.ts';
-import { clampPriority, DEFER_MS, poolsOf, PRIORITY_LEVELS, WAITER_GRACE_MS } from './limiter-log.ts';
+import {
+  acquireResultOf,
+  clampPriority,
+  DEFER_MS,
+  poolsOf,
+  PRIORITY_LEVELS,
+  WAITER_GRACE_MS,
+  type TimedDecision,
+} from './limiter-log.ts';
 import type { AcquireClaim, AcquireResult, LimiterStore, RateWindow, WindowUsage } from './rate-limiter.ts';
 
 // The limiter's counters in Redis, so that every process trading on one API key draws from one
@@ -193,8 +201,7 @@ export class RedisLimiterStore implements LimiterStore {
     _now: number,
     claim?: AcquireClaim,
   ): Promise<AcquireResult> {
-    const result = await this.acquireAt(keys, windows, claim);
-    return result.ok ? { ok: true } : { ok: false, waitMs: result.waitMs };
+    return acquireResultOf(await this.acquireAt(keys, windows, claim));
   }
 
   /** As `tryAcquire`, also answering the Redis time of the decision (tests, benchmarks). */
@@ -202,9 +209,9 @@ export class RedisLimiterStore implements LimiterStore {
     keys: readonly string[],
     windows: readonly RateWindow[],
     claim?: AcquireClaim,
-  ): Promise<{ readonly ok: boolean; readonly waitMs: number; readonly at: number }> {
+  ): Promise<TimedDecision> {
     const pools = poolsOf(keys, windows, claim);
-    if (pools.length === 0 && keys.length === 0) return { ok: true, waitMs: 0, at: this.#clock.now() };
+    if (pools.length === 0) return { ok: true, waitMs: 0, at: this.#clock.now() };
     const priority = clampPriority(claim?.priority);
     const redisKeys = [`${this.#namespace}seq`, ...keys.map((key) => this.#blockKey(key))];
     const args: (string | number)[] = [

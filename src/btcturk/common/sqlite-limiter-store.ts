@@ -3,7 +3,14 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Clock } from '../../domain/clock.ts';
 import { systemClock } from '../../domain/clock.ts';
-import { clampPriority, decide, usageOf, type LogBackend } from './limiter-log.ts';
+import {
+  acquireResultOf,
+  clampPriority,
+  decide,
+  usageOf,
+  type LogBackend,
+  type TimedDecision,
+} from './limiter-log.ts';
 import type { AcquireClaim, AcquireResult, LimiterStore, RateWindow, WindowUsage } from './rate-limiter.ts';
 
 // The shared budget of processes on one machine without Redis: the same rule as every store
@@ -131,8 +138,7 @@ export class SqliteLimiterStore implements LimiterStore {
     _now: number,
     claim?: AcquireClaim,
   ): Promise<AcquireResult> {
-    const result = await this.acquireAt(keys, windows, claim);
-    return result.ok ? { ok: true } : { ok: false, waitMs: result.waitMs };
+    return acquireResultOf(await this.acquireAt(keys, windows, claim));
   }
 
   /** As `tryAcquire`, also answering the time of the decision (tests, benchmarks). */
@@ -140,7 +146,7 @@ export class SqliteLimiterStore implements LimiterStore {
     keys: readonly string[],
     windows: readonly RateWindow[],
     claim?: AcquireClaim,
-  ): Promise<{ readonly ok: boolean; readonly waitMs: number; readonly at: number }> {
+  ): Promise<TimedDecision> {
     try {
       const result = this.#decide(keys, windows, claim);
       return Promise.resolve({ ok: result.ok, waitMs: result.ok ? 0 : result.waitMs, at: result.at });

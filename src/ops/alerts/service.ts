@@ -4,7 +4,7 @@ import { redact } from '../../btcturk/common/redact.ts';
 import type { Clock } from '../../domain/clock.ts';
 import type { Random } from '../../domain/random.ts';
 import type { AlertStore, NewOutboxMessage } from '../../ports/alerts.ts';
-import type { AlertsConfig } from './config.ts';
+import { alertSecrets, type AlertsConfig } from './config.ts';
 import { evaluate, fillsCursor, type StateEntry } from './evaluate.ts';
 import type { AlertFigures } from './figures.ts';
 import { Heartbeat, loopHealthy } from './heartbeat.ts';
@@ -69,12 +69,7 @@ export class AlertsService {
     this.#options = options;
     const { config, clock } = options;
     this.#createdAt = clock.now();
-    this.#secrets = [
-      ...options.secrets,
-      ...[config.webhook?.secret, config.telegram?.token, config.heartbeat?.url].filter(
-        (s): s is string => s !== undefined,
-      ),
-    ];
+    this.#secrets = [...options.secrets, ...alertSecrets(config)];
     this.worker = new OutboxWorker({
       store: options.store,
       receivers: options.receivers ?? receiversFor(config, clock),

@@ -163,6 +163,7 @@ export function sessionView(sources: ViewSources): SessionView & { refreshValuat
   const { parts } = sources;
   const startedAt = Date.now();
   let valuation: Valuation | null = null;
+  const target = targetOf(sources.strategyParams);
   const view = {
     mode: sources.mode,
     symbols: sources.symbols,
@@ -223,7 +224,7 @@ export function sessionView(sources: ViewSources): SessionView & { refreshValuat
               })),
             inventory: {
               position: text(v?.symbols.find((s) => s.symbol === symbol)?.quantity),
-              target: targetOf(sources.strategyParams),
+              target,
             },
           };
         }),

@@ -11,7 +11,7 @@ import { ConfigError } from '../../domain/errors.ts';
 export const DEFAULT_DASHBOARD_HOST = '127.0.0.1';
 export const DASHBOARD_TOKEN_ENV = 'BTCBOT_DASHBOARD_TOKEN';
 /** A token shorter than this is refused: it guards a kill switch. */
-export const MIN_TOKEN_LENGTH = 16;
+const MIN_TOKEN_LENGTH = 16;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 

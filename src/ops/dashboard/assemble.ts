@@ -74,7 +74,7 @@ function budgetView(budget: LiveState['budget']): BudgetView {
 }
 
 /** The cluster section: hidden (null) when no process row is on the store (not in cluster mode). */
-export function clusterSection(view: ClusterView | null): ClusterSectionView | null {
+function clusterSection(view: ClusterView | null): ClusterSectionView | null {
   if (view === null || view.processes.length === 0) return null;
   return {
     at: view.at,

@@ -40,7 +40,7 @@ export function equityChart(points: readonly EquitySnapshot[]): string {
  * Our best resting price on one side over time, as a step series with gaps while none rests:
  * from each order's creation to its last change once it closed (or to `end` while it rests).
  */
-export function quoteSteps(
+function quoteSteps(
   orders: readonly StoredOrder[],
   side: 'buy' | 'sell',
   closed: (order: StoredOrder) => boolean,

@@ -10,7 +10,7 @@ export interface DashboardFlags {
   readonly dashboardToken?: string | undefined;
 }
 
-export function parsePort(text: string, setting: string): number {
+function parsePort(text: string, setting: string): number {
   const port = /^\d{1,5}$/.test(text.trim()) ? Number(text.trim()) : NaN;
   if (!Number.isInteger(port) || port > 65_535)
     throw new ConfigError(

@@ -20,7 +20,7 @@ import type { ClusterProcess, LeaseStore } from '../../ports/leases.ts';
 /** Default lease time: a crashed holder's symbols are taken over within this plus one heartbeat. */
 export const DEFAULT_LEASE_MS = 10_000;
 /** The shortest lease accepted: below it, store round trips eat the margins. */
-export const MIN_LEASE_MS = 1_000;
+const MIN_LEASE_MS = 1_000;
 
 export interface LostInfo {
   readonly reason: string;

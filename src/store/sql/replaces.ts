@@ -19,8 +19,11 @@ export async function beginReplace(
   trx: Transaction<StoreSchema>,
   ctx: StoreContext,
   replace: NewReplace,
+  fence?: (symbol: string) => Promise<unknown>,
 ): Promise<BeginReplaceResult> {
   const old = await mustFindOrder(trx, ctx, replace.oldOrderId);
+  // Cluster mode: a replace starts only under the symbol's current lease (throws when it moved on).
+  if (fence !== undefined) await fence(old.symbol);
   const open = await trx
     .selectFrom('replace_txns')
     .selectAll()

@@ -168,13 +168,19 @@ export class SqlStore extends SqlKillSwitchControl implements Store, ClusterRead
   }
 
   async applyEvent(orderId: string, event: StatusEvent, expectedVersion?: number): Promise<ApplyResult> {
-    const fence =
-      this.#leases === undefined
-        ? undefined
-        : (trx: Transaction<StoreSchema>) => (symbol: string) => this.#fence(trx, symbol);
-    return this.tx((trx) => writes.applyEvent(trx, this.ctx, orderId, event, expectedVersion, fence?.(trx)), {
-      durable: !UNSYNCED_EVENTS.has(event.type),
-    });
+    const leases = this.#leases;
+    return this.tx(
+      (trx) =>
+        writes.applyEvent(
+          trx,
+          this.ctx,
+          orderId,
+          event,
+          expectedVersion,
+          leases && ((symbol) => leases.check(trx, symbol)),
+        ),
+      { durable: !UNSYNCED_EVENTS.has(event.type) },
+    );
   }
 
   async recordFill(fill: FillReport, source: FillSource, orderId?: string | null): Promise<RecordFillResult> {
@@ -233,13 +239,10 @@ export class SqlStore extends SqlKillSwitchControl implements Store, ClusterRead
   }
 
   async beginReplace(replace: NewReplace): Promise<BeginReplaceResult> {
-    return this.tx(async (trx) => {
-      if (this.#leases !== undefined) {
-        const old = await reads.findOrder(trx, this.ctx, replace.oldOrderId);
-        if (old) await this.#fence(trx, old.symbol);
-      }
-      return replaces.beginReplace(trx, this.ctx, replace);
-    });
+    const leases = this.#leases;
+    return this.tx((trx) =>
+      replaces.beginReplace(trx, this.ctx, replace, leases && ((symbol) => leases.check(trx, symbol))),
+    );
   }
 
   async advanceReplace(
