@@ -7,7 +7,7 @@
 // does) from one symbol, then from several symbols at once: their writes share commits (group
 // commit), so the second figure is the store's throughput and the first its latency.
 // Run alone: node --import tsx bench/store-journal.ts
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -25,6 +25,21 @@ const SYMBOLS = 8;
 const ACTIVE_ORDERS = 10_000;
 
 type Random = ReturnType<typeof seededRandom>;
+
+/**
+ * What this process has handed to write calls so far, from Linux's /proc/self/io (`wchar`: bytes,
+ * `syscw`: calls; NaN elsewhere): the log frames and checkpoints the submits cost, which unlike
+ * the time taken does not depend on what else the machine is doing.
+ */
+function written(): { bytes: number; calls: number } {
+  try {
+    const io = readFileSync('/proc/self/io', 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? NaN);
+    return { bytes: field('wchar'), calls: field('syscw') };
+  } catch {
+    return { bytes: NaN, calls: NaN };
+  }
+}
 
 function order(random: Random, i: number, symbol?: string): NewOrder {
   return {
@@ -54,6 +69,9 @@ interface Run {
   readonly commits: number;
   readonly syncedCommits: number;
   readonly writes: number;
+  /** Bytes handed to write calls (the log's frames, checkpoints): see written(). */
+  readonly bytesWritten: number;
+  readonly writeCalls: number;
 }
 
 /** Submits from `lanes` symbols at once, each lane one submit at a time, until the budget is spent. */
@@ -62,6 +80,7 @@ async function submitRun(path: string, random: Random, lanes: number, max: numbe
   let submits = 0;
   const started = performance.now();
   const cpu = process.cpuUsage();
+  const io = written();
   try {
     const lane = async (symbol: string) => {
       while (submits < max && performance.now() - started < SUBMIT_BUDGET_MS) {
@@ -73,6 +92,7 @@ async function submitRun(path: string, random: Random, lanes: number, max: numbe
     const seconds = (performance.now() - started) / 1000;
     const used = process.cpuUsage(cpu);
     const cpuSeconds = (used.user + used.system) / 1e6;
+    const after = written();
     const stats =
       journal instanceof SqlStore ? journal.commitStats() : { commits: NaN, syncedCommits: NaN, writes: NaN };
     return {
@@ -82,6 +102,8 @@ async function submitRun(path: string, random: Random, lanes: number, max: numbe
       commits: stats.commits,
       syncedCommits: stats.syncedCommits,
       writes: stats.writes,
+      bytesWritten: after.bytes - io.bytes,
+      writeCalls: after.calls - io.calls,
     };
   } finally {
     await journal.close();
@@ -123,6 +145,12 @@ export async function run(): Promise<Record<string, number | string>> {
           (many.syncedCommits / many.submits).toFixed(2),
         ),
         [`writesPerCommit${SYMBOLS}Symbols`]: Number((many.writes / many.commits).toFixed(1)),
+        [`kBWrittenPerJournaledSubmit${SYMBOLS}Symbols`]: Number(
+          (many.bytesWritten / 1024 / many.submits).toFixed(1),
+        ),
+        [`writeCallsPerJournaledSubmit${SYMBOLS}Symbols`]: Number(
+          (many.writeCalls / many.submits).toFixed(1),
+        ),
         msToJournal10kOrdersInOneTransaction: Math.round(batchMs),
         msToLoad10kActiveOrders: Math.round(loadMs),
       };

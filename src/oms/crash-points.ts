@@ -5,15 +5,22 @@ import { ORDER_REQUEST_WRITTEN, type OrderRequestWritten } from '../ports/exchan
 // SIGKILL, so the crash harness can prove that a restart resumes every step without a second
 // order. Read once at load: when unset, every call is one string comparison.
 
-/** The step boundaries of a replace; each exists once per mode (`replace.` safe, `replace-fast.` fast). */
+/**
+ * The step boundaries of a replace; each exists once per mode (`replace.` safe, `replace-fast.` fast).
+ * Each request of a replace follows one write at most, so some pairs name one boundary reached at
+ * two places (as the submit's pair does): safe mode's `after-begin` and `before-cancel-request`
+ * both fall between the write that begins it (with the old order's cancel request) and the DELETE;
+ * `after-new-journal` and `after-new-sent-mark` both fall between the write that journals the
+ * replacement marked sent and its POST, in both modes.
+ */
 export const REPLACE_STEP_POINTS = [
-  'after-begin', // the transaction is stored (step `started`), nothing else done
+  'after-begin', // the transaction is stored (safe: at `cancel-sent`, the old order PENDING_CANCEL, in one write; fast: at `started`), nothing sent
   'before-cancel-request', // the old order is PENDING_CANCEL here, its DELETE not yet written
   'after-cancel-sent', // the old order's DELETE is written, its reply not read
   'after-cancel-reply', // the DELETE's reply is read, the old order not yet confirmed gone
-  'after-cancel-confirmed', // the old order is recorded closed (step `old-closed`), the next step not taken
-  'after-new-journal', // the replacement is journaled, the step not advanced to `new-journaled`
-  'after-new-sent-mark', // the replacement is marked sent, its POST not yet written
+  'after-cancel-confirmed', // safe: the exchange shows the old order gone, not yet recorded (it goes with the replacement's journal); fast: recorded closed (step `old-closed`), `done` not written
+  'after-new-journal', // the replacement is journaled marked sent with the step `new-journaled` (safe: and the old order's close) in one write, its POST not yet written
+  'after-new-sent-mark', // the same boundary, reached in the send
   'after-new-sent', // the replacement's POST is written, its reply not read
   'after-new-reply', // the replacement's reply is read, nothing recorded from it
   'after-new-acked', // the replacement's ack is recorded, the step not advanced (safe: not `done`)

@@ -51,6 +51,22 @@ export type CancelOutcome = 'canceled' | 'filled' | 'pending' | 'refused' | 'alr
 export interface CancelResult {
   readonly order: StoredOrder;
   readonly outcome: CancelOutcome;
+  /**
+   * The report that showed the order gone. With `deferClose`, when it brings no fill the store lacks,
+   * it is not recorded here (`order` is still PENDING_CANCEL): the caller records it with its next write.
+   */
+  readonly report?: OrderStatusReport | undefined;
+  /** True when `report` is still to be recorded (see `deferClose`). */
+  readonly deferred?: boolean | undefined;
+}
+
+export interface CancelOptions {
+  /**
+   * Leave the closing status for the caller's next write (a replace journals its replacement in
+   * the same commit): a restart that finds it unrecorded asks the exchange again. A report that
+   * brings fills is recorded here, fills and all.
+   */
+  readonly deferClose?: boolean | undefined;
 }
 
 /** What a cancel request came back with. */
@@ -289,7 +305,11 @@ export class Execution {
    * Cancels a resting order and waits, bounded, for the exchange to show it gone. BTCTurk cancels
    * asynchronously: the order stays PENDING_CANCEL until a lookup shows it canceled or filled.
    */
-  async cancel(order: StoredOrder, points?: CancelPoints): Promise<CancelResult> {
+  async cancel(
+    order: StoredOrder,
+    points?: CancelPoints,
+    options: CancelOptions = {},
+  ): Promise<CancelResult> {
     const { timings, stats } = this.#ctx;
     if (isClosed(order.state)) return { order, outcome: 'already-closed' };
     const exchangeOrderId = order.exchangeOrderId;
@@ -309,9 +329,9 @@ export class Execution {
       const reply = await this.#requestCancel(exchangeOrderId, points);
       if (reply.kind !== 'unprocessed' && reply.kind !== 'blocked') reached = true;
       lastReason = reply.reason;
-      const settled = await this.confirmGone(current, exchangeOrderId);
+      const settled = await this.confirmGone(current, exchangeOrderId, options.deferClose === true);
       current = settled.order;
-      if (settled.gone) return this.#cancelResult(current);
+      if (settled.gone) return this.#cancelResult(current, settled.report, settled.deferred);
       if (reply.kind === 'blocked') break;
     }
     if (!reached) {
@@ -344,7 +364,8 @@ export class Execution {
   async confirmGone(
     order: StoredOrder,
     exchangeOrderId: string,
-  ): Promise<{ order: StoredOrder; gone: boolean }> {
+    deferClose = false,
+  ): Promise<{ order: StoredOrder; gone: boolean; report?: OrderStatusReport; deferred?: boolean }> {
     const { clock, timings, stats, log } = this.#ctx;
     const until = clock.now() + timings.cancelConfirmMs;
     let current = order;
@@ -352,8 +373,12 @@ export class Execution {
       try {
         const report = await fetchOrderReport(this.#ctx, exchangeOrderId);
         if (report && (report.status === 'canceled' || report.status === 'filled')) {
+          // Nothing to learn beyond the status: the caller records it with its own next write.
+          const executed = executedQuantity(report);
+          if (deferClose && executed !== null && executed.lte(current.filledQuantity))
+            return { order: current, gone: true, report, deferred: true };
           current = await this.applyReport(current, report);
-          return { order: current, gone: true };
+          return { order: current, gone: true, report };
         }
         // The private stream showed it gone before REST does: a lagging read is no reason to wait.
         current = await this.#reload(current);
@@ -370,9 +395,10 @@ export class Execution {
     }
   }
 
-  #cancelResult(order: StoredOrder): CancelResult {
+  #cancelResult(order: StoredOrder, report?: OrderStatusReport, deferred = false): CancelResult {
     this.#ctx.stats.cancelsConfirmed += 1;
-    return { order, outcome: order.state === 'FILLED' ? 'filled' : 'canceled' };
+    const filled = deferred ? report?.status === 'filled' : order.state === 'FILLED';
+    return { order, outcome: filled ? 'filled' : 'canceled', report, deferred };
   }
 
   async #requestCancel(

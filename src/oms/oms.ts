@@ -29,7 +29,13 @@ import { HealthMonitor, type Alert } from './health.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import { fetchOrderReport } from './lookup.ts';
 import { Reconciler, type ActionCounts } from './reconciler.ts';
-import { Replacer, type ReplaceRequest, type ReplaceResult, type RiskBudget } from './replace.ts';
+import {
+  Replacer,
+  StaleOrderError,
+  type ReplaceRequest,
+  type ReplaceResult,
+  type RiskBudget,
+} from './replace.ts';
 import { rulesSource } from './rules.ts';
 
 // The execution core's face: submit, cancel, replace, reconcile, and the inputs the private stream
@@ -457,15 +463,28 @@ export class Oms {
     order: { readonly method: OrderMethod; readonly price?: Decimal | null | undefined },
   ): Promise<void> {
     if (order.method !== 'limit' && order.method !== 'market') return;
+    if (order.method === 'limit' && (order.price ?? null) === null) return; // the exchange rules refuse it
+    const reason = this.#selfTradeRefusal(symbol, side, order, await this.#ctx.store.activeOrders(symbol));
+    if (reason !== null) throw new OrderRefusedError(symbol, reason);
+  }
+
+  /** Why the order would trade with one of `active` (counted and logged), or null. */
+  #selfTradeRefusal(
+    symbol: string,
+    side: Side,
+    order: { readonly method: OrderMethod; readonly price?: Decimal | null | undefined },
+    active: readonly StoredOrder[],
+  ): string | null {
+    if (order.method !== 'limit' && order.method !== 'market') return null;
     const price = order.method === 'market' ? null : (order.price ?? null);
-    if (order.method === 'limit' && price === null) return; // the exchange rules refuse it
+    if (order.method === 'limit' && price === null) return null; // the exchange rules refuse it
     const resting: OwnRestingOrder[] = [];
-    for (const o of await this.#ctx.store.activeOrders(symbol))
+    for (const o of active)
       if (o.origin !== 'foreign' && o.method === 'limit' && o.price !== null && !isClosed(o.state))
         resting.push({ id: o.id, clientOrderId: o.clientOrderId, side: o.side, price: o.price });
     const candidate = { symbol, side, price };
     const conflict = selfTradeConflict(candidate, resting);
-    if (conflict === null) return;
+    if (conflict === null) return null;
     const reason = selfTradeReason(candidate, conflict);
     this.#ctx.stats.selfTradeRefusals += 1;
     this.#ctx.log.warn(
@@ -481,7 +500,7 @@ export class Oms {
       },
       'self-trade refused',
     );
-    throw new OrderRefusedError(symbol, reason);
+    return reason;
   }
 
   /** Cancels one order (by local, exchange or client id) and waits, bounded, for the exchange to confirm. */
@@ -516,20 +535,51 @@ export class Oms {
     });
   }
 
-  /** Cancel/replace as a persisted transaction (safe mode unless fast mode is asked for and budgeted). */
-  async replace(orderId: string, request: ReplaceRequest): Promise<ReplaceResult> {
-    const order = await this.#find({ orderId });
-    return this.#queue.run(order.symbol, async () => {
-      const old = await this.#reload(order);
-      const quantity = request.quantity ?? old.quantity.sub(old.filledQuantity);
-      // A replacement adds no risk beyond the old order's open quantity; more is a new order's risk.
-      const extra = quantity.sub(old.quantity.sub(old.filledQuantity));
-      // The replacement's price is checked for a self-trade like a new order's (the old one is on its side).
-      await this.#admit(old.symbol, old.side, extra.gt(0) ? extra : ZERO, {
-        method: old.method,
-        price: request.price ?? old.price,
-      });
+  /**
+   * Cancel/replace as a persisted transaction (safe mode unless fast mode is asked for and budgeted).
+   * Give the order as the caller holds it (the engine's snapshot) and nothing is read on the way to
+   * the cancel: the write that begins the replace refuses a copy that is no longer current, and then
+   * it is decided again on the order as the store has it.
+   */
+  async replace(ref: string | StoredOrder, request: ReplaceRequest): Promise<ReplaceResult> {
+    const held = typeof ref === 'string' ? await this.#find({ orderId: ref }) : ref;
+    return this.#queue.run(held.symbol, async () => {
+      let old = held;
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await this.#beginReplace(old, request);
+        } catch (error) {
+          // Moved on since it was read (a fill, an ack): decide again on the order as it is now.
+          if (!(error instanceof StaleOrderError) || attempt >= 3) throw error;
+          old = error.current;
+        }
+      }
+    });
+  }
+
+  async #beginReplace(old: StoredOrder, request: ReplaceRequest): Promise<ReplaceResult> {
+    const quantity = request.quantity ?? old.quantity.sub(old.filledQuantity);
+    // A replacement adds no risk beyond the old order's open quantity; more is a new order's risk.
+    const extra = quantity.sub(old.quantity.sub(old.filledQuantity));
+    // The replacement's price is checked for a self-trade like a new order's (the old one is on its side).
+    const order = { method: old.method, price: request.price ?? old.price };
+    if (extra.gt(0)) {
+      await this.#admit(old.symbol, old.side, extra, order);
       return this.#replacer.begin(old, request, this.#riskBudget);
+    }
+    // Nothing added: the switches and the self-trade check are decided inside the write that
+    // begins the replace, on what it reads there (no reads of their own on the way to the cancel).
+    return this.#replacer.begin(old, request, this.#riskBudget, (view) => {
+      const reason = refusalReason({
+        ready: this.readyFor(old.symbol),
+        killSwitch: view.killSwitch,
+        level: view.escalation.level,
+        side: old.side,
+        quantity: ZERO,
+        position: ZERO,
+        reducingResting: ZERO,
+      });
+      return reason ?? this.#selfTradeRefusal(old.symbol, old.side, order, view.active);
     });
   }
 

@@ -148,6 +148,23 @@ export interface NewReplace {
   readonly newStopPrice: Decimal | null;
   readonly mode: ReplaceMode;
   readonly reason?: string | null | undefined; // e.g. why fast mode fell back to safe
+  /**
+   * Records the old order's cancel request (PENDING_CANCEL) in the same transaction and stores the
+   * replace at step `cancel-sent`: safe mode's one synced commit before its DELETE.
+   */
+  readonly requestCancel?: boolean | undefined;
+  /** Refused (`version-conflict`) when the old order is no longer at this version: the caller's copy is stale. */
+  readonly oldVersion?: number | undefined;
+  /** Admission, decided inside the transaction on what it reads (a reason refuses the replace: `refused`). */
+  readonly admit?: ((view: ReplaceAdmissionView) => string | null) | undefined;
+}
+
+/** What a replace's admission sees, read in the transaction that begins it. */
+export interface ReplaceAdmissionView {
+  readonly killSwitch: KillSwitchState;
+  readonly escalation: EscalationState;
+  /** The old order's symbol's orders not yet closed, the old order among them. */
+  readonly active: readonly StoredOrder[];
 }
 
 export interface ReplaceTxn {
@@ -175,22 +192,60 @@ export interface ReplaceChange {
   readonly mode?: ReplaceMode | undefined;
   readonly outcome?: ReplaceOutcome | undefined; // required when step is "done"
   readonly reason?: string | undefined;
+  /**
+   * Journals the replacement marked sent (SUBMITTED) in the same transaction and links it
+   * (`newOrderId`), unless the kill switch is on then (`kill-switch`, nothing written): the one
+   * synced commit before its POST. An order already journaled under its client id is linked, not
+   * journaled twice.
+   */
+  readonly newOrder?: NewOrder | undefined;
+  /** An event for the old order, applied in the same transaction when the state machine allows it (else left out). */
+  readonly oldEvent?: StatusEvent | undefined;
+}
+
+export interface ReplaceWriteOptions {
+  /**
+   * False: a mark a restart learns again (the exchange still says it), committed without a disk
+   * sync of its own (as an ack is). Ignored when the change journals an order. Default true.
+   */
+  readonly durable?: boolean | undefined;
 }
 
 export type BeginReplaceResult =
-  | { readonly ok: true; readonly txn: ReplaceTxn }
+  | {
+      readonly ok: true;
+      readonly txn: ReplaceTxn;
+      /** The old order as the transaction left it (PENDING_CANCEL with `requestCancel`). */
+      readonly old: StoredOrder;
+    }
   | {
       readonly ok: false;
       readonly reason: 'replace-in-progress';
       readonly message: string;
       readonly txn: ReplaceTxn;
+    }
+  | {
+      readonly ok: false;
+      /** The old order moved on (`oldVersion`), cannot be cancelled now, or `admit` refused. */
+      readonly reason: 'version-conflict' | 'invalid-transition' | 'refused';
+      readonly message: string;
+      readonly order: StoredOrder; // as it is now; nothing was written
     };
 
 export type AdvanceReplaceResult =
-  | { readonly ok: true; readonly txn: ReplaceTxn }
+  | {
+      readonly ok: true;
+      readonly txn: ReplaceTxn;
+      /** The order journaled (or found) for `newOrder`. */
+      readonly newOrder?: StoredOrder | undefined;
+      /** True when this write journaled `newOrder` (marked sent: the caller owns its send). */
+      readonly journaled?: boolean | undefined;
+      /** The old order after `oldEvent` (as it is, when the event was left out). */
+      readonly old?: StoredOrder | undefined;
+    }
   | {
       readonly ok: false;
-      readonly reason: 'version-conflict' | 'finished';
+      readonly reason: 'version-conflict' | 'finished' | 'kill-switch';
       readonly message: string;
       readonly txn: ReplaceTxn;
     };
@@ -341,7 +396,12 @@ export interface Store extends StoreReader, KillSwitchControl {
 
   /** At most one open transaction per old order. */
   beginReplace(replace: NewReplace): Promise<BeginReplaceResult>;
-  advanceReplace(id: string, change: ReplaceChange, expectedVersion: number): Promise<AdvanceReplaceResult>;
+  advanceReplace(
+    id: string,
+    change: ReplaceChange,
+    expectedVersion: number,
+    options?: ReplaceWriteOptions,
+  ): Promise<AdvanceReplaceResult>;
 
   /** Moves the cursor forward; a cursor older than the stored one is ignored. Returns the stored cursor. */
   advanceFillCursor(symbol: string, timestamp: number, tradeId: string): Promise<FillCursor>;

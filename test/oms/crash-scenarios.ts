@@ -73,14 +73,16 @@ export const POINT_CASES: Readonly<Record<CrashPoint, PointCase>> = {
   'replace.after-cancel-sent': { scenario: 'replace-safe', before: oneClosed, ids: 'R4' },
   'replace.after-cancel-reply': { scenario: 'replace-safe', before: oneClosed },
   'replace.after-cancel-confirmed': { scenario: 'replace-safe', before: oneClosed },
-  'replace.after-new-journal': { scenario: 'replace-safe', before: oneClosed },
+  // The replacement is journaled marked sent in the write before its POST: never sent, it is
+  // resolved never placed by lookup and the replace ends aborted (the old order already cancelled).
+  'replace.after-new-journal': { scenario: 'replace-safe', before: oneClosed, outcome: 'aborted' },
   'replace.after-new-sent-mark': { scenario: 'replace-safe', before: oneClosed, outcome: 'aborted' },
   'replace.after-new-sent': { scenario: 'replace-safe', before: oldClosedNewResting, ids: 'R5' },
   'replace.after-new-reply': { scenario: 'replace-safe', before: oldClosedNewResting },
   'replace.after-new-acked': { scenario: 'replace-safe', before: oldClosedNewResting },
   // Fast mode: the new order goes first, so from its POST until the old one's DELETE both rest.
   'replace-fast.after-begin': { scenario: 'replace-fast', before: oneResting },
-  'replace-fast.after-new-journal': { scenario: 'replace-fast', before: oneResting },
+  'replace-fast.after-new-journal': { scenario: 'replace-fast', before: oneResting, outcome: 'aborted' },
   'replace-fast.after-new-sent-mark': {
     scenario: 'replace-fast',
     before: oneResting,

@@ -82,6 +82,39 @@ describe('postgres store', { skip: target.skip }, () => {
       assert.equal((await second.killSwitch()).on, true);
     });
 
+    it('looks orders up by exchange id through the partial index 0008 makes, in a generic plan too', async (t) => {
+      const { store, schema } = await freshStore(t);
+      await store.journalOrder(newOrder());
+      const client = new pg.Client({ connectionString: url, options: `-c search_path=${schema}` });
+      await client.connect();
+      t.after(() => client.end());
+      await client.query('SET enable_seqscan = off');
+      await client.query('SET plan_cache_mode = force_generic_plan');
+      await client.query('PREPARE by_exchange_id(text) AS SELECT * FROM orders WHERE exchange_order_id = $1');
+      await client.query(
+        'PREPARE by_exchange_ids(text, text) AS SELECT * FROM orders WHERE exchange_order_id IN ($1, $2)',
+      );
+      const plan = async (statement: string): Promise<string> =>
+        (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${statement}`)).rows
+          .map((r) => r['QUERY PLAN'])
+          .join('\n');
+      assert.match(await plan("EXECUTE by_exchange_id('1')"), /orders_exchange_order_id/);
+      assert.match(await plan("EXECUTE by_exchange_ids('1', '2')"), /orders_exchange_order_id/);
+      const definition = await client.query<{ indexdef: string }>(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'orders_exchange_order_id'",
+        [schema],
+      );
+      assert.match(
+        definition.rows[0]?.indexdef ?? '',
+        /UNIQUE INDEX .* WHERE \(exchange_order_id IS NOT NULL\)/,
+      );
+      const intent = await client.query(
+        "SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = 'orders_intent_id'",
+        [schema],
+      );
+      assert.equal(intent.rows.length, 0);
+    });
+
     it('keeps the fills of a schema at the previous version through 0003_fill_identity', async (t) => {
       const schema = schemaName();
       t.after(() => dropSchema(url, schema));

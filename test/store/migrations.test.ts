@@ -4,7 +4,11 @@ import Database from 'better-sqlite3';
 import { Kysely, sql, type Migration } from 'kysely';
 import { applyMigrations } from '../../src/store/sql/migrate.ts';
 import { MIGRATIONS } from '../../src/store/sql/migrations.ts';
+import { join } from 'node:path';
+import type { StoreSchema } from '../../src/store/sql/schema.ts';
 import { sqliteDialect } from '../../src/store/sqlite/dialect.ts';
+import { openSqliteStore } from '../../src/store/sqlite/open.ts';
+import { manualClock, tempDir } from './helpers.ts';
 import { storeMigratedFromBeforeFillIdentity } from './migrated-store.ts';
 
 function tables(raw: Database.Database): string[] {
@@ -61,5 +65,110 @@ describe('store migration 0003_fill_identity', () => {
       'fills_symbol_timestamp',
     ]);
     assert.ok(!tables(check).includes('fills_next'));
+  });
+});
+
+describe('store migration 0008_journal_indexes', () => {
+  /** The orders row of an order journaled (and, with an exchange id, acked) before 0008. */
+  function row(id: string, clientOrderId: string, exchangeOrderId: string | null) {
+    return {
+      id,
+      client_order_id: clientOrderId,
+      exchange_order_id: exchangeOrderId,
+      symbol: 'BTCTRY',
+      side: 'buy',
+      method: 'limit',
+      price: '2000000',
+      stop_price: null,
+      quantity: '1',
+      quote_amount: null,
+      lease_epoch: null,
+      filled_quantity: '0',
+      filled_quote: '0',
+      average_price: null,
+      state: exchangeOrderId === null ? 'SUBMITTED' : 'OPEN',
+      state_reason: null,
+      intent_id: 'slot-1',
+      strategy: 'test',
+      replace_of: null,
+      origin: 'local',
+      created_at: 1,
+      updated_at: 1,
+      version: exchangeOrderId === null ? 2 : 3,
+    };
+  }
+
+  it('keeps the orders of a store at 0007, drops the unused intent index, and still finds orders by every id', async (t) => {
+    const path = join(tempDir(t), 'at-0007.db');
+    const raw = new Database(path);
+    const old = new Kysely<StoreSchema>({ dialect: sqliteDialect(raw) });
+    await applyMigrations(
+      old,
+      path,
+      Object.fromEntries(Object.entries(MIGRATIONS).filter(([name]) => name < '0008')),
+    );
+    await old
+      .insertInto('orders')
+      .values([
+        row('8f0c0a52-0000-4000-8000-000000000001', 't-acked', '9001'),
+        row('8f0c0a52-0000-4000-8000-000000000002', 't-sent', null),
+      ])
+      .execute();
+    await old.destroy();
+
+    const store = await openSqliteStore({ path, clock: manualClock() });
+    t.after(() => store.close());
+    assert.equal((await store.orderByExchangeId('9001'))?.clientOrderId, 't-acked');
+    assert.equal((await store.orderByClientId('t-sent'))?.exchangeOrderId, null);
+    assert.deepEqual(
+      (await store.ordersByIds({ exchangeOrderIds: ['9001'], clientOrderIds: ['t-sent'] }))
+        .map((o) => o.clientOrderId)
+        .sort(),
+      ['t-acked', 't-sent'],
+    );
+    assert.equal((await store.activeOrders('BTCTRY')).length, 2);
+    // Still one order per exchange id.
+    const sent = await store.orderByClientId('t-sent');
+    assert.ok(sent);
+    const clash = await store.applyEvent(sent.id, { type: 'acked', exchangeOrderId: '9001' });
+    assert.equal(clash.ok, false);
+
+    const check = new Database(path, { readonly: true });
+    t.after(() => check.close());
+    const indexes = check
+      .prepare(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'orders' AND sql IS NOT NULL",
+      )
+      .all() as { name: string; sql: string }[];
+    assert.deepEqual(indexes.map((i) => i.name).sort(), [
+      'orders_client_order_id',
+      'orders_created_at',
+      'orders_exchange_order_id',
+      'orders_state',
+    ]);
+    assert.match(
+      indexes.find((i) => i.name === 'orders_exchange_order_id')?.sql ?? '',
+      /unique index .* where "exchange_order_id" is not null/i,
+    );
+  });
+
+  it('looks orders up by exchange id through the partial index (a journal write does not touch it)', async (t) => {
+    const path = join(tempDir(t), 'plans.db');
+    const store = await openSqliteStore({ path, clock: manualClock() });
+    await store.close();
+    const check = new Database(path, { readonly: true });
+    t.after(() => check.close());
+    const plan = (query: string, ...ids: string[]): string =>
+      (check.prepare(`EXPLAIN QUERY PLAN ${query}`).all(...ids) as { detail: string }[])
+        .map((r) => r.detail)
+        .join('; ');
+    assert.match(
+      plan('SELECT * FROM orders WHERE exchange_order_id = ?', '1'),
+      /USING INDEX orders_exchange_order_id/,
+    );
+    assert.match(
+      plan('SELECT * FROM orders WHERE exchange_order_id IN (?, ?)', '1', '2'),
+      /USING INDEX orders_exchange_order_id/,
+    );
   });
 });

@@ -3,7 +3,7 @@ import { describe, it, type TestContext } from 'node:test';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../src/domain/clock.ts';
 import { Dec } from '../../src/domain/decimal.ts';
-import type { Store } from '../../src/ports/store.ts';
+import type { NewReplace, ReplaceAdmissionView, ReplaceChange, Store } from '../../src/ports/store.ts';
 import type { StoreSchema } from '../../src/store/sql/schema.ts';
 import { fillReport, manualClock, newOrder } from './helpers.ts';
 import { statusReport } from './status-report.ts';
@@ -66,6 +66,66 @@ export function storeBehaviourSuite(backend: StoreBackend): void {
           [3, 'acked', 'SUBMITTED', 'OPEN'],
         ],
       );
+    });
+
+    it('journals an order marked sent with both its events, and acks it without reading it again', async (t) => {
+      const store = await backend.open(t);
+      const sent = await store.journalOrder(newOrder(), { sent: true });
+      assert.deepEqual([sent.state, sent.version], ['SUBMITTED', 2]);
+      const acked = await store.applyEvent(sent.id, { type: 'acked', exchangeOrderId: '556' }, 2);
+      assert.ok(acked.ok);
+      assert.deepEqual([acked.order.state, acked.order.version], ['OPEN', 3]);
+      assert.deepEqual(await store.order(sent.id), acked.order);
+      assert.deepEqual(
+        (await store.orderEvents(sent.id)).map((e) => [e.seq, e.type, e.fromState, e.toState, e.at]),
+        [
+          [1, 'journaled', null, 'PENDING_SUBMIT', sent.createdAt],
+          [2, 'sent', 'PENDING_SUBMIT', 'SUBMITTED', sent.createdAt],
+          [3, 'acked', 'SUBMITTED', 'OPEN', acked.order.updatedAt],
+        ],
+      );
+    });
+
+    // The store keeps the orders it committed last so the ack after a submit skips a read. Another
+    // writer (a replace, a second process of a cluster) may move the row meanwhile: the decision
+    // must then come from the row, never from the kept copy.
+    it('decides from the stored row when another writer moved the order since this store wrote it', async (t) => {
+      const { store, backdoor } = await backend.openWithBackdoor(t);
+      const sent = await store.journalOrder(newOrder(), { sent: true });
+      // Acked behind the store's back: OPEN at version 3 with its exchange id.
+      await backdoor
+        .updateTable('orders')
+        .set({ state: 'OPEN', exchange_order_id: '557', version: 3 })
+        .where('id', '=', sent.id)
+        .execute();
+      const again = await store.applyEvent(sent.id, { type: 'acked', exchangeOrderId: '557' });
+      assert.ok(again.ok);
+      assert.equal(again.event, null, 'the ack repeats what the row says: nothing new to journal');
+      assert.deepEqual([again.order.state, again.order.version], ['OPEN', 3]);
+      assert.deepEqual(
+        (await store.orderEvents(sent.id)).map((e) => e.type),
+        ['journaled', 'sent'],
+      );
+
+      // A version the caller decided on, which the kept copy still has but the row no longer does.
+      const other = await store.journalOrder(newOrder(), { sent: true });
+      await backdoor.updateTable('orders').set({ version: 3 }).where('id', '=', other.id).execute();
+      const stale = await store.applyEvent(other.id, { type: 'acked', exchangeOrderId: '558' }, 2);
+      assert.ok(!stale.ok);
+      assert.equal(stale.reason, 'version-conflict');
+      assert.equal(stale.order.version, 3);
+      assert.equal((await store.order(other.id))?.state, 'SUBMITTED');
+
+      // Canceled behind its back: an ack decided from the copy would reopen it.
+      const third = await store.journalOrder(newOrder(), { sent: true });
+      await backdoor
+        .updateTable('orders')
+        .set({ state: 'CANCELED', version: 3 })
+        .where('id', '=', third.id)
+        .execute();
+      const late = await store.applyEvent(third.id, { type: 'acked', exchangeOrderId: '559' });
+      assert.equal((await store.order(third.id))?.state, 'CANCELED');
+      assert.equal(late.order.state, 'CANCELED');
     });
 
     it('refuses a second order with the same client id, and a batch with one writes none', async (t) => {
@@ -499,6 +559,83 @@ export function storeBehaviourSuite(backend: StoreBackend): void {
       assert.deepEqual(await store.openReplaces(), []);
       const after = await store.advanceReplace(begun.txn.id, { step: 'old-closed' }, 3);
       assert.ok(!after.ok && after.reason === 'finished');
+    });
+
+    // #14 (H3-replace): each request of a replace follows one write that carries its order writes.
+    it('begins a replace with its cancel request in one write (refusing a stale copy or an admission); a step journals the replacement marked sent with the old close, unless the kill switch is on', async (t) => {
+      const store = await backend.open(t);
+      const old = await openOrder(store, '1000', '1');
+      const replace = (extra: Partial<NewReplace>): NewReplace => ({
+        oldOrderId: old.id,
+        newClientOrderId: 'bb-repl',
+        wantedQuantity: new Dec('1'),
+        newPrice: new Dec('999'),
+        newStopPrice: null,
+        mode: 'safe',
+        requestCancel: true,
+        ...extra,
+      });
+      const stale = await store.beginReplace(replace({ oldVersion: old.version - 1 }));
+      assert.ok(!stale.ok && stale.reason === 'version-conflict');
+      let seen: ReplaceAdmissionView | undefined;
+      const refused = await store.beginReplace(
+        replace({
+          admit: (view) => {
+            seen = view;
+            return 'not now';
+          },
+        }),
+      );
+      assert.ok(!refused.ok && refused.reason === 'refused' && refused.message === 'not now');
+      assert.deepEqual(
+        seen?.active.map((o) => o.id),
+        [old.id],
+      );
+      assert.equal(seen.killSwitch.on, false);
+      assert.equal(seen.escalation.level, 'NORMAL');
+      assert.equal((await store.order(old.id))?.state, 'OPEN', 'a refusal writes nothing');
+      assert.deepEqual(await store.openReplaces(), []);
+
+      const begun = await store.beginReplace(replace({ oldVersion: old.version, admit: () => null }));
+      assert.ok(begun.ok);
+      assert.equal(begun.txn.step, 'cancel-sent');
+      assert.equal(begun.old.state, 'PENDING_CANCEL');
+      assert.deepEqual(await store.order(old.id), begun.old);
+
+      const change: ReplaceChange = {
+        step: 'new-journaled',
+        oldEvent: { type: 'venue-status', status: 'canceled', exchangeOrderId: '1000' },
+        newOrder: newOrder({ clientOrderId: 'bb-repl', quantity: new Dec('1'), replaceOf: old.id }),
+      };
+      await store.setKillSwitch(true, 'operator');
+      const killed = await store.advanceReplace(begun.txn.id, change, begun.txn.version);
+      assert.ok(!killed.ok && killed.reason === 'kill-switch');
+      assert.match(killed.message, /kill switch is on \(operator\)/);
+      assert.equal((await store.order(old.id))?.state, 'PENDING_CANCEL', 'nothing written');
+      assert.equal(await store.orderByClientId('bb-repl'), undefined);
+      await store.setKillSwitch(false, 'operator');
+
+      const journaled = await store.advanceReplace(begun.txn.id, change, begun.txn.version);
+      assert.ok(journaled.ok && journaled.journaled === true && journaled.newOrder);
+      assert.equal(journaled.newOrder.state, 'SUBMITTED');
+      assert.equal(journaled.txn.newOrderId, journaled.newOrder.id);
+      assert.equal(journaled.old?.state, 'CANCELED');
+      assert.deepEqual(await store.order(old.id), journaled.old);
+      assert.deepEqual(
+        (await store.orderEvents(journaled.newOrder.id)).map((e) => e.type),
+        ['journaled', 'sent'],
+      );
+      const done = await store.advanceReplace(
+        begun.txn.id,
+        { step: 'done', outcome: 'replaced' },
+        journaled.txn.version,
+        { durable: false },
+      );
+      assert.ok(done.ok && done.txn.step === 'done');
+      // The old order is closed now: a replace that would cancel it is refused, nothing written.
+      const closed = await store.beginReplace(replace({ newClientOrderId: 'bb-other' }));
+      assert.ok(!closed.ok && closed.reason === 'invalid-transition');
+      assert.deepEqual(await store.openReplaces(), []);
     });
 
     it('keeps the kill switch and escalation level with reason and time', async (t) => {

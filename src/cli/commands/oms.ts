@@ -194,7 +194,9 @@ const ORDER_COLUMNS = [
 
 async function printCancels(flags: StoreFlags, results: readonly CancelResult[]): Promise<void> {
   const { printJson, printTable } = await output();
-  if (flags.json) printJson({ cancels: results });
+  // The order and the outcome only: the exchange report the cancel was settled on is internal (and in
+  // the venue's terms, not the --json convention's).
+  if (flags.json) printJson({ cancels: results.map(({ order, outcome }) => ({ order, outcome })) });
   else
     printTable(
       results.map((r) => ({ ...r.order, outcome: r.outcome, reason: r.order.stateReason })),

@@ -63,6 +63,15 @@ export interface OrderUpdate {
   readonly version: number;
 }
 
+/** Two events of one order at one time, in one statement: a journal write marked sent in the same write. */
+export interface OrderEventPair extends OrderEventsTable {
+  readonly seq_2: number;
+  readonly type_2: string;
+  readonly from_state_2: string | null;
+  readonly to_state_2: string;
+  readonly payload_2: string;
+}
+
 const ORDER_COLUMNS = [
   'id',
   'client_order_id',
@@ -111,6 +120,7 @@ export interface JournalStatements {
   /** A new order row; a client order id already taken makes it a no-op (no row inserted). */
   readonly insertOrder: Prepared<OrdersTable>;
   readonly insertEvent: Prepared<OrderEventsTable>;
+  readonly insertEventPair: Prepared<OrderEventPair>;
   readonly updateOrder: Prepared<OrderUpdate>;
   readonly orderById: Prepared<{ id: string }>;
   readonly orderByExchangeId: Prepared<{ exchange_order_id: string }>;
@@ -128,6 +138,22 @@ export function journalStatements(db: Kysely<StoreSchema>, guard?: () => void): 
     ),
     insertEvent: new Prepared<OrderEventsTable>(
       (slot) => db.insertInto('order_events').values(slots(EVENT_COLUMNS, slot)),
+      guard,
+    ),
+    insertEventPair: new Prepared<OrderEventPair>(
+      (slot) =>
+        db.insertInto('order_events').values([
+          slots(EVENT_COLUMNS, slot),
+          {
+            order_id: slot('order_id'),
+            seq: slot('seq_2'),
+            at: slot('at'),
+            type: slot('type_2'),
+            from_state: slot('from_state_2'),
+            to_state: slot('to_state_2'),
+            payload: slot('payload_2'),
+          },
+        ]),
       guard,
     ),
     updateOrder: new Prepared<OrderUpdate>(

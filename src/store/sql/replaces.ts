@@ -6,14 +6,19 @@ import type {
   NewReplace,
   ReplaceChange,
   ReplaceTxn,
+  StoredOrder,
 } from '../../ports/store.ts';
 import type { Db, StoreContext } from './context.ts';
-import { findOrder, mustFindOrder } from './order-reads.ts';
+import { escalation, killSwitch } from './control.ts';
+import { activeOrders, findOrder, findOwnByClientId, mustFindOrder } from './order-reads.ts';
+import { applyEvent, journalOrder } from './order-writes.ts';
 import { text, textOrNull, toReplace } from './rows.ts';
 import type { ReplaceTxnsTable, StoreSchema } from './schema.ts';
 
 // Persisted cancel/replace transactions: the store keeps where each one stands so a crash resumes
-// it; the order of steps is the OMS's to decide.
+// it; the order of steps is the OMS's to decide. A step may carry the order writes that go with it
+// (the old order's cancel request, the replacement's journal row), so each request of a replace
+// waits for one commit, and a crash never finds the step and its order write apart.
 
 export async function beginReplace(
   trx: Transaction<StoreSchema>,
@@ -21,9 +26,16 @@ export async function beginReplace(
   replace: NewReplace,
   fence?: (symbol: string) => Promise<unknown>,
 ): Promise<BeginReplaceResult> {
-  const old = await mustFindOrder(trx, ctx, replace.oldOrderId);
+  let old = await mustFindOrder(trx, ctx, replace.oldOrderId);
   // Cluster mode: a replace starts only under the symbol's current lease (throws when it moved on).
   if (fence !== undefined) await fence(old.symbol);
+  if (replace.oldVersion !== undefined && replace.oldVersion !== old.version)
+    return {
+      ok: false,
+      reason: 'version-conflict',
+      message: `order ${old.id} is at version ${old.version}, not ${replace.oldVersion}: read it again`,
+      order: old,
+    };
   const open = await trx
     .selectFrom('replace_txns')
     .selectAll()
@@ -39,6 +51,20 @@ export async function beginReplace(
       txn,
     };
   }
+  if (replace.admit !== undefined) {
+    const refusal = replace.admit({
+      killSwitch: await killSwitch(trx),
+      escalation: await escalation(trx),
+      active: await activeOrders(trx, old.symbol),
+    });
+    if (refusal !== null) return { ok: false, reason: 'refused', message: refusal, order: old };
+  }
+  if (replace.requestCancel === true) {
+    const requested = await applyEvent(trx, ctx, old.id, { type: 'cancel-requested' }, old.version);
+    if (!requested.ok)
+      return { ok: false, reason: 'invalid-transition', message: requested.message, order: requested.order };
+    old = requested.order;
+  }
   const now = ctx.clock.now();
   const row: ReplaceTxnsTable = {
     id: randomUUID(),
@@ -50,7 +76,7 @@ export async function beginReplace(
     new_price: textOrNull(replace.newPrice),
     new_stop_price: textOrNull(replace.newStopPrice),
     mode: replace.mode,
-    step: 'started',
+    step: replace.requestCancel === true ? 'cancel-sent' : 'started',
     outcome: null,
     reason: replace.reason ?? null,
     created_at: now,
@@ -58,7 +84,7 @@ export async function beginReplace(
     version: 1,
   };
   await trx.insertInto('replace_txns').values(row).execute();
-  return { ok: true, txn: toReplace(row) };
+  return { ok: true, txn: toReplace(row), old };
 }
 
 export async function advanceReplace(
@@ -67,6 +93,7 @@ export async function advanceReplace(
   id: string,
   change: ReplaceChange,
   expectedVersion: number,
+  fence?: (symbol: string) => Promise<number | null>,
 ): Promise<AdvanceReplaceResult> {
   if ((change.step === 'done') !== (change.outcome !== undefined))
     throw new Error(
@@ -86,10 +113,37 @@ export async function advanceReplace(
     };
   if (change.newOrderId !== undefined && !(await findOrder(trx, ctx, change.newOrderId)))
     throw new Error(`replace ${id}: new order ${change.newOrderId} is not in ${ctx.location}`);
+  if (change.newOrder !== undefined) {
+    const ks = await killSwitch(trx);
+    if (ks.on)
+      return {
+        ok: false,
+        reason: 'kill-switch',
+        message: `the kill switch is on (${ks.reason ?? 'no reason given'})`,
+        txn,
+      };
+  }
+  let old: StoredOrder | undefined;
+  if (change.oldEvent !== undefined) {
+    const applied = await applyEvent(trx, ctx, txn.oldOrderId, change.oldEvent, undefined);
+    // Refused: the old order already moved past it (the stream got there first); the step goes on.
+    old = applied.order;
+  }
+  let newOrder: StoredOrder | undefined;
+  let journaled = false;
+  if (change.newOrder !== undefined) {
+    // Journaled by an earlier run (a version before the journal and the step were one write).
+    newOrder = await findOwnByClientId(trx, change.newOrder.clientOrderId);
+    if (newOrder === undefined) {
+      const epoch = fence === undefined ? null : await fence(change.newOrder.symbol);
+      newOrder = await journalOrder(trx, ctx, change.newOrder, true, epoch);
+      journaled = true;
+    }
+  }
   const updated: ReplaceTxnsTable = {
     ...row,
     step: change.step,
-    new_order_id: change.newOrderId ?? row.new_order_id,
+    new_order_id: newOrder?.id ?? change.newOrderId ?? row.new_order_id,
     mode: change.mode ?? row.mode,
     outcome: change.outcome ?? null,
     reason: change.reason ?? row.reason,
@@ -97,7 +151,7 @@ export async function advanceReplace(
     version: row.version + 1,
   };
   await trx.updateTable('replace_txns').set(updated).where('id', '=', id).execute();
-  return { ok: true, txn: toReplace(updated) };
+  return { ok: true, txn: toReplace(updated), newOrder, journaled, old };
 }
 
 export async function findReplace(db: Db, id: string): Promise<ReplaceTxn | undefined> {

@@ -21,6 +21,7 @@ import type {
   RecordFillResult,
   ReplaceChange,
   ReplaceTxn,
+  ReplaceWriteOptions,
   Store,
   StoredFill,
   StoredOrder,
@@ -39,6 +40,7 @@ import * as equity from './equity.ts';
 import { GroupCommit, type CommitStats, type Work, type WriteOptions } from './group-commit.ts';
 import { fenceStatement, LeaseBook, listLeases, listProcesses } from './leases.ts';
 import * as reads from './order-reads.ts';
+import { RecentOrders } from './recent-orders.ts';
 import * as writes from './order-writes.ts';
 import * as replaces from './replaces.ts';
 import type { StoreSchema } from './schema.ts';
@@ -69,6 +71,8 @@ export class SqlStore extends SqlKillSwitchControl implements Store, ClusterRead
   readonly #writer: GroupCommit;
   /** Cluster mode only: without it no write is fenced and nothing about leases runs on the hot path. */
   readonly #leases: LeaseBook | undefined;
+  /** The orders committed last, so the ack after a submit need not read its row again. */
+  readonly #recent = new RecentOrders();
 
   constructor(db: Kysely<StoreSchema>, options: SqlStoreOptions, cluster?: ClusterStoreOptions) {
     super(db, options);
@@ -148,12 +152,15 @@ export class SqlStore extends SqlKillSwitchControl implements Store, ClusterRead
     const sent = options.sent === true;
     const leases = this.#leases;
     // Outside cluster mode the submit path runs exactly as before: no fence, not even a promise.
-    if (leases === undefined)
-      return this.tx((trx) => writes.journalOrder(trx, this.ctx, order, sent), { durable: sent });
-    return this.tx(
-      async (trx) => writes.journalOrder(trx, this.ctx, order, sent, await leases.check(trx, order.symbol)),
-      { durable: sent },
-    );
+    const stored = await (leases === undefined
+      ? this.tx((trx) => writes.journalOrder(trx, this.ctx, order, sent), { durable: sent })
+      : this.tx(
+          async (trx) =>
+            writes.journalOrder(trx, this.ctx, order, sent, await leases.check(trx, order.symbol)),
+          { durable: sent },
+        ));
+    this.#recent.remember(stored);
+    return stored;
   }
 
   async journalOrders(orders: readonly NewOrder[]): Promise<StoredOrder[]> {
@@ -169,7 +176,7 @@ export class SqlStore extends SqlKillSwitchControl implements Store, ClusterRead
 
   async applyEvent(orderId: string, event: StatusEvent, expectedVersion?: number): Promise<ApplyResult> {
     const leases = this.#leases;
-    return this.tx(
+    const result = await this.tx(
       (trx) =>
         writes.applyEvent(
           trx,
@@ -178,13 +185,19 @@ export class SqlStore extends SqlKillSwitchControl implements Store, ClusterRead
           event,
           expectedVersion,
           leases && ((symbol) => leases.check(trx, symbol)),
+          // Taken when the write runs, not when it is asked for: a write queued before it may commit first.
+          this.#recent.get(orderId),
         ),
       { durable: !UNSYNCED_EVENTS.has(event.type) },
     );
+    this.#recent.remember(result.order);
+    return result;
   }
 
   async recordFill(fill: FillReport, source: FillSource, orderId?: string | null): Promise<RecordFillResult> {
-    return this.tx((trx) => writes.recordFill(trx, this.ctx, fill, source, orderId));
+    const result = await this.tx((trx) => writes.recordFill(trx, this.ctx, fill, source, orderId));
+    this.#recent.remember(result.order);
+    return result;
   }
 
   async adoptOrder(report: OrderStatusReport, origin: 'adopted' | 'foreign'): Promise<AdoptResult> {
@@ -249,8 +262,17 @@ export class SqlStore extends SqlKillSwitchControl implements Store, ClusterRead
     id: string,
     change: ReplaceChange,
     expectedVersion: number,
+    options: ReplaceWriteOptions = {},
   ): Promise<AdvanceReplaceResult> {
-    return this.tx((trx) => replaces.advanceReplace(trx, this.ctx, id, change, expectedVersion));
+    // A step that journals the replacement is its one synced commit before the POST (fenced like a journal).
+    const journals = change.newOrder !== undefined;
+    return this.tx(
+      (trx) =>
+        replaces.advanceReplace(trx, this.ctx, id, change, expectedVersion, (symbol) =>
+          this.#fence(trx, symbol),
+        ),
+      { durable: journals || options.durable !== false },
+    );
   }
 
   async replace(id: string): Promise<ReplaceTxn | undefined> {
