@@ -7,6 +7,10 @@
 // breakdownOf and src/market/hot-path.ts), store calls included, beside what a bare durable commit
 // costs on the same disk at the same time. BENCH_LATENCY_SECONDS (default 60) sets how long it runs.
 // The bot's memory is bench/bot-footprint.ts (the bot alone, in its own process).
+// BENCH_LATENCY_LIVE_VIEW=0 reads the store as before its live view (active orders, kill switch and
+// escalation from the database on every evaluation and admission), for before/after comparisons.
+// Then the engine's CPU per evaluation at BENCH_LATENCY_PAIRS symbols (default 380) is measured in
+// process, before and after the live view and incremental evaluation, alternated (evaluationCpu).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +24,7 @@ import type { OrderRequest } from '../src/domain/orders.ts';
 import type { OrderAck, OrderStatusReport } from '../src/domain/reports.ts';
 import type { SymbolRules } from '../src/domain/symbols.ts';
 import { parseFrame } from '../src/btcturk/websocket/messages.ts';
-import { Engine } from '../src/engine/engine.ts';
+import { Engine, type EngineMarket, type EngineOms } from '../src/engine/engine.ts';
 import { OrderRateBudget } from '../src/engine/rate-budget.ts';
 import { parseRiskLimits } from '../src/engine/risk.ts';
 import { HOT_PATH_CHANNEL, type HotPathStamp } from '../src/market/hot-path.ts';
@@ -28,7 +32,13 @@ import { MarketDataService } from '../src/market/service.ts';
 import { Oms } from '../src/oms/index.ts';
 import type { Exchange } from '../src/ports/exchange.ts';
 import type { MarketFeed, MarketFeedListener } from '../src/ports/market-feed.ts';
-import type { Store } from '../src/ports/store.ts';
+import type { Store, StoredOrder } from '../src/ports/store.ts';
+import type { TopOfBook } from '../src/market/service.ts';
+import type { CancelResult } from '../src/oms/execution.ts';
+import type { OrderRef, ReconcileReport, SubmitIntent } from '../src/oms/oms.ts';
+import type { ReplaceRequest, ReplaceResult } from '../src/oms/replace.ts';
+import type { Decimal } from 'decimal.js';
+import { openLiveStore } from '../src/store/live-view.ts';
 import { openSqliteStore } from '../src/store/sqlite/open.ts';
 import { marketMakerDefinition } from '../src/strategies/market-maker.ts';
 
@@ -362,7 +372,14 @@ export async function tickToOrder(
   const dir = mkdtempSync(join(tmpdir(), 'btcbot-latency-'));
   let path: PathEvent[] | null = null;
   const opened = await openSqliteStore({ path: memory ? ':memory:' : join(dir, 'journal.db') });
-  const store = tracedStore(opened, () => path);
+  // BENCH_LATENCY_LIVE_VIEW=0: every read goes to the database, as before src/store/live-view.ts.
+  const live = process.env.BENCH_LATENCY_LIVE_VIEW !== '0';
+  const viewed = live
+    ? await openLiveStore(opened, {
+        watch: memory ? { kind: 'none' } : { kind: 'sqlite', path: opened.location },
+      })
+    : opened;
+  const store = tracedStore(viewed, () => path);
   const stopBeside = await beside?.(opened);
   const recording = new RecordingExchange();
   const exchange = recording as unknown as Exchange;
@@ -372,7 +389,14 @@ export async function tickToOrder(
     fetchBook: () => Promise.reject(new Error('no REST')),
     symbols: [SYMBOL],
   });
-  const oms = new Oms({ store, exchange, prefix: 'bench', symbols: [SYMBOL] });
+  // With the rules, as src/ops/compose/engine.ts builds it: a replace sizes its replacement by them.
+  const oms = new Oms({
+    store,
+    exchange,
+    prefix: 'bench',
+    symbols: [SYMBOL],
+    rules: new Map([[SYMBOL, RULES]]),
+  });
   const engine = new Engine({
     oms,
     store,
@@ -516,6 +540,7 @@ export async function tickToOrder(
   const replaced = [...toReplacement].sort((a, b) => a - b);
   const result: Record<string, number | string> = {
     journal: memory ? 'in-memory (no disk sync)' : 'file, WAL, synchronous=FULL',
+    liveView: live ? 'on (src/store/live-view.ts)' : 'off (every read to the database)',
     touchQuantityChangesPerSecond: touchEvery > 0 ? UPDATES_PER_SECOND / touchEvery : 0,
     bookUpdatesPerSecond: frames / elapsed,
     moves: first.length,
@@ -543,8 +568,184 @@ export async function tickToOrder(
   return result;
 }
 
+/** A market of many symbols whose tops the CPU measurement below sets directly. */
+class StaticMarket implements EngineMarket {
+  readonly tops = new Map<string, TopOfBook>();
+  set(symbol: string, bid: number, changeSet: number): void {
+    this.tops.set(symbol, {
+      symbol,
+      bid: { price: new Dec(bid), quantity: new Dec(1) },
+      ask: { price: new Dec(bid + 100), quantity: new Dec(1) },
+      ageMs: 0,
+      status: 'live',
+      source: 'stream',
+      changeSet,
+    });
+  }
+  top(symbol: string): TopOfBook | null {
+    return this.tops.get(symbol) ?? null;
+  }
+  canTrade(): boolean {
+    return true;
+  }
+  on(): unknown {
+    return this;
+  }
+  off(): unknown {
+    return this;
+  }
+}
+
+/** An execution core that carries every action out at once in the store (no exchange). */
+class InstantOms implements EngineOms {
+  readonly ready = true;
+  #n = 0;
+  constructor(private readonly store: Store) {}
+  async #place(
+    symbol: string,
+    side: 'buy' | 'sell',
+    quantity: Decimal,
+    price: Decimal | undefined,
+    intentId: string | null,
+  ): Promise<StoredOrder> {
+    const n = ++this.#n;
+    const order = await this.store.journalOrder(
+      {
+        clientOrderId: `cpu-${n}`,
+        symbol,
+        side,
+        method: 'limit',
+        quantity,
+        price,
+        intentId,
+        strategy: 'cpu',
+      },
+      { sent: true },
+    );
+    return (await this.store.applyEvent(order.id, { type: 'acked', exchangeOrderId: String(n) })).order;
+  }
+  submit(intent: SubmitIntent): Promise<StoredOrder> {
+    return this.#place(intent.symbol, intent.side, intent.quantity, intent.price, intent.intentId ?? null);
+  }
+  async cancel(ref: OrderRef): Promise<CancelResult> {
+    const order = 'clientOrderId' in ref ? await this.store.orderByClientId(ref.clientOrderId) : undefined;
+    if (!order) throw new Error('unknown order');
+    await this.store.applyEvent(order.id, { type: 'cancel-requested' });
+    return {
+      order: (await this.store.applyEvent(order.id, { type: 'canceled' })).order,
+      outcome: 'canceled',
+    };
+  }
+  async replace(ref: string | StoredOrder, request: ReplaceRequest): Promise<ReplaceResult> {
+    const old = typeof ref === 'string' ? await this.store.order(ref) : ref;
+    if (!old?.clientOrderId) throw new Error('unknown order');
+    const { order: closed } = await this.cancel({ clientOrderId: old.clientOrderId });
+    const replacement = await this.#place(
+      old.symbol,
+      old.side,
+      request.quantity ?? old.quantity,
+      request.price,
+      old.intentId,
+    );
+    return {
+      txn: { outcome: 'replaced', reason: null } as unknown as ReplaceResult['txn'],
+      old: closed,
+      replacement,
+    };
+  }
+  onFill(): Promise<void> {
+    return Promise.resolve();
+  }
+  onOrderReport(): Promise<void> {
+    return Promise.resolve();
+  }
+  reconcile(): Promise<ReconcileReport> {
+    return Promise.reject(new Error('not in this measurement'));
+  }
+}
+
+/**
+ * The engine's CPU per evaluation with `pairs` symbols quoted, one symbol's best prices moving
+ * before each evaluation (a replace carried out at once in an in-memory store, or nothing): as before the
+ * live view and incremental evaluation (every read to the database, every symbol every time), and
+ * with both. CPU time of this process (user + system), so the machine's load changes it little.
+ */
+export async function evaluationCpu(pairs: number, evaluations: number): Promise<Record<string, number>> {
+  const symbols = Array.from({ length: pairs }, (_, i) => `P${String(i).padStart(3, '0')}TRY`);
+  const rules = new Map(symbols.map((symbol, i) => [symbol, { ...RULES, symbol, base: `P${i}` }]));
+  const measure = async (after: boolean, moveBy: number): Promise<number> => {
+    let t = 1_700_000_000_000;
+    const clock = { now: () => t, monotonic: () => t, sleep: () => Promise.resolve() };
+    const opened = await openSqliteStore({ path: ':memory:', clock });
+    const store: Store = after ? await openLiveStore(opened, { watch: { kind: 'none' }, clock }) : opened;
+    const market = new StaticMarket();
+    symbols.forEach((symbol, i) => {
+      market.set(symbol, 3_500_000 + i, 1);
+    });
+    const engine = new Engine({
+      oms: new InstantOms(store),
+      store,
+      exchange: {
+        balances: () =>
+          Promise.resolve([{ asset: 'TRY', total: new Dec(1e12), free: new Dec(1e12), locked: ZERO }]),
+      },
+      market,
+      strategy: marketMakerDefinition.create({}),
+      limits: parseRiskLimits({
+        maxOrderQuote: '1000000',
+        maxPositionQuote: '100000000',
+        maxOpenOrders: 1000,
+      }),
+      symbols,
+      rules,
+      budget: new OrderRateBudget(300),
+      clock,
+      timers: {
+        setTimeout: () => 0,
+        clearTimeout: () => undefined,
+        setInterval: () => 0,
+        clearInterval: () => undefined,
+      },
+      incremental: after,
+    });
+    await engine.refreshBalances();
+    // Every symbol quoted first (the budget lets 50 requests through every 10 s of the fake clock).
+    for (let i = 0; i < Math.ceil(pairs / 40) + 2; i += 1) {
+      t += 10_000;
+      await engine.evaluate();
+      await engine.settle();
+    }
+    const started = process.cpuUsage();
+    for (let i = 0; i < evaluations; i += 1) {
+      t += 1_000;
+      const symbol = symbols[i % pairs] ?? '';
+      market.set(symbol, 3_500_000 + (i % 2 === 0 ? moveBy : 0) + (i % pairs), i + 2);
+      await engine.evaluate();
+      await engine.settle();
+    }
+    const used = process.cpuUsage(started);
+    await engine.stop();
+    await store.close();
+    return (used.user + used.system) / 1000 / evaluations;
+  };
+  const out: Record<string, number> = {};
+  // Alternated, twice each: before, after, before, after. A move of 20,000 (57 bps) replaces the
+  // symbol's quote (its writes are counted); one of 1 stays within the requote threshold (none).
+  for (const [what, moveBy] of [
+    ['quote replaced', 20_000],
+    ['nothing to do', 1],
+  ] as const)
+    for (const round of [1, 2])
+      for (const after of [false, true])
+        out[
+          `evaluationCpu ${pairs} pairs, ${what}, ${after ? 'after (live view, incremental)' : 'before'} #${round} (ms/evaluation)`
+        ] = await measure(after, moveBy);
+  return out;
+}
+
 export async function run(): Promise<Record<string, number | string>> {
-  return tickToOrder(seconds('BENCH_LATENCY_SECONDS', 60));
+  const cpu = await evaluationCpu(Number(process.env.BENCH_LATENCY_PAIRS ?? 380), 400);
+  return { ...(await tickToOrder(seconds('BENCH_LATENCY_SECONDS', 60))), ...cpu };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

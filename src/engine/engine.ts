@@ -13,7 +13,7 @@ import type { Exchange } from '../ports/exchange.ts';
 import type { EquitySnapshot, FillSource, Store, StoredOrder } from '../ports/store.ts';
 import type { EventQueue, UserStream, UserStreamEvent } from '../ports/user-stream.ts';
 import type { BalanceView, RestingOrder, Strategy, WantedOrder } from '../strategies/types.ts';
-import { ACTION_COST, diffOrders } from './diff.ts';
+import { ACTION_COST, diffOrders, type OrderDiff } from './diff.ts';
 import { dayStart, equitySnapshotOf, lossLadder } from './equity.ts';
 import { planActions, type EngineAction, type EngineGate, type Plan, type Refusal } from './plan.ts';
 import { valuePortfolio, type Pair, type Valuation } from './portfolio.ts';
@@ -48,9 +48,11 @@ export interface EngineOms {
   cancel(ref: OrderRef): Promise<CancelResult>;
   /**
    * Fails with OrderMovedOnError when the order is no longer OPEN or PARTIALLY_FILLED (it filled,
-   * or a cancel started, since the engine read it): the engine leaves it to the next diff.
+   * or a cancel started, since the engine read it): the engine leaves it to the next diff. Given
+   * the order itself (not its id), it is not read again first: the engine passes it so only when
+   * its store is a live view (src/store/live-view.ts), whose copy is the latest this process wrote.
    */
-  replace(orderId: string, request: ReplaceRequest): Promise<ReplaceResult>;
+  replace(order: string | StoredOrder, request: ReplaceRequest): Promise<ReplaceResult>;
   onFill(fill: FillReport, source?: FillSource): Promise<void>;
   onOrderReport(report: OrderStatusReport): Promise<void>;
   reconcile(options?: ReconcileOptions): Promise<ReconcileReport>;
@@ -110,6 +112,12 @@ export interface EngineOptions {
   readonly timings?: Partial<EngineTimings> | undefined;
   /** Told of each decision as it is made (for a dashboard's "recent decisions"); must not throw. */
   readonly onDecision?: ((decision: EngineDecision) => void) | undefined;
+  /**
+   * With a per-symbol strategy (`Strategy.perSymbol`), each evaluation asks the strategy and diffs
+   * only the symbols whose inputs changed or that still had something to do (default true; false:
+   * every symbol every time, for comparisons). The plan's gates see every order either way.
+   */
+  readonly incremental?: boolean | undefined;
 }
 
 /**
@@ -209,6 +217,27 @@ export interface SymbolWait {
 
 const NOT_READY_REASON = 'start-up reconciliation has not come out clean yet: no new orders';
 
+/**
+ * What a symbol's part of the last evaluation rested on, kept when its diff came out empty: while
+ * all of it is unchanged the symbol would diff empty again, and is not evaluated.
+ */
+interface SettledSymbol {
+  readonly bid: Decimal | null;
+  readonly ask: Decimal | null;
+  readonly status: TopOfBook['status'];
+  readonly position: unknown;
+  readonly orders: readonly StoredOrder[];
+}
+
+const NO_ORDERS: readonly StoredOrder[] = [];
+
+/** The same orders, object for object (the live store view keeps an order's object until it changes). */
+function sameOrders(a: readonly StoredOrder[], b: readonly StoredOrder[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Two best prices (null: no level on that side) are the same. */
 function samePrice(a: Decimal | null, b: Decimal | null): boolean {
   return a === null ? b === null : b !== null && a.eq(b);
@@ -234,6 +263,8 @@ export class Engine {
   readonly #pairs: ReadonlyMap<string, Pair>;
   readonly #currency: string;
   readonly #counters: Counters = emptyEngineStats();
+  /** The store is a live view: the orders it answers are the latest this process wrote. */
+  readonly #liveStore: boolean;
 
   #balances = new Map<string, BalanceView>();
   readonly #book: PositionBook;
@@ -261,6 +292,10 @@ export class Engine {
   readonly #lastPrices = new Map<string, { bid: Decimal | null; ask: Decimal | null }>();
   readonly #throttled = new Map<string, unknown>();
   readonly #loggedRefusals = new Map<string, string>();
+  /** Per symbol, the inputs of its last evaluation when that left nothing to do (incremental mode). */
+  readonly #settled = new Map<string, SettledSymbol>();
+  /** Orders already turned into their resting view (object for object, see restingOf). */
+  readonly #restingViews = new WeakMap<StoredOrder, RestingOrder | null>();
   #timers: unknown[] = [];
   #detach: (() => void)[] = [];
   #queue: EventQueue<UserStreamEvent> | null = null;
@@ -285,6 +320,8 @@ export class Engine {
     }
     this.#pairs = pairs;
     this.#book = new PositionBook(options.store, options.symbols);
+    // src/store/live-view.ts marks the stores it decorates with their view (`live`).
+    this.#liveStore = (options.store as { readonly live?: unknown }).live !== undefined;
     // The account is valued in the quote currency of the first symbol (TRY on BTCTurk).
     this.#currency = pairs.values().next().value?.quote ?? 'TRY';
   }
@@ -597,11 +634,21 @@ export class Engine {
     stampHotPath('read', evaluation);
     const byClientId = new Map<string, StoredOrder>();
     const resting: RestingOrder[] = [];
+    const incremental = strategy.perSymbol === true && this.#o.incremental !== false;
+    const ordersOf = new Map<string, StoredOrder[]>();
     for (const order of active) {
-      const view = restingOf(order);
+      let view = this.#restingViews.get(order);
+      if (view === undefined) {
+        view = restingOf(order);
+        this.#restingViews.set(order, view);
+      }
       if (view === null) continue;
       resting.push(view);
       byClientId.set(view.clientOrderId, order);
+      if (!incremental) continue;
+      const list = ordersOf.get(order.symbol);
+      if (list) list.push(order);
+      else ordersOf.set(order.symbol, [order]);
     }
     const tops = new Map<string, TopOfBook | null>();
     for (const symbol of symbols) {
@@ -609,22 +656,27 @@ export class Engine {
       tops.set(symbol, top);
       if (hasMid(top)) this.#markTops.set(symbol, top);
     }
+    // A symbol whose earlier actions are still under way sits this diff out.
+    const free = (o: { symbol: string }) => !this.#busy.has(o.symbol);
+    // Incremental: only the symbols whose market, position or orders changed since an evaluation
+    // that left them nothing to do, or that still had something to do (refused, deferred).
+    const asked = incremental ? this.#changedSymbols(tops, ordersOf) : symbols;
+    const askedSet = incremental ? new Set(asked) : null;
     const snapshot = buildSnapshot({
       now,
-      symbols,
+      symbols: asked,
       rules,
       tops,
       balances: this.#balances,
       positions: this.#book.positions,
-      resting,
+      resting: askedSet ? resting.filter((r) => askedSet.has(r.symbol)) : resting,
     });
-    // A symbol whose earlier actions are still under way sits this diff out.
-    const free = (o: { symbol: string }) => !this.#busy.has(o.symbol);
     const wanted = strategy.want(snapshot).filter(free);
     stampHotPath('strategy', evaluation);
     const full = diffOrders(wanted, snapshot.resting.filter(free), strategy.tolerance, {
       ordersAvailable: budget.available(now),
     });
+    if (incremental) this.#noteSettled(asked, full, tops, ordersOf);
     // New orders (and replacements) go out only on symbols the execution core has reconciled
     // clean; the others are held back here, with what they wait for. Cancels always go.
     const notReady: Refusal[] = [];
@@ -644,21 +696,23 @@ export class Engine {
       submits: full.submits.filter((w) => !holdBack(w)),
     };
     stampHotPath('diff', evaluation);
-    const positions = new Map<string, Decimal>();
-    for (const [symbol, position] of this.#book.positions) positions.set(symbol, position.quantity);
-    const plan = planActions({
-      diff,
-      ready: true, // held back above, symbol by symbol
-      tradable: (symbol) => market.canTrade(symbol),
-      rules,
-      limits,
-      level: escalation.level,
-      killSwitch: killSwitch.on,
-      balances: this.#balances,
-      positions,
-      open: resting,
-      ordersAvailable: budget.available(now),
-    });
+    // Nothing to send or hold back: the plan is empty, without building the exposure of every order.
+    const plan: Plan =
+      diff.cancels.length + diff.replaces.length + diff.submits.length === 0
+        ? { actions: [], refusals: [] }
+        : planActions({
+            diff,
+            ready: true, // held back above, symbol by symbol
+            tradable: (symbol) => market.canTrade(symbol),
+            rules,
+            limits,
+            level: escalation.level,
+            killSwitch: killSwitch.on,
+            balances: this.#balances,
+            positions: this.#positionQuantities(),
+            open: resting,
+            ordersAvailable: budget.available(now),
+          });
     stampHotPath('gates', evaluation);
     this.#counters.evaluations += 1;
     this.#counters.lastEvaluationAt = now;
@@ -673,6 +727,67 @@ export class Engine {
     if (!this.#stopped) this.#dispatch(plan.actions, byClientId, now);
     stampHotPath('dispatch', evaluation);
     return { actions: plan.actions, refusals };
+  }
+
+  /** The bot's own position per symbol, as the plan's gates take it. */
+  #positionQuantities(): Map<string, Decimal> {
+    const positions = new Map<string, Decimal>();
+    for (const [symbol, position] of this.#book.positions) positions.set(symbol, position.quantity);
+    return positions;
+  }
+
+  /** The symbols to evaluate (incremental mode): not busy, and not settled on unchanged inputs. */
+  #changedSymbols(
+    tops: ReadonlyMap<string, TopOfBook | null>,
+    ordersOf: ReadonlyMap<string, readonly StoredOrder[]>,
+  ): string[] {
+    const out: string[] = [];
+    for (const symbol of this.#o.symbols) {
+      if (this.#busy.has(symbol)) {
+        this.#settled.delete(symbol); // evaluated again once its actions are done
+        continue;
+      }
+      const settled = this.#settled.get(symbol);
+      const top = tops.get(symbol) ?? null;
+      if (
+        settled !== undefined &&
+        settled.status === (top?.status ?? 'stale') &&
+        samePrice(settled.bid, top?.bid?.price ?? null) &&
+        samePrice(settled.ask, top?.ask?.price ?? null) &&
+        settled.position === this.#book.positions.get(symbol) &&
+        sameOrders(settled.orders, ordersOf.get(symbol) ?? NO_ORDERS)
+      )
+        continue;
+      out.push(symbol);
+    }
+    return out;
+  }
+
+  /** Remembers the inputs of every evaluated symbol whose diff asked for nothing (incremental mode). */
+  #noteSettled(
+    asked: readonly string[],
+    diff: OrderDiff,
+    tops: ReadonlyMap<string, TopOfBook | null>,
+    ordersOf: ReadonlyMap<string, readonly StoredOrder[]>,
+  ): void {
+    const pending = new Set<string>();
+    for (const r of [...diff.cancels, ...diff.deferred.cancels]) pending.add(r.symbol);
+    for (const p of [...diff.replaces, ...diff.deferred.replaces]) pending.add(p.wanted.symbol);
+    for (const w of [...diff.submits, ...diff.deferred.submits]) pending.add(w.symbol);
+    for (const symbol of asked) {
+      if (pending.has(symbol)) {
+        this.#settled.delete(symbol);
+        continue;
+      }
+      const top = tops.get(symbol) ?? null;
+      this.#settled.set(symbol, {
+        bid: top?.bid?.price ?? null,
+        ask: top?.ask?.price ?? null,
+        status: top?.status ?? 'stale',
+        position: this.#book.positions.get(symbol),
+        orders: ordersOf.get(symbol) ?? NO_ORDERS,
+      });
+    }
   }
 
   #readyFor(symbol: string): boolean {
@@ -779,7 +894,7 @@ export class Engine {
         // again. (No read of it here as well: that would only lengthen the path to the cancel.)
         let result: ReplaceResult;
         try {
-          result = await oms.replace(old.id, {
+          result = await oms.replace(this.#liveStore ? old : old.id, {
             price: action.wanted.price,
             quantity: action.wanted.quantity,
           });

@@ -69,6 +69,13 @@ export interface QuoteTolerance {
 export interface Strategy {
   readonly name: string;
   readonly tolerance: QuoteTolerance;
+  /**
+   * True when `want` decides each symbol from that symbol's own entries alone (its market, rules
+   * and position; not `now`, the balances, the resting orders or another symbol), answers symbol
+   * by symbol in the order of `snapshot.markets`, and its tags name their symbol: the engine then
+   * asks it only about the symbols whose entries changed (src/engine/engine.ts).
+   */
+  readonly perSymbol?: boolean | undefined;
   want(snapshot: StrategySnapshot): WantedOrder[];
 }
 

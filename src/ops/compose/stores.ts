@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Store } from '../../ports/store.ts';
+import { openLiveStore } from '../../store/live-view.ts';
 import { openPostgresStore } from '../../store/postgres/open.ts';
 import { openSqliteStore } from '../../store/sqlite/open.ts';
 import { ConfigError } from '../../domain/errors.ts';
@@ -9,6 +10,40 @@ import type { StoreLocation } from '../run-config.ts';
 // The session's store: SQLite (a file, fresh per paper or dry-run session) or PostgreSQL.
 
 export async function openStore(
+  location: StoreLocation,
+  logger: Logger,
+  cluster?: ClusterSettings | null,
+): Promise<Store> {
+  // Active orders, kill switch and escalation answered from memory (src/store/live-view.ts).
+  const store = await openDatabase(location, logger, cluster);
+  let lastWarned = Number.NEGATIVE_INFINITY;
+  try {
+    return await openLiveStore(store, {
+      watch:
+        location.kind === 'postgres'
+          ? { kind: 'poll' }
+          : store.location === ':memory:'
+            ? { kind: 'none' }
+            : { kind: 'sqlite', path: store.location },
+      resyncEveryMs: cluster ? CLUSTER_RESYNC_MS : 0,
+      // A poll every 100 ms that fails while the database is away: said once per 10 s, not each time.
+      onError: (error) => {
+        const now = Date.now();
+        if (now - lastWarned < 10_000) return;
+        lastWarned = now;
+        logger.warn({ err: String(error) }, 'live store view: a background read failed (retried)');
+      },
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+/** Cluster mode: active orders read again this often (a previous holder's late writes). */
+const CLUSTER_RESYNC_MS = 1_000;
+
+async function openDatabase(
   location: StoreLocation,
   logger: Logger,
   cluster?: ClusterSettings | null,
