@@ -5,11 +5,13 @@
 // written by the real recording writer with their virtual arrival times. Then:
 //   - replay: the hour through runBacktest (the market maker), market-seconds per wall-second;
 //   - grid: 16 points (spreadBps × levels, 4 × 4) over a 10-minute slice, wall seconds.
-// Figures only, never pass/fail. Env: BENCH_BACKTEST_MINUTES (default 60), BENCH_BACKTEST_DATA
-// (reuse a recording directory), BENCH_BACKTEST_GRID_MINUTES (default 10).
+// Figures only, never pass/fail; wall and CPU seconds (the process's, worker threads included).
+// Env: BENCH_BACKTEST_MINUTES (default 60), BENCH_BACKTEST_DATA (a recording directory to replay;
+// one without a recording yet is generated and kept there, e.g. /tmp/btcbot-bench-recording, so
+// later runs reuse it), BENCH_BACKTEST_GRID_MINUTES (default 10).
 // `node --import tsx bench/backtest.ts --generate DIR` only writes the recording.
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -151,6 +153,18 @@ export async function generateRecording(dir: string, minutes: number): Promise<G
 
 const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
+/** CPU seconds this process spent since `from` (all its threads: the grid's workers too). */
+const cpuSeconds = (from: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(from);
+  return (used.user + used.system) / 1e6;
+};
+
+const hasRecording = (dir: string): Promise<boolean> =>
+  access(join(dir, 'index.json')).then(
+    () => true,
+    () => false,
+  );
+
 export async function run(): Promise<Record<string, number | string>> {
   const minutes = envNumber('BENCH_BACKTEST_MINUTES', 60);
   const gridMinutes = envNumber('BENCH_BACKTEST_GRID_MINUTES', 10);
@@ -160,10 +174,10 @@ export async function run(): Promise<Record<string, number | string>> {
   try {
     const out: Record<string, number | string> = {};
     let dir: string;
-    if (temp === null) {
+    if (temp === null && (await hasRecording(reuse ?? ''))) {
       dir = reuse ?? '';
     } else {
-      dir = join(temp, 'recording');
+      dir = temp === null ? (reuse ?? '') : join(temp, 'recording');
       const made = await generateRecording(dir, minutes);
       out.recordedMarketMinutes = round(made.marketMs / 60_000, 2);
       out.recordedEvents = made.events;
@@ -174,6 +188,7 @@ export async function run(): Promise<Record<string, number | string>> {
     // Progress marks say how fast the events went through even if the run's ending fails.
     let progress = { wallMs: 0, marketMs: 0, events: 0 };
     const wall0 = performance.now();
+    const cpu0 = process.cpuUsage();
     let first: number | null = null;
     try {
       const result = await runBacktest({
@@ -184,11 +199,14 @@ export async function run(): Promise<Record<string, number | string>> {
         },
       });
       const wallMs = performance.now() - wall0;
+      const cpu = cpuSeconds(cpu0);
       first = result.from;
       out.replayMarketSeconds = round(result.marketMs / 1000);
       out.replayEvents = result.events;
       out.replayWallSeconds = round(wallMs / 1000, 2);
       out.replaySpeedMarketSecondsPerWallSecond = round(result.marketMs / wallMs, 0);
+      out.replayCpuSeconds = round(cpu, 2);
+      out.replaySpeedMarketSecondsPerCpuSecond = round(result.marketMs / 1000 / cpu, 0);
       out.replayEventsPerSecond = Math.round(result.events / (wallMs / 1000));
       out.replayFills = result.fills;
       out.replayOrders = result.orders;
@@ -203,6 +221,7 @@ export async function run(): Promise<Record<string, number | string>> {
 
     const axes = parseGridArgs(['spreadBps=20,40,60,80', 'levels=1,2,3,4']);
     const grid0 = performance.now();
+    const gridCpu0 = process.cpuUsage();
     const grid = await runGrid({
       base: {
         data: dir,
@@ -216,6 +235,7 @@ export async function run(): Promise<Record<string, number | string>> {
     out.gridWorkers = grid.workers;
     out.gridMarketMinutesPerPoint = gridMinutes;
     out.gridWallSeconds = round((performance.now() - grid0) / 1000, 2);
+    out.gridCpuSeconds = round(cpuSeconds(gridCpu0), 2);
     out.gridFailedPoints = grid.rows.filter((r) => r.summary === null).length;
     out.setup = `market-maker on ${SYMBOLS.join('+')}, recording made by the simulator on a virtual clock (market step 250 ms, change sets every 764 ms); grid spreadBps×levels 4×4 over ${gridMinutes} market minutes`;
     return out;

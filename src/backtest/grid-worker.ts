@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import type { GridReply, GridTask } from './grid.ts';
-import { runBacktest } from './run.ts';
+import { PreparedEvents, replay } from './replay.ts';
 import { summaryOf } from './types.ts';
 
 // One worker thread of `btcbot backtest --grid` (src/backtest/grid.ts): runs the backtests it is
@@ -8,12 +8,14 @@ import { summaryOf } from './types.ts';
 
 if (parentPort === null) throw new Error('grid-worker.ts runs only as a worker thread');
 const port = parentPort;
+// The points of a grid replay the same recording: it is read and parsed once per worker.
+const prepared = new PreparedEvents();
 
 port.on('message', (task: GridTask) => {
   void (async () => {
     let reply: GridReply;
     try {
-      reply = { index: task.index, summary: summaryOf(await runBacktest(task.options)) };
+      reply = { index: task.index, summary: summaryOf(await replay(task.options, prepared)) };
     } catch (error) {
       const e = error instanceof Error ? error : new Error(String(error));
       const setting = (e as { setting?: unknown }).setting;

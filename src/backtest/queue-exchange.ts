@@ -57,54 +57,92 @@ const ACCOUNT = 'backtest';
 const MARKET = '__recorded_market__';
 const FUNDING = new Dec('1e15');
 
-interface Level {
-  readonly price: Decimal;
-  quantity: Decimal;
+/** Decimal text as Decimal#toFixed() writes it (no sign, exponent, leading or trailing zeros). */
+const PLAIN = /^(?:0|[1-9]\d*)(?:\.\d*[1-9])?$/;
+
+/** A price's key: its plain decimal text (the recorded text itself when it is written so already). */
+function priceKey(text: string): string {
+  return PLAIN.test(text) ? text : new Dec(text).toFixed();
+}
+
+/** Whether a recorded quantity is above 0 (read without a Decimal when it is written plainly). */
+function positive(text: string): boolean {
+  return PLAIN.test(text) ? text !== '0' : new Dec(text).gt(0);
+}
+
+/**
+ * A recorded level. Its quantity is read from the recorded text when first asked for: most
+ * levels change many times and are never met by an order of ours.
+ */
+class Level {
+  #text: string;
+  #quantity: Decimal | null = null;
   /** What our orders took from it since it last changed. */
-  taken: Decimal;
+  taken: Decimal = ZERO;
+
+  constructor(
+    readonly price: Decimal,
+    quantity: string,
+  ) {
+    this.#text = quantity;
+  }
+
+  get quantity(): Decimal {
+    this.#quantity ??= new Dec(this.#text);
+    return this.#quantity;
+  }
+
+  /** A new total at this price. */
+  change(quantity: string): void {
+    this.#text = quantity;
+    this.#quantity = null;
+    this.taken = ZERO;
+  }
 }
 
 class RecordedSide {
   readonly levels = new Map<string, Level>();
   /** Levels best first; null when a change made it stale. */
   #sorted: Level[] | null = [];
+  /** The best level; undefined when a change made it unknown. */
+  #best: Level | null | undefined = null;
 
   constructor(readonly side: Side) {}
 
   set(rows: readonly BookLevelText[]): void {
     this.levels.clear();
-    this.#sorted = null;
-    for (const row of rows) {
-      const price = new Dec(row.price);
-      const quantity = new Dec(row.quantity);
-      if (quantity.gt(0)) this.levels.set(price.toFixed(), { price, quantity, taken: ZERO });
-    }
+    this.#stale();
+    for (const row of rows)
+      if (positive(row.quantity))
+        this.levels.set(priceKey(row.price), new Level(new Dec(row.price), row.quantity));
   }
 
   /** Applies change rows; returns the keys changed. */
   apply(rows: readonly BookLevelChange[]): string[] {
     const keys: string[] = [];
     for (const row of rows) {
-      const price = new Dec(row.price);
-      const key = price.toFixed();
-      const quantity = new Dec(row.quantity);
+      const key = priceKey(row.price);
       keys.push(key);
       const held = this.levels.get(key);
-      if (row.remove || quantity.lte(0)) {
+      if (row.remove || !positive(row.quantity)) {
         if (held) {
           this.levels.delete(key);
-          this.#sorted = null;
+          this.#stale();
         }
       } else if (held) {
         // Same price, new total: the order of levels stands.
-        held.quantity = quantity;
-        held.taken = ZERO;
+        held.change(row.quantity);
       } else {
-        this.levels.set(key, { price, quantity, taken: ZERO });
-        this.#sorted = null;
+        this.levels.set(key, new Level(new Dec(row.price), row.quantity));
+        this.#stale();
       }
     }
     return keys;
+  }
+
+  #stale(): void {
+    this.#sorted = null;
+    this.#best = undefined;
   }
 
   quantityAt(key: string): Decimal {
@@ -124,7 +162,16 @@ class RecordedSide {
   }
 
   best(): Level | undefined {
-    return this.sorted()[0];
+    if (this.#sorted !== null) return this.#sorted[0];
+    if (this.#best === undefined) {
+      // One pass for the touch, which every event reads; the full order only when it is needed.
+      let best: Level | null = null;
+      for (const level of this.levels.values())
+        if (best === null || (this.side === 'buy' ? level.price.gt(best.price) : level.price.lt(best.price)))
+          best = level;
+      this.#best = best;
+    }
+    return this.#best ?? undefined;
   }
 }
 
@@ -224,15 +271,10 @@ export class QueueExchange extends CoreAccount implements Exchange {
     return this.#makers.get(fillKey(fill));
   }
 
-  /** The recorded touch of a symbol now. */
-  touch(symbol: string): { bid: BookLevel | null; ask: BookLevel | null } {
+  /** The recorded best price of one side of a symbol now; null when that side is empty. */
+  bestPrice(symbol: string, side: Side): Decimal | null {
     const book = this.#books.get(symbol);
-    const bid = book?.bids.best();
-    const ask = book?.asks.best();
-    return {
-      bid: bid ? { price: bid.price, quantity: bid.quantity } : null,
-      ask: ask ? { price: ask.price, quantity: ask.quantity } : null,
-    };
+    return (side === 'buy' ? book?.bids : book?.asks)?.best()?.price ?? null;
   }
 
   /** Our best resting bid and ask in the core. */
@@ -254,45 +296,48 @@ export class QueueExchange extends CoreAccount implements Exchange {
 
   /**
    * A recorded market event, before the bot sees it: the recorded book follows it and our resting
-   * orders fill as the queue-position model says.
+   * orders fill as the queue-position model says. False when the event changes nothing here (a
+   * ticker, a periodic book, a symbol not replayed).
    */
-  onMarket(event: MarketFeedEvent): void {
+  onMarket(event: MarketFeedEvent): boolean {
     switch (event.kind) {
       case 'book-snapshot': {
-        if (event.periodic) return;
+        if (event.periodic) return false;
         const book = this.#books.get(event.symbol);
-        if (!book) return;
+        if (!book) return false;
         book.bids.set(event.bids);
         book.asks.set(event.asks);
+        if (!this.#anyResting(event.symbol)) return true;
         for (const order of this.#restingOf(event.symbol)) {
           const side = order.side === 'buy' ? book.bids : book.asks;
           order.ahead = Dec.min(order.ahead, side.quantityAt(order.key));
         }
         this.#crossings(event.symbol);
-        return;
+        return true;
       }
       case 'book-diff': {
         const book = this.#books.get(event.symbol);
-        if (!book) return;
-        const changed = {
-          buy: new Set(book.bids.apply(event.bids)),
-          sell: new Set(book.asks.apply(event.asks)),
-        };
+        if (!book) return false;
+        const bids = book.bids.apply(event.bids);
+        const asks = book.asks.apply(event.asks);
+        if (!this.#anyResting(event.symbol)) return true;
+        const changed = { buy: new Set(bids), sell: new Set(asks) };
         for (const order of this.#restingOf(event.symbol)) {
           if (!changed[order.side].has(order.key)) continue;
           const side = order.side === 'buy' ? book.bids : book.asks;
           order.ahead = Dec.min(order.ahead, side.quantityAt(order.key));
         }
         this.#crossings(event.symbol);
-        return;
+        return true;
       }
       case 'trade':
+        if (!this.#books.has(event.trade.symbol)) return false;
         this.#trade(event.trade);
-        return;
+        return true;
       case 'trades':
       case 'ticker':
       case 'book-unreadable':
-        return;
+        return false;
     }
   }
 
@@ -411,6 +456,19 @@ export class QueueExchange extends CoreAccount implements Exchange {
     return orderAck(placed, order);
   }
 
+  /** Whether any order of ours on the symbol may rest (a cheap test before the work they need). */
+  #anyResting(symbol: string): boolean {
+    for (const order of this.#resting.values()) if (order.symbol === symbol) return true;
+    return false;
+  }
+
+  /** Whether an order of ours of `side` may rest at `price` or better (a trade there reaches it). */
+  #anyReached(symbol: string, side: Side, price: Decimal): boolean {
+    for (const order of this.#resting.values())
+      if (order.symbol === symbol && order.side === side && crosses(side, order.price, price)) return true;
+    return false;
+  }
+
   /** Our open resting orders of a symbol, best price first, then in arrival order. */
   #restingOf(symbol: string, side?: Side): Resting[] {
     const out: Resting[] = [];
@@ -432,6 +490,10 @@ export class QueueExchange extends CoreAccount implements Exchange {
     if (!this.#books.has(trade.symbol)) return;
     // A sell taker's trade meets bids at or above its price; a buy taker's, asks at or below.
     const side: Side = trade.side === 'sell' ? 'buy' : 'sell';
+    if (!this.#anyReached(trade.symbol, side, trade.price)) {
+      this.#core.notePrice(trade.symbol, trade.price);
+      return;
+    }
     let left = trade.quantity;
     let priceBlocked: string | null = null;
     let consumedAtPrice = ZERO;
@@ -461,7 +523,7 @@ export class QueueExchange extends CoreAccount implements Exchange {
   /** The recorded other side at or through our resting prices fills them, as the maker, at our price. */
   #crossings(symbol: string): void {
     const book = this.#books.get(symbol);
-    if (!book) return;
+    if (!book || !this.#anyResting(symbol)) return;
     for (const side of ['buy', 'sell'] as const) {
       const opposite = side === 'buy' ? book.asks : book.bids;
       const best = opposite.best();

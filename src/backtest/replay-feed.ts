@@ -125,15 +125,21 @@ export class ReplayFeed implements MarketFeed {
     }
   }
 
-  /** Delivers market events of a recorded frame to the listeners (those the service watches). */
-  deliver(events: readonly MarketFeedEvent[]): void {
-    const at = this.#clock.monotonic();
+  /**
+   * Delivers market events of a recorded frame to the listeners (those the service watches);
+   * returns how many were delivered.
+   */
+  deliver(events: readonly MarketFeedEvent[]): number {
+    let delivered = 0;
     for (const event of events) {
       if (!this.wants(event)) continue;
       if (event.kind === 'book-unreadable') this.#stats.unreadable++;
       this.#stats.frames++;
+      delivered++;
+      const at = this.#clock.monotonic();
       for (const listener of this.#listeners) listener.event(event, at);
     }
+    return delivered;
   }
 
   /** A recorded connection marker. */

@@ -1,4 +1,5 @@
 import type { Decimal } from 'decimal.js';
+import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { Dec, ZERO } from '../domain/decimal.ts';
 import { ConfigError } from '../domain/errors.ts';
@@ -18,6 +19,7 @@ import type { RecordedEvent } from '../record/format.ts';
 import { readIndex, readRecording } from '../record/reader.ts';
 import { defaultMarkets } from '../sim/engine/index.ts';
 import { openSqliteStore } from '../store/sqlite/open.ts';
+import { openLiveStore } from '../store/live-view.ts';
 import { DEFAULT_LATENCY_MS, DEFAULT_SAMPLE_EVERY_MS, type BacktestOptions } from './options.ts';
 import { QueueExchange } from './queue-exchange.ts';
 import { ReplayFeed } from './replay-feed.ts';
@@ -42,8 +44,14 @@ import { VirtualClock } from './virtual-clock.ts';
 
 /** Client order id prefix of a backtest's orders. */
 const PREFIX = 'bt';
-/** The bot's work caused by one event is done when this many turns pass without clock activity. */
-const IDLE_TURNS = 3;
+/**
+ * The bot's work caused by one event is done when this many turns pass without clock activity.
+ * One is enough: the bot's own work is promises (drained within a turn), the store's group commit
+ * (whose calls are counted and tracked until they settle) and the virtual clock's timers (counted
+ * as activity when set); nothing else in the replayed code waits on a real timer or I/O. A turn
+ * costs an event-loop iteration, and every replayed event and fired timer takes at least one.
+ */
+const IDLE_TURNS = 1;
 const MAX_TURNS = 500;
 /** After the data ends, requests in flight get this long (virtual) to finish. */
 const DRAIN_LIMIT_MS = 10 * 60_000;
@@ -127,6 +135,31 @@ async function prepare(dir: string, from: number | undefined, to: number | undef
 }
 
 /**
+ * The parsed events of the recording replayed last, kept for a caller that replays the same data
+ * again and again (a grid worker: every point reads the same range). Keyed by the directory, the
+ * range and the recording's index; the replay only reads the events it is given.
+ */
+export class PreparedEvents {
+  #key: string | null = null;
+  #events: Prepared[] = [];
+
+  async of(
+    dir: string,
+    from: number | undefined,
+    to: number | undefined,
+    index: unknown,
+  ): Promise<Prepared[]> {
+    const key = JSON.stringify([resolve(dir), from ?? null, to ?? null, index]);
+    if (this.#key !== key) {
+      this.#key = null;
+      this.#events = await prepare(dir, from, to);
+      this.#key = key;
+    }
+    return this.#events;
+  }
+}
+
+/**
  * A decimal for the result: at most 8 places. Fills, fees and balances are exact well within that;
  * average-cost PnL divides, and its 40-digit tail says nothing.
  */
@@ -140,11 +173,16 @@ function watchedStore(store: Store, work: { inFlight: number; calls: number; tot
   const done = (): void => {
     work.inFlight--;
   };
+  // One counting wrapper per method, made on first use (the engine calls the store thousands of
+  // times a replayed minute).
+  const wrapped = new Map<PropertyKey, { readonly of: unknown; readonly call: unknown }>();
   return new Proxy(store, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);
       if (typeof value !== 'function') return value;
-      return (...args: unknown[]): unknown => {
+      const known = wrapped.get(property);
+      if (known?.of === value) return known.call;
+      const call = (...args: unknown[]): unknown => {
         work.calls++;
         work.total++;
         const result: unknown = Reflect.apply(value, target, args);
@@ -154,9 +192,15 @@ function watchedStore(store: Store, work: { inFlight: number; calls: number; tot
         }
         return result;
       };
+      wrapped.set(property, { of: value, call });
+      return call;
     },
   });
 }
+
+/** Two prices (or their absence) are the same. */
+const samePrice = (a: Decimal | null, b: Decimal | null): boolean =>
+  a === b || (a !== null && b !== null && a.eq(b));
 
 const pnlText = (realised: Decimal, unrealised: Decimal, fees: Decimal): PnlText => ({
   realised: text(realised),
@@ -176,7 +220,8 @@ class Drawdown {
   }
 }
 
-export async function replay(options: BacktestOptions): Promise<BacktestResult> {
+/** One backtest; `prepared` keeps the parsed recording for the next call (see PreparedEvents). */
+export async function replay(options: BacktestOptions, prepared?: PreparedEvents): Promise<BacktestResult> {
   if (options.data.trim() === '') throw new ConfigError('--data', 'give the recording directory');
   const latencyMs = checkedNumber('--latency-ms', options.latencyMs, DEFAULT_LATENCY_MS, 0);
   const sampleEveryMs = checkedNumber('--sample-ms', options.sampleEveryMs, DEFAULT_SAMPLE_EVERY_MS, 1);
@@ -216,7 +261,10 @@ export async function replay(options: BacktestOptions): Promise<BacktestResult> 
   const rules = rulesFor(symbols);
   const startBalances = balancesFor(options.balances, rules);
 
-  const events = await prepare(options.data, options.from, options.to);
+  const events =
+    prepared === undefined
+      ? await prepare(options.data, options.from, options.to)
+      : await prepared.of(options.data, options.from, options.to, index);
   const first = events[0];
   const last = events.at(-1);
   if (first === undefined || last === undefined)
@@ -230,7 +278,12 @@ export async function replay(options: BacktestOptions): Promise<BacktestResult> 
   const exchange = new QueueExchange({ clock, rules, balances: startBalances, latencyMs, ...fees });
   const feed = new ReplayFeed(clock);
   const storeWork = { inFlight: 0, calls: 0, total: 0 };
-  const store = watchedStore(await openSqliteStore({ path: ':memory:', clock }), storeWork);
+  // Active orders, kill switch and escalation answered from memory (src/store/live-view.ts).
+  const live = await openLiveStore(await openSqliteStore({ path: ':memory:', clock }), {
+    watch: { kind: 'none' },
+    clock,
+  });
+  const store = watchedStore(live, storeWork);
   try {
     const market = new MarketDataService({
       feed,
@@ -310,7 +363,6 @@ export async function replay(options: BacktestOptions): Promise<BacktestResult> 
     const inventory: InventoryPoint[] = [];
     const mid: MidPoint[] = [];
     const quotes: QuotePoint[] = [];
-    const lastTouch = new Map<string, string>();
     const lastQuotes = new Map<string, string>();
     const equityDrawdown = new Drawdown();
     const symbolDrawdown = new Map(symbols.map((s) => [s, new Drawdown()] as const));
@@ -326,17 +378,20 @@ export async function replay(options: BacktestOptions): Promise<BacktestResult> 
       fillSeen = true;
     });
 
+    // Which asset is a quote currency, and the first pair of each base asset (in the rules' order).
+    const quoteAssets = new Set([...rules.values()].map((r) => r.quote));
+    const pairOfBase = new Map<string, string>();
+    for (const r of rules.values()) if (!pairOfBase.has(r.base)) pairOfBase.set(r.base, r.symbol);
     const valueHoldings = (): Decimal | null => {
       let total = ZERO;
       for (const [asset, amount] of exchange.holdings()) {
         if (amount.isZero()) continue;
-        const quoted = [...rules.values()].find((r) => r.quote === asset);
-        if (quoted) {
+        if (quoteAssets.has(asset)) {
           total = total.add(amount);
           continue;
         }
-        const pair = [...rules.values()].find((r) => r.base === asset);
-        const m = pair ? lastMid.get(pair.symbol) : undefined;
+        const pair = pairOfBase.get(asset);
+        const m = pair === undefined ? undefined : lastMid.get(pair);
         if (m === undefined) return null;
         total = total.add(amount.mul(m));
       }
@@ -349,27 +404,65 @@ export async function replay(options: BacktestOptions): Promise<BacktestResult> 
     };
 
     let nextSampleAt = first.t;
-    const touchAt = new Map<string, number>();
+    /**
+     * Per symbol: the touch last seen (and its mid), the touch last put in the series, and whether
+     * they differ. Read after every replayed event, so the work is done only when the touch moved.
+     */
+    interface TouchNote {
+      bid: Decimal | null;
+      ask: Decimal | null;
+      mid: Decimal | null;
+      /** The series has a point of this symbol (its last at `at`). */
+      noted: boolean;
+      notedBid: Decimal | null;
+      notedAsk: Decimal | null;
+      at: number;
+      /** The touch seen is not the one last put in the series. */
+      pending: boolean;
+    }
+    const touchNotes = new Map<string, TouchNote>(
+      symbols.map((s) => [
+        s,
+        {
+          bid: null,
+          ask: null,
+          mid: null,
+          noted: false,
+          notedBid: null,
+          notedAsk: null,
+          at: 0,
+          pending: false,
+        },
+      ]),
+    );
     /** The recorded touch when it changed (per symbol at most once per sampling interval, unless forced). */
     const noteTouch = (symbol: string, t: number, force: boolean): void => {
-      const touch = exchange.touch(symbol);
-      const bid = touch.bid?.price ?? null;
-      const ask = touch.ask?.price ?? null;
-      const m = bid !== null && ask !== null ? bid.add(ask).div(2) : null;
-      if (m !== null) lastMid.set(symbol, m);
-      const key = `${bid?.toFixed() ?? ''}/${ask?.toFixed() ?? ''}`;
-      const previous = lastTouch.get(symbol);
-      if (previous === key || (previous === undefined && key === '/')) return;
-      const at = touchAt.get(symbol);
-      if (!force && at !== undefined && t - at < sampleEveryMs) return;
-      lastTouch.set(symbol, key);
-      touchAt.set(symbol, t);
+      const note = touchNotes.get(symbol);
+      if (note === undefined) return;
+      const bid = exchange.bestPrice(symbol, 'buy');
+      const ask = exchange.bestPrice(symbol, 'sell');
+      if (!samePrice(bid, note.bid) || !samePrice(ask, note.ask)) {
+        note.bid = bid;
+        note.ask = ask;
+        note.mid = bid !== null && ask !== null ? bid.add(ask).div(2) : null;
+        note.pending = note.noted
+          ? !samePrice(bid, note.notedBid) || !samePrice(ask, note.notedAsk)
+          : bid !== null || ask !== null;
+      }
+      if (note.mid !== null) lastMid.set(symbol, note.mid);
+      if (!note.pending) return;
+      if (!force && note.noted && t - note.at < sampleEveryMs) return;
+      note.noted = true;
+      note.notedBid = bid;
+      note.notedAsk = ask;
+      note.at = t;
+      note.pending = false;
       mid.push({
         t,
         symbol,
         bid: bid === null ? null : text(bid),
         ask: ask === null ? null : text(ask),
-        mid: m === null ? null : text(m),
+        mid: note.mid === null ? null : text(note.mid),
       });
     };
     /** Our best bid and ask when they change. */
@@ -427,12 +520,16 @@ export async function replay(options: BacktestOptions): Promise<BacktestResult> 
     let replayed = 0;
     for (const event of events) {
       await clock.advanceTo(event.t, settle);
+      // An event neither the venue nor the bot takes (a ticker the service does not watch) starts
+      // no work: the bot is as settled as it was after the timers above, and needs no turn.
+      let taken = true;
       if (event.marker !== null) feed.marker(event.marker);
       else {
-        for (const e of event.events) exchange.onMarket(e);
-        feed.deliver(event.events);
+        taken = false;
+        for (const e of event.events) if (exchange.onMarket(e)) taken = true;
+        if (feed.deliver(event.events) > 0) taken = true;
       }
-      await settle();
+      if (taken) await settle();
       sample(false);
       replayed++;
       if (options.onProgress && replayed % 1000 === 0) options.onProgress(event.t - first.t, replayed);

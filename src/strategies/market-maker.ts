@@ -123,17 +123,57 @@ function quotesFor(
   ];
 }
 
+/** One symbol's last inputs and the quotes they gave. */
+interface Quoted {
+  readonly rules: SymbolRules;
+  readonly bestBid: Decimal | null;
+  readonly bestAsk: Decimal | null;
+  readonly status: MarketView['status'];
+  readonly held: Decimal;
+  readonly orders: readonly WantedOrder[];
+}
+
+const samePrice = (a: Decimal | null, b: Decimal | null): boolean =>
+  a === b || (a !== null && b !== null && a.eq(b));
+
 export function marketMaker(p: MarketMakerParams): Strategy {
   const offsets = levelOffsets(p);
+  // The quotes are a function of the symbol's rules, touch, data status and position alone: the
+  // engine asks several times a second and the touch moves far less often, so each symbol's last
+  // answer is kept and given again while those inputs are unchanged (the same orders, computed once).
+  const last = new Map<string, Quoted>();
   return {
     name: 'market-maker',
     tolerance: { requoteThresholdBps: p.requoteThresholdBps, quantityTolerancePct: p.quantityTolerancePct },
+    perSymbol: true, // each symbol's quotes from its own market and position only
     want(snapshot: StrategySnapshot): WantedOrder[] {
-      return [...snapshot.markets].flatMap(([symbol, market]) => {
+      const out: WantedOrder[] = [];
+      for (const [symbol, market] of snapshot.markets) {
         const rules = snapshot.rules.get(symbol);
-        if (!rules) return [];
-        return quotesFor(p, offsets, rules, market, snapshot.positions.get(symbol)?.base ?? ZERO);
-      });
+        if (!rules) continue;
+        const held = snapshot.positions.get(symbol)?.base ?? ZERO;
+        let quoted = last.get(symbol);
+        if (
+          quoted === undefined ||
+          quoted.rules !== rules ||
+          quoted.status !== market.status ||
+          !samePrice(quoted.bestBid, market.bestBid) ||
+          !samePrice(quoted.bestAsk, market.bestAsk) ||
+          !quoted.held.eq(held)
+        ) {
+          quoted = {
+            rules,
+            bestBid: market.bestBid,
+            bestAsk: market.bestAsk,
+            status: market.status,
+            held,
+            orders: quotesFor(p, offsets, rules, market, held),
+          };
+          last.set(symbol, quoted);
+        }
+        for (const order of quoted.orders) out.push(order);
+      }
+      return out;
     },
   };
 }

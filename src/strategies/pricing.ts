@@ -52,6 +52,13 @@ export function fitQuantity(rules: SymbolRules, quantity: Decimal): Decimal {
 
 /** True when the exchange would accept the order as a limit order (minimums, price band, status). */
 export function placeable(rules: SymbolRules, order: WantedOrder): boolean {
-  const request = { ...order, method: 'limit' as const, clientOrderId: 'placeable-check' };
+  const request = {
+    symbol: order.symbol,
+    side: order.side,
+    price: order.price,
+    quantity: order.quantity,
+    method: 'limit' as const,
+    clientOrderId: 'placeable-check',
+  };
   return orderViolations(rules, request).length === 0;
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
+import { PreparedEvents, replay } from '../../src/backtest/replay.ts';
 import { runBacktest } from '../../src/backtest/run.ts';
 import { summaryOf, type BacktestResult } from '../../src/backtest/types.ts';
 import { ConfigError } from '../../src/domain/errors.ts';
@@ -199,6 +200,26 @@ describe('backtest replay: determinism', () => {
     const second = JSON.stringify(await backtest(dir));
     assert.equal(first, second);
     assert.ok(first.includes('"fills":2'));
+  });
+
+  it('a parsed recording kept between runs (a grid worker’s) gives what a fresh read gives', async () => {
+    const dir = recording(fixture('0.15'));
+    const prepared = new PreparedEvents();
+    const kept = async (extra: object) =>
+      JSON.stringify(await replay({ data: dir, params: PARAMS, latencyMs: 50, ...extra }, prepared));
+    const fresh = async (extra: object) => JSON.stringify(await backtest(dir, extra));
+    for (const extra of [{}, { params: { ...PARAMS, spreadBps: '60' } }, { to: T + 4500 }, {}])
+      assert.equal(await kept(extra), await fresh(extra));
+    // The recording rewritten in place (its index changes): read again, not the kept events.
+    const events = fixture().slice(0, 5);
+    events.push(diff(T + 2500, S, 4, [['997500', '0.1', 3]], [['997500', '0.003', 1]]));
+    writeRecording(events, [S], dir);
+    const rewritten = JSON.parse(await kept({})) as BacktestResult;
+    assert.deepEqual(
+      rewritten.series.fills.map((f) => [f.t, f.quantity]),
+      [[T + 2500, '0.003']],
+    );
+    assert.equal(JSON.stringify(rewritten), await fresh({}));
   });
 
   it('summaryOf drops only the series', async () => {

@@ -242,4 +242,51 @@ describe('market-maker', () => {
     assert.equal(wanted.length, 2);
     for (const o of wanted) assert.ok(o.price.mul(o.quantity).lte(500));
   });
+
+  it('answers a snapshot as a fresh instance would, whatever it was asked before', () => {
+    // One instance keeps each symbol's last quotes while their inputs stand (H6, issue 13): every
+    // input they depend on (touch, data status, position, rules) must still be seen to change.
+    const params = { spreadBps: 40, levels: 2, size: '0.01', inventorySkewBps: 10, maxInventoryBase: '2' };
+    const touches = [
+      ['3400000', '3400100'],
+      ['3400000.0', '3400100'], // the same prices written differently
+      ['3400001', '3400100'],
+      ['3400000', '3400099'],
+      [null, '3400100'],
+      ['3400000', null],
+    ] as const;
+    const statuses = ['live', 'fallback', 'stale'] as const;
+    const held = [null, '0', '0.5', '0.50', '1.5', '2'];
+    const rules = [BTCTRY, { ...BTCTRY, minExchangeValue: d(100_000) }];
+    const step = fc.record({
+      btc: fc.tuple(
+        fc.integer({ min: 0, max: touches.length - 1 }),
+        fc.constantFrom(...statuses),
+        fc.constantFrom(...held),
+      ),
+      eth: fc.tuple(fc.integer({ min: 0, max: touches.length - 1 }), fc.constantFrom(...statuses)),
+      rules: fc.integer({ min: 0, max: rules.length - 1 }),
+    });
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 30 }), (steps) => {
+        const kept = mm(params);
+        for (const s of steps) {
+          const [bi, bs, bh] = s.btc;
+          const [ei, es] = s.eth;
+          const [bb, ba] = touches[bi] ?? touches[0];
+          const [eb, ea] = touches[ei] ?? touches[0];
+          const shown = snapshot({
+            markets: {
+              BTCTRY: market(bb, ba, bs),
+              ETHTRY: market(eb === null ? null : `${eb}.5`.replace('.0.5', '.5'), ea, es),
+            },
+            positions: bh === null ? {} : { BTCTRY: bh, ETHTRY: bh },
+            rules: [rules[s.rules] ?? BTCTRY, ETHTRY],
+          });
+          assert.deepEqual(text(kept.want(shown)), text(mm(params).want(shown)));
+        }
+      }),
+      { seed: FC_SEED, numRuns: 200 },
+    );
+  });
 });
