@@ -17,7 +17,9 @@
 // Target (issue 14): ≤ 5% of one core and ≤ 150 MB. BENCH_FOLLOW_PAIRS (default 380),
 // BENCH_FOLLOW_SECONDS (steady window, default 120), BENCH_FOLLOW_WARMUP_SECONDS (default 20),
 // BENCH_FOLLOW_ONLY=bot|market-data (one of the two), BENCH_CPU_PROF_DIR=DIR (a CPU profile of
-// each measured process, written when it exits).
+// each measured process, written when it exits; the profiler itself costs several % of a core,
+// so compare CPU figures only between runs that both had it or both had not),
+// BENCH_BTCBOT_ENTRY / BENCH_MARKET_DATA_ENTRY (a bundled build to run, see support/processes.ts).
 // Figures, never gates: the machines are shared and noisy.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,8 +55,9 @@ async function listedSymbols(rest: string): Promise<string[]> {
 }
 
 /**
- * Subscribes to what the bot subscribes to for every pair (obdiff, trade, ticker) and counts what
- * arrives: change sets (432) and their rows, and all frames and bytes.
+ * Subscribes to what the bot subscribes to for every pair (obdiff and trade: the market data
+ * service leaves the ticker off) and counts what arrives: change sets (432) and their rows, and all
+ * frames and bytes.
  */
 async function cadenceProbe(wsUrl: string, symbols: readonly string[]) {
   const ws = new WebSocket(wsUrl);
@@ -77,7 +80,7 @@ async function cadenceProbe(wsUrl: string, symbols: readonly string[]) {
     ws.once('error', reject);
   });
   for (const event of symbols)
-    for (const channel of ['obdiff', 'trade', 'ticker'])
+    for (const channel of ['obdiff', 'trade'])
       ws.send(JSON.stringify([151, { type: 151, channel, event, join: true }]));
   return {
     counts,
@@ -123,19 +126,27 @@ const BOT: Variant = {
     ),
 };
 
-/** The market data stack alone (support/market-data-only.ts): what following costs before any engine. */
+/**
+ * The market data stack alone (support/market-data-only.ts): what following costs before any
+ * engine. BENCH_MARKET_DATA_ENTRY: a bundled build of that script to run instead of the sources
+ * through tsx (whose loader thread and transform cache the RSS otherwise includes).
+ */
 const MARKET_DATA_ONLY: Variant = {
   prefix: 'marketDataOnly',
-  start: (sim, symbols, probeFile) =>
-    startBtcbot(
+  start: (sim, symbols, probeFile) => {
+    const entry = process.env.BENCH_MARKET_DATA_ENTRY;
+    return startBtcbot(
       [],
       { BENCH_WS_URL: sim.ws, BENCH_REST_URL: sim.rest, BENCH_SYMBOLS: symbols.join(',') },
-      {
-        probeFile,
-        nodeArgs: profilingArgs(),
-        script: join(import.meta.dirname, 'support', 'market-data-only.ts'),
-      },
-    ),
+      entry !== undefined && entry !== ''
+        ? { probeFile, nodeArgs: profilingArgs(), entry }
+        : {
+            probeFile,
+            nodeArgs: profilingArgs(),
+            script: join(import.meta.dirname, 'support', 'market-data-only.ts'),
+          },
+    );
+  },
 };
 
 function named(prefix: string, metric: string): string {
@@ -195,7 +206,7 @@ async function measure(
       deltasPerSecond: round(deltasPerSecond),
       msBetweenDeltasPerPair: round(1000 / (deltasPerSecond / symbols.length)),
       rowsPerDelta: round(probe.counts.rows / Math.max(1, probe.counts.deltas)),
-      // Every frame of the pairs' obdiff, trade and ticker channels, as the bot subscribes them.
+      // Every frame of the pairs' obdiff and trade channels, as the bot subscribes them.
       framesPerSecond: round(probe.counts.frames / (windowMs / 1000)),
       kbPerSecond: round(probe.counts.bytes / 1024 / (windowMs / 1000)),
       simCpuPercentOneCore: round(cpuPercent(at(simFrom, 0), at(simTo, windowMs))),

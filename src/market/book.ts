@@ -61,6 +61,18 @@ class Level implements BookLevel {
 const ascending = (a: number, b: number): number => a - b;
 
 /**
+ * V8 keeps a slice of 13 characters or more as a view into the string it was cut from: the frame
+ * readers cut prices and amounts out of the frame text, so a level holding such a slice
+ * ("37154.70820000", a long amount) would keep its whole frame alive (a 100-level snapshot is
+ * several KB; 76,000 levels over 380 pairs, each pinning a frame, would be tens of MB). A
+ * concatenation read by slice() is flattened into a string of its own, 1 + length characters long.
+ */
+const SLICE_MIN_LENGTH = 13;
+function ownText(text: string): string {
+  return text.length < SLICE_MIN_LENGTH ? text : ` ${text}`.slice(1);
+}
+
+/**
  * One side of the book: the tree, plus its best level kept on the side so that reading it, and the
  * crossed-book check after every change set, cost no tree walk and no allocation. Only removing
  * the best level asks the tree for the next one.
@@ -175,6 +187,15 @@ export class OrderBook {
     return { bids: this.bids.size, asks: this.asks.size };
   }
 
+  /** Bid levels held (depth.bids without the object). */
+  get bidCount(): number {
+    return this.bids.size;
+  }
+
+  get askCount(): number {
+    return this.asks.size;
+  }
+
   /** Replaces the whole book. Levels with zero quantity are left out. */
   reset(snapshot: BookSnapshotText): BookApplyResult {
     const needed = Math.max(neededScale(snapshot.bids), neededScale(snapshot.asks));
@@ -284,7 +305,7 @@ export class OrderBook {
     }
     if (isNegativeText(quantity))
       return this.fail('negative', `level ${price} would hold the negative quantity ${quantity}`);
-    side.set(key, new Level(price, quantity));
+    side.set(key, new Level(ownText(price), ownText(quantity)));
     return 'applied';
   }
 

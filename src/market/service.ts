@@ -28,6 +28,7 @@ export interface MarketDataOptions {
   readonly clock?: Clock;
   /** Data older than this is stale: `canTrade` is false. */
   readonly freshnessMs?: number;
+  /** Channels per symbol beyond the defaults: the book and trades (the ticker and periodic book are off). */
   readonly streams?: Partial<FeedStreams>;
   /** REST book requests per minute across all symbols (at most half of BTCTurk's 180). */
   readonly restBooksPerMinute?: number;
@@ -131,8 +132,11 @@ interface SymbolState {
 }
 
 // The periodic full book is off: obdiff's snapshot on join, its CS sequence, the window check and
-// REST spot checks keep the book honest without a second subscription per pair.
-const ALL_STREAMS: FeedStreams = { book: true, periodicBook: false, trades: true, ticker: true };
+// REST spot checks keep the book honest without a second subscription per pair. The ticker is off
+// too: nothing in the bot reads it (the engine reacts to the book and to trades), and following
+// every pair it was a frame per pair about as often as the change sets; `streams: { ticker: true }`
+// subscribes it for whoever wants the `ticker` event (btcbot record does).
+const DEFAULT_STREAMS: FeedStreams = { book: true, periodicBook: false, trades: true, ticker: false };
 
 /** Re-asks for a snapshot back off to at most this interval. */
 const MAX_RESYNC_INTERVAL_MS = 60_000;
@@ -217,7 +221,7 @@ export class MarketDataService extends EventEmitter<MarketDataEvents> {
       },
     };
     this.detach = this.feed.listen(listener);
-    const streams = { ...ALL_STREAMS, ...this.options.streams };
+    const streams = { ...DEFAULT_STREAMS, ...this.options.streams };
     for (const symbol of this.states.keys()) this.feed.watch(symbol, streams);
     this.stopper = new AbortController();
     this.ticking = this.loop(this.stopper.signal);

@@ -73,16 +73,48 @@ function diff(changeSet: number, bid = '100', quantity = '1'): FeedBookDiff {
 }
 
 describe('market data service', () => {
-  it('subscribes the book (obdiff), trades and ticker; not the periodic full book', async () => {
+  it('subscribes the book (obdiff) and trades; not the ticker nor the periodic full book', async () => {
     const { feed, service } = setup();
+    assert.deepEqual(feed.watched.get(SYMBOL), {
+      book: true,
+      periodicBook: false,
+      trades: true,
+      ticker: false,
+    });
+    await service.stop();
+    assert.equal(feed.watched.size, 0);
+  });
+
+  it('subscribes the ticker when asked, and hands its events on', async () => {
+    const { feed, service } = setup(undefined, { streams: { ticker: true } });
     assert.deepEqual(feed.watched.get(SYMBOL), {
       book: true,
       periodicBook: false,
       trades: true,
       ticker: true,
     });
+    const tickers: string[] = [];
+    service.on('ticker', (ticker) => tickers.push(`${ticker.symbol} ${ticker.last.toFixed()}`));
+    const d = new Dec('1');
+    feed.deliver(
+      {
+        kind: 'ticker',
+        ticker: {
+          symbol: SYMBOL,
+          timestamp: 0,
+          last: d,
+          bid: d,
+          ask: d,
+          high: d,
+          low: d,
+          open: d,
+          volume: d,
+        },
+      },
+      0,
+    );
+    assert.deepEqual(tickers, [`${SYMBOL} 1`]);
     await service.stop();
-    assert.equal(feed.watched.size, 0);
   });
 
   it('is live on fresh stream data, stale when it ages, live again when data returns', async () => {

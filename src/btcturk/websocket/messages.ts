@@ -11,6 +11,7 @@ import type {
 } from '../../ports/market-feed.ts';
 import type { OrderMatchEvent, OrderUpdateEvent } from '../../ports/user-stream.ts';
 import { parseJsonLossless } from '../common/json.ts';
+import { scanTicker, scanTrade } from './channel-scanner.ts';
 import {
   bookReaderCounts,
   CHANGE_KIND,
@@ -37,9 +38,10 @@ import {
 //
 // parseFrame never throws: whatever the text (nested thousands deep, megabytes long, not JSON), the
 // answer is events or a typed failure. Book frames in BTCTurk's layout take the readers of
-// diff-scanner.ts; anything else takes parseFrameGeneral (JSON.parse, then hand-written checks for
-// book frames and zod for the rest), which gives the same events for every frame the fast readers
-// accept (test/wire/ws-fuzz.test.ts).
+// diff-scanner.ts, trades (422) and pair tickers (402) those of channel-scanner.ts; anything else
+// takes parseFrameGeneral (JSON.parse, then hand-written checks for book frames and zod for the
+// rest), which gives the same events for every frame the fast readers accept
+// (test/wire/ws-fuzz.test.ts, test/btcturk/websocket/channel-scanner.test.ts).
 
 export const WS_TYPE = {
   balance: 201,
@@ -545,12 +547,15 @@ const PAIR_NEAR_START = /"PS":"([A-Za-z0-9_]{1,32})"/;
  */
 const MAX_LOSSLESS_DEPTH = 64;
 /**
- * A run of 16 digits (or digits and a dot), or an exponent: a number JSON.parse might round (up to
- * 15 significant digits a double keeps exactly). Only a frame with one needs the lossless parser,
- * a JS loop several times slower per character than JSON.parse; the test may also match inside a
- * string (a UUID, say), which only costs that frame the slower parser.
+ * A bare JSON number of 16 digits or more (or digits and a dot), or with an exponent: one JSON.parse
+ * might round (a double keeps up to 15 significant digits exactly). Only a frame with one needs the
+ * lossless parser, a JS loop several times slower per character than JSON.parse. A bare number
+ * always follows `[`, `:` or `,` (and whitespace), so none is missed; decimals in strings (BTCTurk
+ * quotes its prices, amounts and trade ids: a ticker's 18-character `AV`, a 422's `I`) survive
+ * JSON.parse and no longer cost the slow parser. The test may still match inside a string (a
+ * message ":12345678901234567"), which only costs that frame the slower parser.
  */
-const MAYBE_INEXACT_NUMBER = /[\d.]{16,}|\d[eE][+-]?\d/;
+const MAYBE_INEXACT_NUMBER = /[[:,]\s*-?(?:[\d.]{16,}|[\d.]+[eE])/;
 const MAX_REASON = 300;
 
 function describe(error: unknown): string {
@@ -669,6 +674,12 @@ export function parseFrame(text: string, now: number): ParsedFrame {
       const diff = scanBookDiff(text);
       if (diff !== undefined) return { ok: true, messages: [diff] };
       bookReaderCounts.general++;
+    } else if (text.startsWith('[422,')) {
+      const trade = scanTrade(text);
+      if (trade !== undefined) return { ok: true, messages: [trade] };
+    } else if (text.startsWith('[402,')) {
+      const ticker = scanTicker(text, now);
+      if (ticker !== undefined) return { ok: true, messages: [ticker] };
     } else if (text.startsWith('[431,')) {
       const snapshot = scanBookSnapshot(text);
       if (snapshot !== undefined) return { ok: true, messages: [snapshot] };

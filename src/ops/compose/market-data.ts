@@ -57,6 +57,8 @@ export async function openMarketData(
     feed: new BtcturkMarketFeed(client),
     fetchBook: (symbol) => real.orderBook(symbol, 100),
     symbols: config.symbols,
+    // The ticker is subscribed only to be recorded (RECORDED_CHANNELS): nothing else reads it.
+    ...(config.recordDir !== undefined ? { streams: { ticker: true } } : {}),
   });
   closer.add(() => market.stop());
   if (config.recordDir !== undefined) {
