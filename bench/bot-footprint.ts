@@ -10,12 +10,18 @@
 // runs ten times as fast, so 30 market-minutes take 3 wall minutes) set the run; a shorter one is a
 // smoke run. At speed S the market (steps, book change sets, fills) is S times as dense, while the
 // bot's own timers (reconciliation every 15 s, valuation every 10 s) keep wall time.
-// BENCH_CPU_PROF_DIR=DIR writes a CPU profile of the bot process; BENCH_BTCBOT_ENTRY=FILE runs the
-// bot from another build of src/cli/main.ts (compiled, bundled) to compare its footprint.
+// The bot runs what a user runs: the bundled build (built first, as `npm ci` builds it), its entry
+// point started directly, because in a checkout being edited bin/btcbot.js rightly falls back to
+// the sources through tsx. BENCH_BTCBOT_ENTRY=FILE runs the bot from another entry instead (e.g.
+// bin/btcbot.js, which says which path it took) to compare footprints. Node runs it with the flags
+// `npm start` gives (package.json's start script: --max-semi-space-size, V8's young generation,
+// which the systemd unit and the Docker image set too); BENCH_BOT_NODE_ARGS adds more after them.
+// BENCH_CPU_PROF_DIR=DIR writes a CPU profile of the bot process.
 // Figures, never gates: the machines are shared and noisy.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -37,6 +43,25 @@ import { positiveEnv } from './support/figures.ts';
 
 const SYMBOLS = 'BTCTRY,ETHTRY';
 const SEED = 7;
+const ROOT = join(import.meta.dirname, '..');
+
+/** The node flags of `npm start` (`node FLAGS bin/btcbot.js run`), as package.json says. */
+function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/);
+  if (words[0] !== 'node') throw new Error(`npm start does not start node: ${pkg.scripts.start}`);
+  return words.slice(1, words.indexOf('bin/btcbot.js'));
+}
+
+/** BENCH_BTCBOT_ENTRY, or the entry point of a build made now. */
+function measuredEntry(): string {
+  const given = process.env.BENCH_BTCBOT_ENTRY;
+  if (given !== undefined && given !== '') return botEntry();
+  const build = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('bench bot-footprint: the build failed');
+  const current = JSON.parse(readFileSync(join(ROOT, 'dist', 'current.json'), 'utf8')) as { dir: string };
+  return join(ROOT, 'dist', current.dir, 'cli', 'main.js');
+}
 
 export async function run(): Promise<Record<string, number | string>> {
   const marketMinutes = positiveEnv('BENCH_FOOTPRINT_MARKET_MINUTES', 30);
@@ -44,6 +69,7 @@ export async function run(): Promise<Record<string, number | string>> {
   const wallMs = (marketMinutes * 60_000) / speed;
   const dir = mkdtempSync(join(tmpdir(), 'btcbot-footprint-'));
   const probeFile = join(dir, 'heap.jsonl');
+  const entry = measuredEntry();
   const { proc: simProc, sim } = await startSim([
     '--seed',
     String(SEED),
@@ -73,7 +99,7 @@ export async function run(): Promise<Record<string, number | string>> {
         BTCBOT_LIVE_ACK: 'I_UNDERSTAND',
         BTCBOT_DEBUG_STARTUP: '1',
       },
-      { probeFile, nodeArgs: profilingArgs(), entry: botEntry() },
+      { probeFile, nodeArgs: [...startFlags(), ...profilingArgs()], entry },
     );
     let sampler: ReturnType<typeof sampleProcess> | undefined;
     try {
@@ -144,7 +170,8 @@ export async function run(): Promise<Record<string, number | string>> {
       fills: fills === undefined ? 'unknown' : Number(fills),
       ordersPlaced: placed?.[1] === undefined ? 'unknown' : Number(placed[1]),
       ordersReplaced: placed?.[2] === undefined ? 'unknown' : Number(placed[2]),
-      build: buildRun(bot),
+      build: buildRun(bot) === botEntry() ? relative(ROOT, entry) : buildRun(bot),
+      nodeFlags: [...startFlags(), ...profilingArgs()].join(' ') || 'none',
       setup: `btcbot run --mode live (market-maker, ${SYMBOLS}) against btcbot sim --speed ${speed} in separate processes; bot process only`,
     };
   } finally {

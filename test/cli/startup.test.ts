@@ -12,8 +12,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { FAULT_NAMES as FAULT_NAMES_FOR_HELP } from '../../src/sim/server/fault-names.ts';
 import { FAULT_NAMES } from '../../src/sim/server/faults.ts';
@@ -74,7 +74,17 @@ function packagesLoaded(args: readonly string[]): {
   const main = join(ROOT, 'dist', current.dir, 'cli', 'main.js');
   const result = node(['--import', register, main, ...args], { RESOLVE_LOG: log });
   const urls = existsSync(log) ? readFileSync(log, 'utf8').split('\n') : [];
-  const packages = new Set(urls.flatMap((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1] ?? []));
+  const packageOf = (path: string) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1] ?? [];
+  // The build bundles most packages into its chunks: a loaded chunk loaded the packages it holds,
+  // as esbuild's metafile (meta.json, paths from the repository root) lists its inputs.
+  const meta = JSON.parse(readFileSync(join(ROOT, 'dist', current.dir, 'meta.json'), 'utf8')) as {
+    outputs: Record<string, { inputs: Record<string, unknown> }>;
+  };
+  const bundled = (url: string) =>
+    url.startsWith('file:')
+      ? Object.keys(meta.outputs[relative(ROOT, fileURLToPath(url))]?.inputs ?? {}).flatMap(packageOf)
+      : [];
+  const packages = new Set(urls.flatMap((u) => [packageOf(u), bundled(u)].flat()));
   return { code: result.code, stdout: result.stdout, packages };
 }
 
@@ -136,7 +146,7 @@ describe('bin/btcbot.js', () => {
     pkg = join(dir, 'pkg');
     mkdirSync(join(pkg, 'bin'), { recursive: true });
     copyFileSync(BTCBOT_BIN, join(pkg, 'bin', 'btcbot.js'));
-    writeFileSync(join(pkg, 'package.json'), '{ "type": "module" }\n');
+    write(join(pkg, 'package.json'), '{ "type": "module" }\n');
     symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
     write(join(pkg, 'tsconfig.json'), '{}\n');
     write(join(pkg, 'tsconfig.build.json'), '{}\n');
@@ -197,6 +207,15 @@ describe('bin/btcbot.js', () => {
     assert.equal(ran, 'sources');
     assert.match(why, /older than tsconfig\.build\.json/);
     touch(join(pkg, 'tsconfig.build.json'), past);
+  });
+
+  it('runs the sources when package.json changed after the build (the build bundles its packages)', () => {
+    built(Date.now());
+    touch(join(pkg, 'package.json'), new Date(Date.now() + 5_000));
+    const { ran, why } = launch();
+    assert.equal(ran, 'sources');
+    assert.match(why, /older than package\.json/);
+    touch(join(pkg, 'package.json'), past);
   });
 
   it('runs the sources when BTCBOT_FROM_SOURCE=1, whatever the build', () => {
