@@ -462,8 +462,6 @@ export class Oms {
     side: Side,
     order: { readonly method: OrderMethod; readonly price?: Decimal | null | undefined },
   ): Promise<void> {
-    if (order.method !== 'limit' && order.method !== 'market') return;
-    if (order.method === 'limit' && (order.price ?? null) === null) return; // the exchange rules refuse it
     const reason = this.#selfTradeRefusal(symbol, side, order, await this.#ctx.store.activeOrders(symbol));
     if (reason !== null) throw new OrderRefusedError(symbol, reason);
   }
