@@ -422,10 +422,7 @@ export async function openLiveStore(inner: Store, options: LiveViewOptions): Pro
         throw error;
       },
     );
-  const offerApply = (r: ApplyResult | RecordFillResult) => {
-    view.offer(r.order);
-  };
-  const offerAdopt = (r: AdoptResult) => {
+  const offerOrder = (r: ApplyResult | RecordFillResult | AdoptResult) => {
     view.offer(r.order);
   };
   const control = <T>(work: Promise<T>): Promise<T> =>
@@ -445,12 +442,12 @@ export async function openLiveStore(inner: Store, options: LiveViewOptions): Pro
       wrote(inner.journalOrders(...args), (list) => {
         for (const o of list) view.offer(o);
       }),
-    applyEvent: (...args: Parameters<Store['applyEvent']>) => wrote(inner.applyEvent(...args), offerApply),
-    recordFill: (...args: Parameters<Store['recordFill']>) => wrote(inner.recordFill(...args), offerApply),
-    adoptOrder: (...args: Parameters<Store['adoptOrder']>) => wrote(inner.adoptOrder(...args), offerAdopt),
+    applyEvent: (...args: Parameters<Store['applyEvent']>) => wrote(inner.applyEvent(...args), offerOrder),
+    recordFill: (...args: Parameters<Store['recordFill']>) => wrote(inner.recordFill(...args), offerOrder),
+    adoptOrder: (...args: Parameters<Store['adoptOrder']>) => wrote(inner.adoptOrder(...args), offerOrder),
     adoptOrders: (...args: Parameters<Store['adoptOrders']>) =>
       wrote(inner.adoptOrders(...args), (list) => {
-        for (const r of list) offerAdopt(r);
+        for (const r of list) offerOrder(r);
       }),
     // A replace may move its old order (the cancel request) and journal the new one in its writes.
     beginReplace: (...args: Parameters<Store['beginReplace']>) =>
@@ -472,16 +469,25 @@ export async function openLiveStore(inner: Store, options: LiveViewOptions): Pro
       await inner.close();
     },
   };
-  const leaseStore = (leases: LeaseStore | undefined): LeaseStore | undefined =>
-    leases && {
-      ...leases,
-      // A symbol taken: what its previous holder left is read again before anyone here looks at it.
-      acquireLease: async (symbol: string, ttlMs: number): Promise<AcquireResult> => {
-        const result = await leases.acquireLease(symbol, ttlMs);
-        if (result.ok) await view.reloadSymbol(symbol);
-        return result;
-      },
-    };
+  // Wrapped once per lease store, not on every access.
+  const wrappedLeases = new WeakMap<LeaseStore, LeaseStore>();
+  const leaseStore = (leases: LeaseStore | undefined): LeaseStore | undefined => {
+    if (leases === undefined) return undefined;
+    let wrapped = wrappedLeases.get(leases);
+    if (wrapped === undefined) {
+      wrapped = {
+        ...leases,
+        // A symbol taken: what its previous holder left is read again before anyone here looks at it.
+        acquireLease: async (symbol: string, ttlMs: number): Promise<AcquireResult> => {
+          const result = await leases.acquireLease(symbol, ttlMs);
+          if (result.ok) await view.reloadSymbol(symbol);
+          return result;
+        },
+      };
+      wrappedLeases.set(leases, wrapped);
+    }
+    return wrapped;
+  };
   return new Proxy(inner, {
     get(target, key) {
       if (typeof key === 'string' && Object.hasOwn(overrides, key))
