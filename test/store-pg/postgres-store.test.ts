@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Clock } from '../../src/domain/clock.ts';
 import { Dec } from '../../src/domain/decimal.ts';
@@ -16,6 +16,7 @@ import type { StoreSchema } from '../../src/store/sql/schema.ts';
 import { fillReport, manualClock, newOrder } from '../store/helpers.ts';
 import { checkAfterFillIdentity, seedBeforeFillIdentity } from '../store/migration-fixtures.ts';
 import { groupCommitSuite } from '../store/group-commit-suite.ts';
+import { INDEXED_LOOKUPS } from '../store/query-plans.ts';
 import { storeBehaviourSuite, type StoreBackend } from '../store/suite.ts';
 import { dropSchema, findPostgres, runSql, schemaName } from './helpers.ts';
 
@@ -59,6 +60,34 @@ describe('postgres store', { skip: target.skip }, () => {
   };
   storeBehaviourSuite(postgresBackend);
   groupCommitSuite(postgresBackend);
+
+  describe('postgres store: lookups on growing tables search their index', () => {
+    for (const lookup of INDEXED_LOOKUPS)
+      it(`${lookup.name}: ${lookup.index}`, async (t) => {
+        const { backdoor } = await postgresBackend.openWithBackdoor(t);
+        const compiled = lookup.query(backdoor).compile();
+        // The generic plan (the one made without the values); sequential scans priced out, so an
+        // empty table's scan does not win on cost: a plan that cannot use the index still scans.
+        const lines = await backdoor.transaction().execute(async (trx) => {
+          await sql`set local enable_seqscan = off`.execute(trx);
+          await sql`set local plan_cache_mode = force_generic_plan`.execute(trx);
+          const types = compiled.parameters.map(() => 'text').join(', ');
+          await sql.raw(`prepare lookup_plan (${types}) as ${compiled.sql}`).execute(trx);
+          const values = compiled.parameters.map((_, i) => `'v${i}'`).join(', ');
+          const plan = await sql
+            .raw<{ 'QUERY PLAN': string }>(`explain execute lookup_plan (${values})`)
+            .execute(trx);
+          await sql`deallocate lookup_plan`.execute(trx);
+          return plan.rows.map((row) => row['QUERY PLAN']);
+        });
+        assert.ok(
+          lines.some(
+            (line) => line.includes(` using ${lookup.index} `) || line.includes(` on ${lookup.index}`),
+          ),
+          `expected a search of ${lookup.index}, got: ${lines.join(' | ')}`,
+        );
+      });
+  });
 
   describe('postgres store: schema, migrations and decimals', () => {
     it('applies migrations to a fresh schema, once, and keeps everything across reopen', async (t) => {

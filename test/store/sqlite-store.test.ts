@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { Kysely } from 'kysely';
+import { CompiledQuery, Kysely } from 'kysely';
 import { Dec } from '../../src/domain/decimal.ts';
 import type { StoreSchema } from '../../src/store/sql/schema.ts';
 import { MIGRATIONS } from '../../src/store/sql/migrations.ts';
@@ -14,6 +14,7 @@ import {
 } from '../../src/store/sqlite/open.ts';
 import { fillReport, manualClock, newOrder, tempDir } from './helpers.ts';
 import { groupCommitSuite } from './group-commit-suite.ts';
+import { INDEXED_LOOKUPS } from './query-plans.ts';
 import { storeBehaviourSuite, type StoreBackend } from './suite.ts';
 
 const sqliteBackend: StoreBackend = {
@@ -35,6 +36,27 @@ const sqliteBackend: StoreBackend = {
 
 storeBehaviourSuite(sqliteBackend);
 groupCommitSuite(sqliteBackend);
+
+describe('sqlite store: lookups on growing tables search their index', () => {
+  for (const lookup of INDEXED_LOOKUPS)
+    it(`${lookup.name}: ${lookup.index}`, async (t) => {
+      const { backdoor } = await sqliteBackend.openWithBackdoor(t);
+      // Every value bound as null: the plan SQLite keeps for the prepared statement must not
+      // depend on the values (a plan that needs them is made again on every run).
+      const compiled = lookup.query(backdoor).compile();
+      const plan = await backdoor.executeQuery<{ detail: string }>(
+        CompiledQuery.raw(
+          `explain query plan ${compiled.sql}`,
+          compiled.parameters.map(() => null),
+        ),
+      );
+      const details = plan.rows.map((row) => row.detail);
+      assert.ok(
+        details.some((detail) => detail.includes(`USING INDEX ${lookup.index} `)),
+        `expected a search of ${lookup.index}, got: ${details.join('; ')}`,
+      );
+    });
+});
 
 describe('sqlite store: file, migrations and decimals', () => {
   it('applies migrations to a fresh database, once, and keeps everything across reopen', async (t) => {

@@ -10,6 +10,7 @@ import type {
   StoredOrder,
   StoredOrderEvent,
 } from '../../ports/store.ts';
+import { sql } from 'kysely';
 import type { Db, StoreContext } from './context.ts';
 import { dec, toEvent, toFill, toOrder } from './rows.ts';
 import type { OrdersTable } from './schema.ts';
@@ -27,14 +28,26 @@ export async function mustFindOrder(db: Db, ctx: StoreContext, id: string): Prom
   return order;
 }
 
-/** Ours only: foreign orders carry client ids we did not choose. */
-export async function findOwnByClientId(db: Db, clientOrderId: string): Promise<StoredOrder | undefined> {
-  const row = await db
+/**
+ * `origin <> 'foreign'` written into the SQL text, not bound: only then can SQLite and PostgreSQL
+ * prove a query implies the partial index `orders_client_order_id` (`where origin <> 'foreign'`)
+ * and search it. With the value bound, every lookup by client id scanned the whole orders table,
+ * which grows for as long as the bot trades.
+ */
+const NOT_FOREIGN = sql.lit('foreign');
+
+/** The query behind `findOwnByClientId` (its plan is tested: it must search the partial index). */
+export function ownByClientIdQuery(db: Db, clientOrderId: string) {
+  return db
     .selectFrom('orders')
     .selectAll()
     .where('client_order_id', '=', clientOrderId)
-    .where('origin', '<>', 'foreign')
-    .executeTakeFirst();
+    .where('origin', '<>', NOT_FOREIGN);
+}
+
+/** Ours only: foreign orders carry client ids we did not choose. */
+export async function findOwnByClientId(db: Db, clientOrderId: string): Promise<StoredOrder | undefined> {
+  const row = await ownByClientIdQuery(db, clientOrderId).executeTakeFirst();
   return row && toOrder(row);
 }
 
@@ -79,7 +92,7 @@ export async function findByIds(
       .selectFrom('orders')
       .selectAll()
       .where('client_order_id', 'in', clientOrderIds.slice(i, i + LOOKUP_CHUNK))
-      .where('origin', '<>', 'foreign')
+      .where('origin', '<>', NOT_FOREIGN)
       .execute();
     for (const row of rows) if (!found.has(row.id)) found.set(row.id, toOrder(row));
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type {
   AdvanceReplaceResult,
   BeginReplaceResult,
@@ -20,6 +20,21 @@ import type { ReplaceTxnsTable, StoreSchema } from './schema.ts';
 // (the old order's cancel request, the replacement's journal row), so each request of a replace
 // waits for one commit, and a crash never finds the step and its order write apart.
 
+/**
+ * `step <> 'done'` written into the SQL text, not bound, so the query implies the partial index
+ * `replace_txns_open_per_order` and searches it; bound, it scanned every replace ever made.
+ */
+const NOT_DONE = sql.lit('done');
+
+/** The replace not yet done of an old order (its plan is tested: it must search the partial index). */
+export function openReplaceOfQuery(db: Db, oldOrderId: string) {
+  return db
+    .selectFrom('replace_txns')
+    .selectAll()
+    .where('old_order_id', '=', oldOrderId)
+    .where('step', '<>', NOT_DONE);
+}
+
 export async function beginReplace(
   trx: Transaction<StoreSchema>,
   ctx: StoreContext,
@@ -36,12 +51,7 @@ export async function beginReplace(
       message: `order ${old.id} is at version ${old.version}, not ${replace.oldVersion}: read it again`,
       order: old,
     };
-  const open = await trx
-    .selectFrom('replace_txns')
-    .selectAll()
-    .where('old_order_id', '=', old.id)
-    .where('step', '<>', 'done')
-    .executeTakeFirst();
+  const open = await openReplaceOfQuery(trx, old.id).executeTakeFirst();
   if (open) {
     const txn = toReplace(open);
     return {
@@ -163,7 +173,7 @@ export async function openReplaces(db: Db): Promise<ReplaceTxn[]> {
   const rows = await db
     .selectFrom('replace_txns')
     .selectAll()
-    .where('step', '<>', 'done')
+    .where('step', '<>', NOT_DONE)
     .orderBy('created_at')
     .orderBy('id')
     .execute();
