@@ -1,6 +1,5 @@
-import type { Compilable, Kysely } from 'kysely';
-import { ownByClientIdQuery } from '../../src/store/sql/order-reads.ts';
-import { openReplaceOfQuery } from '../../src/store/sql/replaces.ts';
+import type { Kysely } from 'kysely';
+import { journalStatements, type JournalStatements } from '../../src/store/sql/prepared.ts';
 import type { StoreSchema } from '../../src/store/sql/schema.ts';
 
 // Lookups on tables that grow for as long as the bot trades (every order, every replace): each must
@@ -14,18 +13,24 @@ export interface IndexedLookup {
   readonly name: string;
   /** The index the plan must search. */
   readonly index: string;
-  readonly query: (db: Kysely<StoreSchema>) => Compilable;
+  readonly statement: keyof JournalStatements;
+}
+
+/** The lookup's SQL as the store runs it on `db`'s dialect, and how many values it binds. */
+export function lookupSql(db: Kysely<StoreSchema>, lookup: IndexedLookup): { sql: string; values: number } {
+  const text = journalStatements(db)[lookup.statement].sql;
+  return { sql: text, values: (text.match(/\?|\$\d+/g) ?? []).length };
 }
 
 export const INDEXED_LOOKUPS: readonly IndexedLookup[] = [
   {
     name: 'our order by client id',
     index: 'orders_client_order_id',
-    query: (db) => ownByClientIdQuery(db, 'bb-1'),
+    statement: 'ownOrderByClientId',
   },
   {
     name: 'the open replace of an order',
     index: 'replace_txns_open_per_order',
-    query: (db) => openReplaceOfQuery(db, '0190aaaa-0000-7000-8000-000000000001'),
+    statement: 'openReplaceOf',
   },
 ];

@@ -14,7 +14,7 @@ import {
 } from '../../src/store/sqlite/open.ts';
 import { fillReport, manualClock, newOrder, tempDir } from './helpers.ts';
 import { groupCommitSuite } from './group-commit-suite.ts';
-import { INDEXED_LOOKUPS } from './query-plans.ts';
+import { INDEXED_LOOKUPS, lookupSql } from './query-plans.ts';
 import { storeBehaviourSuite, type StoreBackend } from './suite.ts';
 
 const sqliteBackend: StoreBackend = {
@@ -43,12 +43,9 @@ describe('sqlite store: lookups on growing tables search their index', () => {
       const { backdoor } = await sqliteBackend.openWithBackdoor(t);
       // Every value bound as null: the plan SQLite keeps for the prepared statement must not
       // depend on the values (a plan that needs them is made again on every run).
-      const compiled = lookup.query(backdoor).compile();
+      const { sql, values } = lookupSql(backdoor, lookup);
       const plan = await backdoor.executeQuery<{ detail: string }>(
-        CompiledQuery.raw(
-          `explain query plan ${compiled.sql}`,
-          compiled.parameters.map(() => null),
-        ),
+        CompiledQuery.raw(`explain query plan ${sql}`, Array<null>(values).fill(null)),
       );
       const details = plan.rows.map((row) => row.detail);
       assert.ok(

@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import type { EscalationLevel, EscalationState, FillCursor, KillSwitchState } from '../../ports/store.ts';
 import type { Db, StoreContext } from './context.ts';
 import { oneOf } from './rows.ts';
-import type { FillCursorsTable, StoreSchema } from './schema.ts';
+import type { FillCursorsTable, SettingsTable, StoreSchema } from './schema.ts';
 
 // Small durable facts the bot must remember across restarts: how far fill history has been read,
 // whether the kill switch is on, and how far the escalation ladder has stepped down. The switch and
@@ -52,11 +52,15 @@ export async function advanceFillCursor(
   return toCursor(next);
 }
 
+/** `ctx`: read through its prepared statement (a write's own reads); without, built by Kysely. */
 async function readSetting(
   db: Db,
   key: string,
+  ctx?: StoreContext,
 ): Promise<{ value: Record<string, unknown>; at: number } | undefined> {
-  const row = await db.selectFrom('settings').selectAll().where('key', '=', key).executeTakeFirst();
+  const row = ctx
+    ? await ctx.statements.setting.first<SettingsTable>(db, { key })
+    : await db.selectFrom('settings').selectAll().where('key', '=', key).executeTakeFirst();
   if (!row) return undefined;
   const value: unknown = JSON.parse(row.value);
   if (typeof value !== 'object' || value === null)
@@ -78,8 +82,8 @@ async function writeSetting(db: Db, ctx: StoreContext, key: string, value: objec
 const reasonOf = (value: Record<string, unknown>): string | null =>
   typeof value.reason === 'string' ? value.reason : null;
 
-export async function killSwitch(db: Db): Promise<KillSwitchState> {
-  const stored = await readSetting(db, KILL_SWITCH_KEY);
+export async function killSwitch(db: Db, ctx?: StoreContext): Promise<KillSwitchState> {
+  const stored = await readSetting(db, KILL_SWITCH_KEY, ctx);
   if (!stored) return { on: false, reason: null, at: null };
   const { on } = stored.value;
   if (typeof on !== 'boolean')
@@ -96,8 +100,8 @@ export async function setKillSwitch(
   return { on, reason, at: await writeSetting(db, ctx, KILL_SWITCH_KEY, { on, reason }) };
 }
 
-export async function escalation(db: Db): Promise<EscalationState> {
-  const stored = await readSetting(db, ESCALATION_KEY);
+export async function escalation(db: Db, ctx?: StoreContext): Promise<EscalationState> {
+  const stored = await readSetting(db, ESCALATION_KEY, ctx);
   if (!stored) return { level: 'NORMAL', reason: null, at: null };
   const level = oneOf(ESCALATION_LEVELS, String(stored.value.level), 'escalation level');
   return { level, reason: reasonOf(stored.value), at: stored.at };

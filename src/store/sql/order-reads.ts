@@ -10,8 +10,8 @@ import type {
   StoredOrder,
   StoredOrderEvent,
 } from '../../ports/store.ts';
-import { sql } from 'kysely';
 import type { Db, StoreContext } from './context.ts';
+import { NOT_FOREIGN } from './prepared.ts';
 import { dec, toEvent, toFill, toOrder } from './rows.ts';
 import type { OrdersTable } from './schema.ts';
 
@@ -28,26 +28,15 @@ export async function mustFindOrder(db: Db, ctx: StoreContext, id: string): Prom
   return order;
 }
 
-/**
- * `origin <> 'foreign'` written into the SQL text, not bound: only then can SQLite and PostgreSQL
- * prove a query implies the partial index `orders_client_order_id` (`where origin <> 'foreign'`)
- * and search it. With the value bound, every lookup by client id scanned the whole orders table,
- * which grows for as long as the bot trades.
- */
-const NOT_FOREIGN = sql.lit('foreign');
-
-/** The query behind `findOwnByClientId` (its plan is tested: it must search the partial index). */
-export function ownByClientIdQuery(db: Db, clientOrderId: string) {
-  return db
-    .selectFrom('orders')
-    .selectAll()
-    .where('client_order_id', '=', clientOrderId)
-    .where('origin', '<>', NOT_FOREIGN);
-}
-
 /** Ours only: foreign orders carry client ids we did not choose. */
-export async function findOwnByClientId(db: Db, clientOrderId: string): Promise<StoredOrder | undefined> {
-  const row = await ownByClientIdQuery(db, clientOrderId).executeTakeFirst();
+export async function findOwnByClientId(
+  db: Db,
+  ctx: StoreContext,
+  clientOrderId: string,
+): Promise<StoredOrder | undefined> {
+  const row = await ctx.statements.ownOrderByClientId.first<OrdersTable>(db, {
+    client_order_id: clientOrderId,
+  });
   return row && toOrder(row);
 }
 
@@ -97,6 +86,12 @@ export async function findByIds(
     for (const row of rows) if (!found.has(row.id)) found.set(row.id, toOrder(row));
   }
   return [...found.values()];
+}
+
+/** A symbol's active orders through the prepared statement (the replace path reads them in its write). */
+export async function activeOrdersOf(db: Db, ctx: StoreContext, symbol: string): Promise<StoredOrder[]> {
+  const { rows } = await ctx.statements.activeOrdersOf.execute<OrdersTable>(db, { symbol });
+  return rows.map(toOrder);
 }
 
 export async function activeOrders(db: Db, symbol?: string): Promise<StoredOrder[]> {

@@ -102,7 +102,7 @@ export async function journalOrder(
   // insert it turns into a no-op means the id is taken.
   const inserted = await ctx.statements.insertOrder.execute(trx, row);
   if (inserted.numAffectedRows !== 1n) {
-    const taken = await findOwnByClientId(trx, order.clientOrderId);
+    const taken = await findOwnByClientId(trx, ctx, order.clientOrderId);
     throw new Error(
       `client order id ${order.clientOrderId} is already journaled as order ${taken?.id ?? '(unknown)'} in ${ctx.location}: ` +
         'every submit needs a new client order id',
@@ -325,7 +325,7 @@ async function fillOwner(
   if (orderId !== undefined) return mustFindOrder(trx, ctx, orderId);
   const byExchangeId = await findByExchangeId(trx, ctx, fill.exchangeOrderId);
   if (byExchangeId) return byExchangeId;
-  return fill.clientOrderId === null ? undefined : findOwnByClientId(trx, fill.clientOrderId);
+  return fill.clientOrderId === null ? undefined : findOwnByClientId(trx, ctx, fill.clientOrderId);
 }
 
 export async function adoptOrder(

@@ -1,6 +1,8 @@
-import { CompiledQuery, type Compilable, type Kysely, type QueryResult } from 'kysely';
+import { CompiledQuery, sql, type Compilable, type Kysely, type QueryResult } from 'kysely';
+import { isClosed } from '../../domain/lifecycle.ts';
+import { ORDER_STATES } from '../../domain/orders.ts';
 import type { Db } from './context.ts';
-import type { OrderEventsTable, OrdersTable, StoreSchema } from './schema.ts';
+import type { OrderEventsTable, OrdersTable, ReplaceTxnsTable, StoreSchema } from './schema.ts';
 
 // The journal's hot statements, built by Kysely once per store instead of on every write. Building
 // a query (an immutable node tree, then its SQL text) costs more than SQLite takes to run it, and a
@@ -31,6 +33,11 @@ export class Prepared<A extends object> {
       return parameter.slice(MARKER.length) as keyof A & string;
     });
     this.#guard = guard;
+  }
+
+  /** The statement's SQL text (its plan is tested: test/store/query-plans.ts). */
+  get sql(): string {
+    return this.#sql;
   }
 
   execute<R = never>(db: Db, values: A): Promise<QueryResult<R>> {
@@ -115,7 +122,35 @@ function slots<A, const C extends readonly (keyof A & string)[]>(
   return Object.fromEntries(columns.map((column) => [column, slot(column)])) as { [K in C[number]]: A[K] };
 }
 
-/** The statements a submit, a status change and a fill run. */
+const REPLACE_COLUMNS = [
+  'id',
+  'old_order_id',
+  'new_client_order_id',
+  'new_order_id',
+  'wanted_quantity',
+  'old_filled_at_start',
+  'new_price',
+  'new_stop_price',
+  'mode',
+  'step',
+  'outcome',
+  'reason',
+  'created_at',
+  'updated_at',
+  'version',
+] as const satisfies readonly (keyof ReplaceTxnsTable)[];
+
+/**
+ * Values a partial index's condition names, written into the SQL text rather than bound: a query
+ * implies the index's condition (and so can search it) only when its text does. With the values
+ * bound, SQLite planned the statement again on every run and PostgreSQL's generic plan scanned.
+ */
+export const NOT_FOREIGN = sql.lit('foreign');
+export const NOT_DONE = sql.lit('done');
+/** The states of an order not yet closed, as literals (a constant list: one statement text). */
+const ACTIVE_STATE_LITERALS = ORDER_STATES.filter((s) => !isClosed(s)).map((s) => sql.lit(s));
+
+/** The statements a submit, a status change, a fill and a replace run. */
 export interface JournalStatements {
   /** A new order row; a client order id already taken makes it a no-op (no row inserted). */
   readonly insertOrder: Prepared<OrdersTable>;
@@ -124,6 +159,17 @@ export interface JournalStatements {
   readonly updateOrder: Prepared<OrderUpdate>;
   readonly orderById: Prepared<{ id: string }>;
   readonly orderByExchangeId: Prepared<{ exchange_order_id: string }>;
+  /** Ours only: foreign orders carry client ids we did not choose. */
+  readonly ownOrderByClientId: Prepared<{ client_order_id: string }>;
+  /** A symbol's orders not yet closed, oldest first (as `Store.activeOrders`). */
+  readonly activeOrdersOf: Prepared<{ symbol: string }>;
+  readonly setting: Prepared<{ key: string }>;
+  readonly replaceById: Prepared<{ id: string }>;
+  /** The replace of an old order that is not done (at most one: a unique partial index). */
+  readonly openReplaceOf: Prepared<{ old_order_id: string }>;
+  readonly insertReplace: Prepared<ReplaceTxnsTable>;
+  /** A replace's new row (read in the same transaction). */
+  readonly updateReplace: Prepared<ReplaceTxnsTable>;
 }
 
 export function journalStatements(db: Kysely<StoreSchema>, guard?: () => void): JournalStatements {
@@ -181,6 +227,51 @@ export function journalStatements(db: Kysely<StoreSchema>, guard?: () => void): 
     orderByExchangeId: new Prepared<{ exchange_order_id: string }>(
       (slot) =>
         db.selectFrom('orders').selectAll().where('exchange_order_id', '=', slot('exchange_order_id')),
+      guard,
+    ),
+    ownOrderByClientId: new Prepared<{ client_order_id: string }>(
+      (slot) =>
+        db
+          .selectFrom('orders')
+          .selectAll()
+          .where('client_order_id', '=', slot('client_order_id'))
+          .where('origin', '<>', NOT_FOREIGN),
+      guard,
+    ),
+    activeOrdersOf: new Prepared<{ symbol: string }>(
+      (slot) =>
+        db
+          .selectFrom('orders')
+          .selectAll()
+          .where('state', 'in', ACTIVE_STATE_LITERALS)
+          .where('symbol', '=', slot('symbol'))
+          .orderBy('created_at')
+          .orderBy('id'),
+      guard,
+    ),
+    setting: new Prepared<{ key: string }>(
+      (slot) => db.selectFrom('settings').selectAll().where('key', '=', slot('key')),
+      guard,
+    ),
+    replaceById: new Prepared<{ id: string }>(
+      (slot) => db.selectFrom('replace_txns').selectAll().where('id', '=', slot('id')),
+      guard,
+    ),
+    openReplaceOf: new Prepared<{ old_order_id: string }>(
+      (slot) =>
+        db
+          .selectFrom('replace_txns')
+          .selectAll()
+          .where('old_order_id', '=', slot('old_order_id'))
+          .where('step', '<>', NOT_DONE),
+      guard,
+    ),
+    insertReplace: new Prepared<ReplaceTxnsTable>(
+      (slot) => db.insertInto('replace_txns').values(slots(REPLACE_COLUMNS, slot)),
+      guard,
+    ),
+    updateReplace: new Prepared<ReplaceTxnsTable>(
+      (slot) => db.updateTable('replace_txns').set(slots(REPLACE_COLUMNS, slot)).where('id', '=', slot('id')),
       guard,
     ),
   };

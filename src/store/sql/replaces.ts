@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type {
   AdvanceReplaceResult,
   BeginReplaceResult,
@@ -10,30 +10,16 @@ import type {
 } from '../../ports/store.ts';
 import type { Db, StoreContext } from './context.ts';
 import { escalation, killSwitch } from './control.ts';
-import { activeOrders, findOrder, findOwnByClientId, mustFindOrder } from './order-reads.ts';
+import { activeOrdersOf, findOrder, findOwnByClientId, mustFindOrder } from './order-reads.ts';
 import { applyEvent, journalOrder } from './order-writes.ts';
 import { text, textOrNull, toReplace } from './rows.ts';
+import { NOT_DONE } from './prepared.ts';
 import type { ReplaceTxnsTable, StoreSchema } from './schema.ts';
 
 // Persisted cancel/replace transactions: the store keeps where each one stands so a crash resumes
 // it; the order of steps is the OMS's to decide. A step may carry the order writes that go with it
 // (the old order's cancel request, the replacement's journal row), so each request of a replace
 // waits for one commit, and a crash never finds the step and its order write apart.
-
-/**
- * `step <> 'done'` written into the SQL text, not bound, so the query implies the partial index
- * `replace_txns_open_per_order` and searches it; bound, it scanned every replace ever made.
- */
-const NOT_DONE = sql.lit('done');
-
-/** The replace not yet done of an old order (its plan is tested: it must search the partial index). */
-export function openReplaceOfQuery(db: Db, oldOrderId: string) {
-  return db
-    .selectFrom('replace_txns')
-    .selectAll()
-    .where('old_order_id', '=', oldOrderId)
-    .where('step', '<>', NOT_DONE);
-}
 
 export async function beginReplace(
   trx: Transaction<StoreSchema>,
@@ -51,7 +37,7 @@ export async function beginReplace(
       message: `order ${old.id} is at version ${old.version}, not ${replace.oldVersion}: read it again`,
       order: old,
     };
-  const open = await openReplaceOfQuery(trx, old.id).executeTakeFirst();
+  const open = await ctx.statements.openReplaceOf.first<ReplaceTxnsTable>(trx, { old_order_id: old.id });
   if (open) {
     const txn = toReplace(open);
     return {
@@ -63,9 +49,9 @@ export async function beginReplace(
   }
   if (replace.admit !== undefined) {
     const refusal = replace.admit({
-      killSwitch: await killSwitch(trx),
-      escalation: await escalation(trx),
-      active: await activeOrders(trx, old.symbol),
+      killSwitch: await killSwitch(trx, ctx),
+      escalation: await escalation(trx, ctx),
+      active: await activeOrdersOf(trx, ctx, old.symbol),
     });
     if (refusal !== null) return { ok: false, reason: 'refused', message: refusal, order: old };
   }
@@ -93,7 +79,7 @@ export async function beginReplace(
     updated_at: now,
     version: 1,
   };
-  await trx.insertInto('replace_txns').values(row).execute();
+  await ctx.statements.insertReplace.execute(trx, row);
   return { ok: true, txn: toReplace(row), old };
 }
 
@@ -109,7 +95,7 @@ export async function advanceReplace(
     throw new Error(
       `replace ${id}: give an outcome exactly when the step is "done" (got step ${change.step})`,
     );
-  const row = await trx.selectFrom('replace_txns').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await ctx.statements.replaceById.first<ReplaceTxnsTable>(trx, { id });
   if (!row) throw new Error(`replace ${id} is not in ${ctx.location}`);
   const txn = toReplace(row);
   if (txn.step === 'done')
@@ -124,7 +110,7 @@ export async function advanceReplace(
   if (change.newOrderId !== undefined && !(await findOrder(trx, ctx, change.newOrderId)))
     throw new Error(`replace ${id}: new order ${change.newOrderId} is not in ${ctx.location}`);
   if (change.newOrder !== undefined) {
-    const ks = await killSwitch(trx);
+    const ks = await killSwitch(trx, ctx);
     if (ks.on)
       return {
         ok: false,
@@ -143,7 +129,7 @@ export async function advanceReplace(
   let journaled = false;
   if (change.newOrder !== undefined) {
     // Journaled by an earlier run (a version before the journal and the step were one write).
-    newOrder = await findOwnByClientId(trx, change.newOrder.clientOrderId);
+    newOrder = await findOwnByClientId(trx, ctx, change.newOrder.clientOrderId);
     if (newOrder === undefined) {
       const epoch = fence === undefined ? null : await fence(change.newOrder.symbol);
       newOrder = await journalOrder(trx, ctx, change.newOrder, true, epoch);
@@ -160,7 +146,7 @@ export async function advanceReplace(
     updated_at: ctx.clock.now(),
     version: row.version + 1,
   };
-  await trx.updateTable('replace_txns').set(updated).where('id', '=', id).execute();
+  await ctx.statements.updateReplace.execute(trx, updated);
   return { ok: true, txn: toReplace(updated), newOrder, journaled, old };
 }
 

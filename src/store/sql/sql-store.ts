@@ -217,7 +217,7 @@ export class SqlStore extends SqlKillSwitchControl implements Store, ClusterRead
   }
 
   async orderByClientId(clientOrderId: string): Promise<StoredOrder | undefined> {
-    return reads.findOwnByClientId(await this.conn(), clientOrderId);
+    return reads.findOwnByClientId(await this.conn(), this.ctx, clientOrderId);
   }
 
   async orderByExchangeId(exchangeOrderId: string): Promise<StoredOrder | undefined> {
