@@ -87,8 +87,11 @@ export class GroupCommit {
       this.#queue.push({ work, durable, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#running) {
         this.#running = true;
-        // A turn of the event loop first, so writes asked for in the same turn share the commit.
-        setImmediate(() => void this.#drain());
+        // The writer was idle: it starts once the code asking runs out (a microtask), so writes
+        // asked for together share the commit, and a lone write (a replace's cancel on a market
+        // move) does not wait out the rest of the event loop's turn. While it runs, the writes that
+        // arrive meanwhile wait a turn between commits and go together (#drain).
+        queueMicrotask(() => void this.#drain());
       }
     });
     this.#last = done.then(
