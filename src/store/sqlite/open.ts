@@ -78,7 +78,14 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     await applyMigrations(db, path);
     return new SqlStore(
       db,
-      { location: path, clock, onClose: () => lock?.release(), unsyncedCommit: sqliteUnsyncedCommit },
+      {
+        location: path,
+        clock,
+        onClose: () => lock?.release(),
+        // In memory nothing is synced: switching the level around a commit would only cost two
+        // statements per write (a backtest's replay runs thousands).
+        unsyncedCommit: memory ? undefined : sqliteUnsyncedCommit,
+      },
       // One writer at a time (`begin immediate`) is what makes the fence's plain read enough here.
       cluster === undefined ? undefined : { holder: cluster.holder, rowLocks: false },
     );
