@@ -27,10 +27,12 @@ import { sqliteDialect } from './sqlite/dialect.ts';
 //
 // What another process may change:
 // - the kill switch and the escalation level (`btcbot kill-switch` beside a running bot, the
-//   dashboard of another process, a cluster peer): on SQLite, `PRAGMA data_version` on a
-//   connection of the view's own tells at each read whether anyone committed since the last one
-//   (then both are read again, synchronously cheap) — an external switch is seen by the very next
-//   read; on PostgreSQL they are polled every `pollMs` and a read finding the last poll older than
+//   dashboard of another process, a cluster peer): on SQLite, `PRAGMA data_version` tells at each
+//   read whether another connection committed since the last one (then both are read again) — an
+//   external switch is seen by the very next read. It is asked on the store's own connection when
+//   the store offers it (`dataVersion`), where this process's writes never change it, so the
+//   journal's commits on a market move cost no read of the switch; else on a connection of the
+//   view's own, where every commit does; on PostgreSQL they are polled every `pollMs` and a read finding the last poll older than
 //   `boundMs` waits for a fresh one: a switch committed `boundMs` before a read is always seen.
 // - active orders, in cluster mode only (a store with leases): the symbols a lease is taken for are
 //   read again as the lease is taken (before its reconciliation), and every `resyncEveryMs` all are,
@@ -86,6 +88,7 @@ const PASS_THROUGH: ReadonlySet<string> = new Set([
   'processes',
   'sqlAccess',
   'commitStats',
+  'dataVersion',
   'audit',
   'alerts',
 ]);
@@ -137,18 +140,26 @@ interface Entry {
 class SqliteControlProbe {
   readonly #sqlite: Database.Database;
   readonly #db: Kysely<StoreSchema>;
-  readonly #dataVersion: Database.Statement;
+  readonly #dataVersion: () => unknown;
   #last: unknown = undefined;
 
-  constructor(path: string) {
+  /** `storeVersion`: the store's own `PRAGMA data_version`, when it offers it (see the top). */
+  constructor(path: string, storeVersion: (() => unknown) | undefined) {
     this.#sqlite = new Database(path, { readonly: true, fileMustExist: true, timeout: 5_000 });
     this.#db = new Kysely<StoreSchema>({ dialect: sqliteDialect(this.#sqlite) });
-    this.#dataVersion = this.#sqlite.prepare('PRAGMA data_version').pluck();
+    if (storeVersion !== undefined) this.#dataVersion = storeVersion;
+    else {
+      const own = this.#sqlite.prepare('PRAGMA data_version').pluck();
+      this.#dataVersion = () => own.get();
+    }
   }
 
-  /** True when another connection (this process's writer included) committed since the last call. */
+  /**
+   * True when another connection committed since the last call: another process (and, asked on
+   * the view's own connection, this process's writer too).
+   */
   changed(): boolean {
-    const now: unknown = this.#dataVersion.get();
+    const now: unknown = this.#dataVersion();
     if (now === this.#last) return false;
     this.#last = now;
     return true;
@@ -211,7 +222,14 @@ export class LiveView {
     this.#clock = options.clock ?? systemClock;
     this.#watch = options.watch;
     this.#onError = options.onError ?? (() => undefined);
-    this.#probe = options.watch.kind === 'sqlite' ? new SqliteControlProbe(options.watch.path) : null;
+    const storeVersion: unknown = (inner as { readonly dataVersion?: unknown }).dataVersion;
+    this.#probe =
+      options.watch.kind === 'sqlite'
+        ? new SqliteControlProbe(
+            options.watch.path,
+            typeof storeVersion === 'function' ? () => (storeVersion as () => unknown)() : undefined,
+          )
+        : null;
     if (options.watch.kind === 'poll') {
       const every = options.watch.pollMs ?? DEFAULT_CONTROL_POLL_MS;
       this.#every(every, () => this.#readControl());

@@ -209,6 +209,43 @@ describe('live store view: a kill switch set by another process', () => {
     }
   });
 
+  it("SQLite: this process's own commits cost no read of the switch; another's commit does", async (t) => {
+    const path = join(tempDir(t), 'bot.db');
+    const clock = steppingClock();
+    const inner = await openSqliteStore({ path, clock });
+    const live = await openLiveStore(inner, { watch: { kind: 'sqlite', path }, clock });
+    const view = liveViewOf(live);
+    assert.ok(view);
+    const oms = new Oms({
+      store: live,
+      exchange: new FakeExchange(clock),
+      prefix: 'lv',
+      clock,
+      random: seededRandom(6),
+      symbols: ['BTCTRY'],
+    });
+    const operator = await openSqliteStoreControl({ path });
+    try {
+      await oms.start();
+      await live.killSwitch();
+      const reads = view.stats.controlReads;
+      // Journal, sent mark and ack of three orders: several commits of this process's writer.
+      for (let i = 1; i <= 3; i += 1) {
+        await oms.submit({ ...BUY, intentId: `own-${i}` });
+        assert.equal((await live.killSwitch()).on, false);
+        assert.equal((await live.escalation()).level, 'NORMAL');
+      }
+      assert.equal(view.stats.controlReads, reads, 'no read of the switch after our own commits');
+      await operator.setKillSwitch(true, 'operator beside the bot');
+      assert.equal((await live.killSwitch()).on, true);
+      assert.equal(view.stats.controlReads, reads + 1, "another connection's commit is read once");
+    } finally {
+      await oms.stop();
+      await operator.close();
+      await live.close();
+    }
+  });
+
   it('SQLite: the engine refuses its next order once another connection set the switch', async (t) => {
     const dir = tempDir(t);
     const path = join(dir, 'bot.db');

@@ -15,6 +15,11 @@ export interface SqlStoreOptions extends Omit<StoreContext, 'statements'> {
   readonly onClose?: (() => void | Promise<void>) | undefined;
   /** How this database commits without a disk sync (writes that do not need one yet); else all sync. */
   readonly unsyncedCommit?: UnsyncedCommit | undefined;
+  /**
+   * SQLite: `PRAGMA data_version` on this store's own connection, which changes only when another
+   * connection (another process: the operator's kill switch) commits, never for this store's writes.
+   */
+  readonly dataVersion?: (() => unknown) | undefined;
 }
 
 /**

@@ -69,6 +69,7 @@ export interface ClusterStoreOptions {
  */
 export class SqlStore extends SqlKillSwitchControl implements Store, ClusterReader {
   readonly #writer: GroupCommit;
+  readonly #dataVersion: (() => unknown) | undefined;
   /** Cluster mode only: without it no write is fenced and nothing about leases runs on the hot path. */
   readonly #leases: LeaseBook | undefined;
   /** The orders committed last, so the ack after a submit need not read its row again. */
@@ -77,6 +78,7 @@ export class SqlStore extends SqlKillSwitchControl implements Store, ClusterRead
   constructor(db: Kysely<StoreSchema>, options: SqlStoreOptions, cluster?: ClusterStoreOptions) {
     super(db, options);
     this.#writer = new GroupCommit(db, options.unsyncedCommit);
+    this.#dataVersion = options.dataVersion;
     this.#leases =
       cluster === undefined ? undefined : new LeaseBook(cluster.holder, fenceStatement(db, cluster.rowLocks));
   }
@@ -137,6 +139,15 @@ export class SqlStore extends SqlKillSwitchControl implements Store, ClusterRead
     read: () => Promise<Kysely<StoreSchema>>;
   } {
     return { write: (work, options) => this.tx(work, options), read: () => this.conn() };
+  }
+
+  /**
+   * SQLite: a value that changes only when another connection commits (see SqlStoreOptions), for
+   * src/store/live-view.ts to tell another process's kill switch from this store's own writes.
+   * Undefined where the database cannot tell (PostgreSQL: the view polls).
+   */
+  get dataVersion(): (() => unknown) | undefined {
+    return this.#dataVersion;
   }
 
   /** How the writes so far were grouped into commits (for benchmarks and tests; not part of the port). */

@@ -52,6 +52,12 @@ function canonicalPath(path: string): string {
  * StoreLockedError naming the holder), then WAL with synchronous=FULL, so a write that returned
  * survives a power cut, then applies pending migrations.
  */
+/** `PRAGMA data_version` of this connection: changes when another connection commits. */
+function versionOf(sqlite: Database.Database): () => unknown {
+  const statement = sqlite.prepare('PRAGMA data_version').pluck();
+  return () => statement.get();
+}
+
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
   const clock = options.clock ?? systemClock;
   const memory = options.path === MEMORY;
@@ -85,6 +91,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
         // In memory nothing is synced: switching the level around a commit would only cost two
         // statements per write (a backtest's replay runs thousands).
         unsyncedCommit: memory ? undefined : sqliteUnsyncedCommit,
+        dataVersion: memory ? undefined : versionOf(sqlite),
       },
       // One writer at a time (`begin immediate`) is what makes the fence's plain read enough here.
       cluster === undefined ? undefined : { holder: cluster.holder, rowLocks: false },
