@@ -5,7 +5,8 @@
 // market data service, engine, execution core and a durable store (BENCH_LATENCY_STORE=memory: an
 // in-memory one); only the exchange is a recording fake. Each move is broken down by stage (see
 // breakdownOf and src/market/hot-path.ts), store calls included, beside what a bare durable commit
-// costs on the same disk at the same time. BENCH_LATENCY_SECONDS (default 60) sets how long it runs.
+// costs on the same disk at the same time (back to back, and after an idle gap as long as the one
+// between moves: see rawCommit). BENCH_LATENCY_SECONDS (default 60) sets how long it runs.
 // The bot's memory is bench/bot-footprint.ts (the bot alone, in its own process).
 // BENCH_LATENCY_LIVE_VIEW=0 reads the store as before its live view (active orders, kill switch and
 // escalation from the database on every evaluation and admission), for before/after comparisons.
@@ -337,8 +338,11 @@ function bookFrame(
 /**
  * What one durable commit costs on this disk now (WAL, synchronous=FULL, a one-row transaction):
  * the floor under every journal write, measured beside the run because shared machines vary.
+ * Back to back (300 commits), and after the bot's idle gap between market moves (MOVE_EVERY_MS,
+ * BENCH_IDLE_COMMITS of them, default 15): the journal's commit on a move is the first after such
+ * a gap, and a disk (a virtual one most of all) syncs slower when it was idle.
  */
-function rawCommit(dir: string): { p50: number; p99: number } {
+async function rawCommit(dir: string): Promise<Record<string, number>> {
   const db = new Database(join(dir, 'raw-commit.db'));
   try {
     db.pragma('journal_mode = WAL');
@@ -346,14 +350,27 @@ function rawCommit(dir: string): { p50: number; p99: number } {
     db.exec('create table t (id integer primary key, body text)');
     const insert = db.prepare('insert into t (body) values (?)');
     const write = db.transaction((body: string) => insert.run(body));
-    const took: number[] = [];
-    for (let i = 0; i < 300; i += 1) {
+    const timed = () => {
       const start = performance.now();
       write('x'.repeat(300));
-      took.push(performance.now() - start);
+      return performance.now() - start;
+    };
+    const warm: number[] = [];
+    for (let i = 0; i < 300; i += 1) warm.push(timed());
+    const idle: number[] = [];
+    const idleCommits = Number(process.env.BENCH_IDLE_COMMITS ?? 15);
+    for (let i = 0; i < idleCommits; i += 1) {
+      await sleep(MOVE_EVERY_MS);
+      idle.push(timed());
     }
-    took.sort((a, b) => a - b);
-    return { p50: percentile(took, 0.5), p99: percentile(took, 0.99) };
+    warm.sort((a, b) => a - b);
+    idle.sort((a, b) => a - b);
+    return {
+      rawDurableCommitP50Ms: percentile(warm, 0.5),
+      rawDurableCommitP99Ms: percentile(warm, 0.99),
+      rawDurableCommitAfterIdleP50Ms: percentile(idle, 0.5),
+      rawDurableCommitAfterIdleMaxMs: idle.at(-1) ?? Number.NaN,
+    };
   } finally {
     db.close();
   }
@@ -534,7 +551,7 @@ export async function tickToOrder(
   unsubscribe(HOT_PATH_CHANNEL, onStamp);
   await stopBeside?.();
   await store.close();
-  const commit = rawCommit(dir);
+  const commit = await rawCommit(dir);
   rmSync(dir, { recursive: true, force: true });
   const first = [...toFirstRequest].sort((a, b) => a - b);
   const replaced = [...toReplacement].sort((a, b) => a - b);
@@ -549,8 +566,7 @@ export async function tickToOrder(
     tickToFirstRequestP99Ms: percentile(first, 0.99),
     tickToReplacementP50Ms: percentile(replaced, 0.5),
     tickToReplacementP99Ms: percentile(replaced, 0.99),
-    rawDurableCommitP50Ms: commit.p50,
-    rawDurableCommitP99Ms: commit.p99,
+    ...commit,
   };
   const stages = breakdowns[0] ? [...breakdowns[0].keys()] : [];
   for (const stage of stages) {
