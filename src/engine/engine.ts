@@ -23,12 +23,17 @@ import { strictest, type RiskLimits } from './risk.ts';
 import { buildSnapshot, midOf, restingOf } from './snapshot.ts';
 import { orderReportOf } from './user-events.ts';
 
-// The run loop. A best price that moved asks for an evaluation at once; other book changes, public
-// trades and private events ask for one throttled per symbol; a timer asks too. Evaluations run one
-// at a time: snapshot → strategy → diff against what rests → plan through the gates → actions,
-// cancels first. A symbol's actions run in the background one after another, and the symbol sits
-// out the diff until they are done, so one slow cancel never holds up the others. Every refusal is
-// counted by gate; no failure stops the loop.
+// The run loop. A best price that moved asks for an evaluation at once; other book changes and
+// private events ask for one throttled per symbol; a timer asks too. A public trade asks for none:
+// it changes nothing a strategy is shown (tops, balances, positions, our orders), the book change
+// it leaves behind is a trigger of its own, and a fill of ours arrives as a private event.
+// Evaluations run one at a time: snapshot → strategy → diff against what rests → plan through the
+// gates → actions, cancels first. A symbol's actions run in the background one after another, and
+// the symbol sits out the diff until they are done, so one slow cancel never holds up the others.
+// Every refusal is counted by gate; no failure stops the loop.
+// ASSUMPTION (BTCTurk): the quantity a trade takes from a resting level reaches us as an obdiff
+// change set of that level (a matched order leaves the book). Nothing in ../shared/btcturk-wire
+// pairs a trade frame with its change set; the timer evaluation bounds what a missing one delays.
 
 /** Why new orders may not go out on a symbol yet, and since when (ms, the engine's clock). */
 export interface Waiting {
@@ -70,8 +75,8 @@ export interface EngineMarket {
 
 export interface EngineTimings {
   /**
-   * A symbol's triggers that move no best price (a quantity at the touch, a trade, a private event)
-   * start at most one evaluation per this long. A moved best price starts one at once.
+   * A symbol's triggers that move no best price (a quantity at the touch, a private event) start at
+   * most one evaluation per this long. A moved best price starts one at once.
    */
   readonly debounceMs: number;
   /** An evaluation at least this often, whatever the market does. */
@@ -331,14 +336,13 @@ export class Engine {
     if (this.#started) return;
     this.#started = true;
     const { market, userStream } = this.#o;
+    const { reads } = this.#o.strategy; // a symbol it does not read changes nothing it decides
     const onTop: MarketListener<'top'> = (top) => {
+      if (reads?.has(top.symbol) === false) return;
       // A best price that moved is reacted to at once; a quantity at the touch that changed waits
       // out the debounce with the other triggers.
       if (this.#pricesMoved(top)) this.#now(top.symbol);
       else this.#throttle(top.symbol);
-    };
-    const onTrade: MarketListener<'trade'> = (trade) => {
-      this.#throttle(trade.symbol);
     };
     const onStatus: MarketListener<'status'> = () => {
       this.#request();
@@ -347,12 +351,10 @@ export class Engine {
       this.#resync('the market data connection came back');
     };
     market.on('top', onTop);
-    market.on('trade', onTrade);
     market.on('status', onStatus);
     market.on('reconnected', onReconnected);
     this.#detach.push(() => {
       market.off('top', onTop);
-      market.off('trade', onTrade);
       market.off('status', onStatus);
       market.off('reconnected', onReconnected);
     });

@@ -119,6 +119,13 @@ export function rebalance(p: RebalanceParams): Strategy {
   return {
     name: 'rebalance',
     tolerance: { requoteThresholdBps: p.requoteThresholdBps, quantityTolerancePct: p.quantityTolerancePct },
+    // Only its assets' pairs are valued and traded: a bot following other pairs too (a dashboard,
+    // a recording) evaluates the portfolio when one of these moves, not on every other pair's tick.
+    reads: new Set(
+      Object.keys(p.targets)
+        .filter((asset) => asset !== p.quote)
+        .map((asset) => asset + p.quote),
+    ),
     want(snapshot: StrategySnapshot): WantedOrder[] {
       const assets = holdings(p, snapshot);
       if (assets === null) return [];

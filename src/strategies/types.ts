@@ -76,6 +76,12 @@ export interface Strategy {
    * asks it only about the symbols whose entries changed (src/engine/engine.ts).
    */
   readonly perSymbol?: boolean | undefined;
+  /**
+   * The symbols whose market data `want` reads, when that is only some of those run (a rebalance
+   * reads its assets' pairs alone): a book change or a trade on another symbol then starts no
+   * evaluation (the timer, status changes and private events still do). Undefined: every symbol.
+   */
+  readonly reads?: ReadonlySet<string> | undefined;
   want(snapshot: StrategySnapshot): WantedOrder[];
 }
 

@@ -16,7 +16,8 @@ import { openSqliteStore } from '../../src/store/sqlite/open.ts';
 import { btcRules, FakeMarket, FakeOms } from './engine-fakes.ts';
 
 // What starts an evaluation: a best price that moved starts one at once, whatever the debounce;
-// a quantity at the touch, a public trade wait out the debounce (here a minute: they never run).
+// a quantity at the touch waits out the debounce (here a minute: it never runs); a public trade
+// starts none (a strategy is shown no trade: the book change the trade leaves is the trigger).
 
 /** Lets every pending promise callback and immediate run. */
 const drain = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -33,7 +34,7 @@ function top(bid: string, ask: string, quantity = '1'): TopOfBook {
   };
 }
 
-async function rig(t: TestContext) {
+async function rig(t: TestContext, debounceMs = 60_000) {
   const store: Store = await openSqliteStore({ path: ':memory:' });
   t.after(() => store.close());
   const market = new FakeMarket();
@@ -65,7 +66,7 @@ async function rig(t: TestContext) {
     rules: new Map([['BTCTRY', btcRules()]]),
     budget: new OrderRateBudget(120),
     timings: {
-      debounceMs: 60_000,
+      debounceMs,
       evaluateEveryMs: 3_600_000,
       balancesEveryMs: 3_600_000,
       equityEveryMs: 3_600_000,
@@ -128,6 +129,30 @@ describe('engine: what starts an evaluation', () => {
       assert.equal(engine.stats().evaluations, 4);
     },
   );
+
+  it('starts no evaluation for a public trade, even with the debounce long past', async (t) => {
+    const { market, seen, nextEvaluation } = await rig(t, 0);
+    assert.equal(seen.length, 1);
+    for (let i = 0; i < 5; i += 1) {
+      market.emit('trade', {
+        tradeId: `t${i}`,
+        symbol: 'BTCTRY',
+        price: new Dec('3500000'),
+        quantity: new Dec('0.1'),
+        side: 'sell',
+        timestamp: Date.now(),
+      });
+      await drain();
+    }
+    await drain();
+    assert.equal(seen.length, 1, 'trades alone start nothing');
+    // The quantity the trade took, as the book's change set brings it: that starts one at once
+    // (no debounce here), so the rig would have seen a trade's evaluation too.
+    const next = nextEvaluation();
+    market.emit('top', top('3500000', '3500100', '0.9'));
+    await next;
+    assert.equal(seen.length, 2);
+  });
 
   it('stamps the hot path while someone listens, and not otherwise', { timeout: 10_000 }, async (t) => {
     const { market, seen, nextEvaluation } = await rig(t);

@@ -80,6 +80,19 @@ describe('rebalance', () => {
     );
   });
 
+  it("reads only its assets' pairs: another pair's book changes nothing it wants", () => {
+    const params = { targets: { BTC: '0.25', ETH: '0.25', TRY: '0.5' } };
+    assert.deepEqual([...(rb(params).reads ?? [])].sort(), ['BTCTRY', 'ETHTRY']);
+    const parts = (xrp: ReturnType<typeof market>): SnapshotParts => ({
+      markets: { ...BOOK, ETHTRY: market('100000', '100010'), XRPTRY: xrp },
+      balances: { BTC: ['0.1', '0'], ETH: ['0', '0'], XRP: ['1000', '0'], TRY: ['340005', '0'] },
+    });
+    const wanted = text(want(params, parts(market('20', '21'))));
+    assert.equal(wanted.length, 2);
+    assert.deepEqual(text(want(params, parts(market('30', '31')))), wanted);
+    assert.deepEqual(text(want(params, parts(market(null, null, 'stale')))), wanted);
+  });
+
   it('wants nothing when any asset cannot be valued (stale or missing book)', () => {
     const balances = { BTC: ['0.3', '0'], TRY: ['1000', '0'] } as const;
     assert.deepEqual(
