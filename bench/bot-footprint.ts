@@ -18,8 +18,7 @@
 // which the systemd unit and the Docker image set too); BENCH_BOT_NODE_ARGS adds more after them.
 // BENCH_CPU_PROF_DIR=DIR writes a CPU profile of the bot process.
 // Figures, never gates: the machines are shared and noisy.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -28,12 +27,15 @@ import {
   botEntry,
   buildRun,
   cpuPercent,
+  measuredEntry,
   profilingArgs,
   readHeapSamples,
   round,
   sampleProcess,
   slope,
+  ROOT,
   startBtcbot,
+  startFlags,
   startSim,
   stop,
   toMb,
@@ -43,33 +45,13 @@ import { positiveEnv } from './support/figures.ts';
 
 const SYMBOLS = 'BTCTRY,ETHTRY';
 const SEED = 7;
-const ROOT = join(import.meta.dirname, '..');
-
-/** The node flags of `npm start` (`node FLAGS bin/btcbot.js run`), as package.json says. */
-function startFlags(): string[] {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const words = pkg.scripts.start.split(/\s+/);
-  if (words[0] !== 'node') throw new Error(`npm start does not start node: ${pkg.scripts.start}`);
-  return words.slice(1, words.indexOf('bin/btcbot.js'));
-}
-
-/** BENCH_BTCBOT_ENTRY, or the entry point of a build made now. */
-function measuredEntry(): string {
-  const given = process.env.BENCH_BTCBOT_ENTRY;
-  if (given !== undefined && given !== '') return botEntry();
-  const build = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { stdio: 'inherit' });
-  if (build.status !== 0) throw new Error('bench bot-footprint: the build failed');
-  const current = JSON.parse(readFileSync(join(ROOT, 'dist', 'current.json'), 'utf8')) as { dir: string };
-  return join(ROOT, 'dist', current.dir, 'cli', 'main.js');
-}
-
 export async function run(): Promise<Record<string, number | string>> {
   const marketMinutes = positiveEnv('BENCH_FOOTPRINT_MARKET_MINUTES', 30);
   const speed = positiveEnv('BENCH_FOOTPRINT_SPEED', 10);
   const wallMs = (marketMinutes * 60_000) / speed;
   const dir = mkdtempSync(join(tmpdir(), 'btcbot-footprint-'));
   const probeFile = join(dir, 'heap.jsonl');
-  const entry = measuredEntry();
+  const entry = measuredEntry('bot-footprint');
   const { proc: simProc, sim } = await startSim([
     '--seed',
     String(SEED),

@@ -10,20 +10,26 @@
 // cadence actually delivered (change sets per pair per second, rows per change set).
 //
 // Then, for the breakdown, the same measurement of the bot's market data stack alone
-// (support/market-data-only.ts: socket, feed, books, no engine), figures prefixed marketDataOnly.
+// (support/market-data-only.ts: socket, feed, books, no engine; bundled with esbuild as the bot
+// is), figures prefixed marketDataOnly.
 // When the simulator cannot hold the real cadence (a loaded machine), cpuPercentAtRealCadence
 // scales the measured CPU per change set to 380 pairs every 764 ms.
+//
+// Both run with the Node flags `npm start` gives (package.json's start script:
+// --max-semi-space-size, which the Docker image and the systemd unit set too), the bot from a
+// build made first (as `npm ci` builds it), as bot-footprint runs it.
 //
 // Target (issue 14): ≤ 5% of one core and ≤ 150 MB. BENCH_FOLLOW_PAIRS (default 380),
 // BENCH_FOLLOW_SECONDS (steady window, default 120), BENCH_FOLLOW_WARMUP_SECONDS (default 20),
 // BENCH_FOLLOW_ONLY=bot|market-data (one of the two), BENCH_CPU_PROF_DIR=DIR (a CPU profile of
 // each measured process, written when it exits; the profiler itself costs several % of a core,
 // so compare CPU figures only between runs that both had it or both had not),
-// BENCH_BTCBOT_ENTRY / BENCH_MARKET_DATA_ENTRY (a bundled build to run, see support/processes.ts).
+// BENCH_BOT_NODE_ARGS (more Node flags, after npm start's), BENCH_BTCBOT_ENTRY /
+// BENCH_MARKET_DATA_ENTRY (a build to run instead of one made now, see support/processes.ts).
 // Figures, never gates: the machines are shared and noisy.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
@@ -31,12 +37,15 @@ import {
   botEntry,
   buildRun,
   cpuPercent,
+  measuredEntry,
   profilingArgs,
   readHeapSamples,
   readProc,
+  ROOT,
   round,
   sampleProcess,
   startBtcbot,
+  startFlags,
   startSim,
   stop,
   toMb,
@@ -97,12 +106,12 @@ function readyCount(bot: Proc): number {
 interface Variant {
   /** Figure name prefix: '' for the bot, e.g. 'marketDataOnly' for a part of it. */
   readonly prefix: string;
-  start(sim: SimListening, symbols: readonly string[], probeFile: string, dir: string): Proc;
+  start(sim: SimListening, symbols: readonly string[], probeFile: string, dir: string, entry: string): Proc;
 }
 
 const BOT: Variant = {
   prefix: '',
-  start: (sim, symbols, probeFile, dir) =>
+  start: (sim, symbols, probeFile, dir, entry) =>
     startBtcbot(
       [
         'run',
@@ -122,32 +131,51 @@ const BOT: Variant = {
         'bandPct=50',
       ],
       { BTCTURK_BASE_URL: sim.rest, BTCTURK_WS_URL: sim.ws, BTCBOT_DEBUG_STARTUP: '1' },
-      { probeFile, nodeArgs: profilingArgs(), entry: botEntry() },
+      { probeFile, nodeArgs: [...startFlags(), ...profilingArgs()], entry },
     ),
 };
 
 /**
  * The market data stack alone (support/market-data-only.ts): what following costs before any
- * engine. BENCH_MARKET_DATA_ENTRY: a bundled build of that script to run instead of the sources
- * through tsx (whose loader thread and transform cache the RSS otherwise includes).
+ * engine. It runs bundled as the bot is (see marketDataEntry), not through tsx, whose loader thread
+ * and transform cache the RSS would otherwise include.
  */
 const MARKET_DATA_ONLY: Variant = {
   prefix: 'marketDataOnly',
-  start: (sim, symbols, probeFile) => {
-    const entry = process.env.BENCH_MARKET_DATA_ENTRY;
-    return startBtcbot(
+  start: (sim, symbols, probeFile, _dir, entry) =>
+    startBtcbot(
       [],
       { BENCH_WS_URL: sim.ws, BENCH_REST_URL: sim.rest, BENCH_SYMBOLS: symbols.join(',') },
-      entry !== undefined && entry !== ''
-        ? { probeFile, nodeArgs: profilingArgs(), entry }
-        : {
-            probeFile,
-            nodeArgs: profilingArgs(),
-            script: join(import.meta.dirname, 'support', 'market-data-only.ts'),
-          },
-    );
-  },
+      { probeFile, nodeArgs: [...startFlags(), ...profilingArgs()], entry },
+    ),
 };
+
+/**
+ * BENCH_MARKET_DATA_ENTRY, or support/market-data-only.ts bundled now into `dir` with esbuild as
+ * scripts/build.mjs bundles the bot (ESM, its packages included), so the two compare.
+ */
+async function marketDataEntry(dir: string): Promise<string> {
+  const given = process.env.BENCH_MARKET_DATA_ENTRY;
+  if (given !== undefined && given !== '') return given;
+  const esbuild = await import('esbuild');
+  const outfile = join(dir, 'market-data-only.mjs');
+  await esbuild.build({
+    entryPoints: [join(import.meta.dirname, 'support', 'market-data-only.ts')],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    tsconfig: join(ROOT, 'tsconfig.build.json'),
+    // ws's optional accelerators, as in the bot's build; bundled CommonJS gets an ES module's require.
+    external: ['bufferutil', 'utf-8-validate'],
+    banner: {
+      js: "import { createRequire as __benchCreateRequire } from 'node:module';\nconst require = __benchCreateRequire(import.meta.url);",
+    },
+    logLevel: 'warning',
+  });
+  return outfile;
+}
 
 function named(prefix: string, metric: string): string {
   return prefix === '' ? metric : `${prefix}${metric[0]?.toUpperCase() ?? ''}${metric.slice(1)}`;
@@ -158,12 +186,12 @@ async function measure(
   sim: SimListening,
   simProc: Proc,
   symbols: readonly string[],
-  o: { windowSeconds: number; warmupSeconds: number },
+  o: { windowSeconds: number; warmupSeconds: number; entry: string },
 ): Promise<Record<string, number | string>> {
   const dir = mkdtempSync(join(tmpdir(), 'btcbot-follow-'));
   const probeFile = join(dir, 'heap.jsonl');
   let probe: Awaited<ReturnType<typeof cadenceProbe>> | undefined;
-  const proc = variant.start(sim, symbols, probeFile, dir);
+  const proc = variant.start(sim, symbols, probeFile, dir, o.entry);
   const whole = sampleProcess(proc.pid);
   try {
     const began = performance.now();
@@ -210,7 +238,10 @@ async function measure(
       framesPerSecond: round(probe.counts.frames / (windowMs / 1000)),
       kbPerSecond: round(probe.counts.bytes / 1024 / (windowMs / 1000)),
       simCpuPercentOneCore: round(cpuPercent(at(simFrom, 0), at(simTo, windowMs))),
-      ...(variant.prefix === '' ? { build: buildRun(proc) } : {}),
+      ...(variant.prefix === ''
+        ? { build: buildRun(proc) === botEntry() ? relative(ROOT, o.entry) : buildRun(proc) }
+        : {}),
+      nodeFlags: [...startFlags(), ...profilingArgs()].join(' ') || 'none',
     };
     return Object.fromEntries(Object.entries(figures).map(([k, v]) => [named(variant.prefix, k), v]));
   } finally {
@@ -229,22 +260,30 @@ export async function run(): Promise<Record<string, number | string>> {
   const pairs = positiveEnv('BENCH_FOLLOW_PAIRS', 380, { whole: true });
   const windowSeconds = positiveEnv('BENCH_FOLLOW_SECONDS', 120, { whole: true });
   const warmupSeconds = positiveEnv('BENCH_FOLLOW_WARMUP_SECONDS', 20, { whole: true });
+  const only = process.env.BENCH_FOLLOW_ONLY;
+  if (only !== undefined && only !== 'bot' && only !== 'market-data')
+    throw new Error(`BENCH_FOLLOW_ONLY: expected bot or market-data, got ${JSON.stringify(only)}`);
+  const entry = only === 'market-data' ? '' : measuredEntry('follow-pairs');
+  const bundleDir = mkdtempSync(join(tmpdir(), 'btcbot-follow-bundle-'));
   const { proc: simProc, sim } = await startSim(['--seed', String(SEED), '--pairs', String(pairs)]);
   try {
     const symbols = await listedSymbols(sim.rest);
     const o = { windowSeconds, warmupSeconds };
-    const only = process.env.BENCH_FOLLOW_ONLY;
-    if (only !== undefined && only !== 'bot' && only !== 'market-data')
-      throw new Error(`BENCH_FOLLOW_ONLY: expected bot or market-data, got ${JSON.stringify(only)}`);
     return {
       pairs: symbols.length,
       windowSeconds,
-      ...(only === 'market-data' ? {} : await measure(BOT, sim, simProc, symbols, o)),
-      ...(only === 'bot' ? {} : await measure(MARKET_DATA_ONLY, sim, simProc, symbols, o)),
+      ...(only === 'market-data' ? {} : await measure(BOT, sim, simProc, symbols, { ...o, entry })),
+      ...(only === 'bot'
+        ? {}
+        : await measure(MARKET_DATA_ONLY, sim, simProc, symbols, {
+            ...o,
+            entry: await marketDataEntry(bundleDir),
+          })),
       setup: `btcbot run --mode dry-run --strategy rebalance (band never left: no orders) following ${symbols.length} pairs of btcbot sim --pairs ${pairs}; then the market data stack alone (marketDataOnly*); each in its own process, the simulator in another; figures of the measured process only`,
     };
   } finally {
     await stop(simProc);
+    rmSync(bundleDir, { recursive: true, force: true });
   }
 }
 

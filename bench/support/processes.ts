@@ -2,13 +2,14 @@
 // each in a process of their own, and the bot's process measured from outside — RSS from
 // /proc/PID/status, CPU time from /proc/PID/stat — plus its V8 heap from inside through the
 // mem-probe.mjs preload (the only way to read a heap without changing the bot). Linux only.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'btcbot.js');
+export const ROOT = join(import.meta.dirname, '..', '..');
+export const BIN = join(ROOT, 'bin', 'btcbot.js');
 export const MEM_PROBE = join(import.meta.dirname, 'mem-probe.mjs');
 const MB = 1024 * 1024;
 
@@ -40,6 +41,32 @@ export function profilingArgs(): string[] {
  * The entry the measured bot process runs: bin/btcbot.js, or BENCH_BTCBOT_ENTRY (e.g. a compiled
  * or bundled build of src/cli/main.ts) to compare builds. The simulator always runs from bin/.
  */
+/**
+ * The Node flags `npm start` runs the bot with (package.json's start script: --max-semi-space-size,
+ * V8's young generation), which the Docker image and the systemd unit set too: a footprint
+ * benchmark measures the bot as it is deployed.
+ */
+export function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/);
+  if (words[0] !== 'node') throw new Error(`npm start does not start node: ${pkg.scripts.start}`);
+  return words.slice(1, words.indexOf('bin/btcbot.js'));
+}
+
+/**
+ * BENCH_BTCBOT_ENTRY, or the entry point of a build made now (what `npm ci` makes and a user runs):
+ * in a checkout being edited bin/btcbot.js rightly falls back to the sources through tsx, whose
+ * loader a footprint would otherwise include.
+ */
+export function measuredEntry(bench: string): string {
+  const given = process.env.BENCH_BTCBOT_ENTRY;
+  if (given !== undefined && given !== '') return botEntry();
+  const build = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error(`bench ${bench}: the build failed`);
+  const current = JSON.parse(readFileSync(join(ROOT, 'dist', 'current.json'), 'utf8')) as { dir: string };
+  return join(ROOT, 'dist', current.dir, 'cli', 'main.js');
+}
+
 /** Which build the bot process ran, as bin/btcbot.js said with BTCBOT_DEBUG_STARTUP=1. */
 export function buildRun(proc: Proc): string {
   const line = proc.errorsHead.find(

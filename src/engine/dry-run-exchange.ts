@@ -25,7 +25,13 @@ import {
   type SimFill,
   type SimOrder,
 } from '../sim/engine/api.ts';
-import { DEFAULT_FEES, EXCHANGE_ACCOUNT, MatchingCore, MirroredMarket } from '../sim/engine/index.ts';
+import {
+  DEFAULT_FEES,
+  EXCHANGE_ACCOUNT,
+  MatchingCore,
+  MirroredMarket,
+  type MirrorLevel,
+} from '../sim/engine/index.ts';
 import { rejections } from '../sim/engine/rejections.ts';
 
 // Dry-run mode's exchange: public calls go to the real exchange, private ones never leave the
@@ -36,6 +42,15 @@ import { rejections } from '../sim/engine/rejections.ts';
 // at most the quantity the market showed there; an order that crosses the real touch when placed
 // takes it, as the taker. Orders, fills and balances are pushed as private events, as the
 // exchange's own socket would.
+//
+// Only a pair where one of our orders is open is mirrored update by update: the mirrored touch and
+// prints meet nothing else, and a bot following hundreds of pairs would otherwise requote the core
+// on every book change of each. On the others the last print is only remembered; an order placed
+// there first brings the core up to date (that print as its last price, then the touch as it is).
+// Where the market data follows trades on demand (a bot session), a pair's trades are followed
+// from its first open order of ours to its last one's end.
+// ASSUMPTION (BTCTurk): a trade channel join takes effect within about a round trip; a print in
+// that moment after an order is placed is not mirrored (the touch still is, from the book).
 
 /** An in-process exchange's fees; each defaults to BTCTurk's (DEFAULT_FEES). */
 export interface CoreFees {
@@ -52,6 +67,11 @@ export interface DryRunOptions extends CoreFees {
   readonly market: {
     top(symbol: string): TopOfBook | null;
     on<K extends 'top' | 'trade'>(event: K, listener: (...args: MarketDataEvents[K]) => void): unknown;
+    /**
+     * Follows the symbol's public trades while `on` (MarketDataService.followTrades): asked for
+     * while one of our orders is open there, when the trades are not followed for every pair.
+     */
+    followTrades?(symbol: string, on: boolean): void;
   };
   readonly rules: ReadonlyMap<string, SymbolRules>;
   /** Starting balances; default DEFAULT_DRY_RUN_QUOTE of every quote currency and nothing else. */
@@ -305,6 +325,13 @@ export class DryRunExchange extends CoreAccount implements Exchange {
   readonly #market: DryRunOptions['market'];
   readonly #rules: ReadonlyMap<string, SymbolRules>;
   readonly #mirror: MirroredMarket;
+  readonly #core: MatchingCore;
+  /** Per symbol, the ids of our orders open there (stops waiting to trigger included). */
+  readonly #open = new Map<string, Set<string>>();
+  /** The symbols whose mirrored quotes rest in the core. */
+  readonly #mirrored = new Set<string>();
+  /** Per symbol with none of our orders open, the last real print the core has not been told of. */
+  readonly #lastPrint = new Map<string, Decimal>();
 
   constructor(options: DryRunOptions) {
     // The tickers' fallback mid is 0 only: dry-run's tickers come from the real market.
@@ -330,12 +357,45 @@ export class DryRunExchange extends CoreAccount implements Exchange {
     this.#market = options.market;
     this.#rules = options.rules;
     this.#mirror = mirror;
+    this.#core = core;
+    core.subscribe((event) => {
+      if (event.type === 'order-inserted' || event.type === 'order-updated' || event.type === 'order-deleted')
+        if (event.order.accountId === ACCOUNT) this.#track(event.order);
+    });
     options.market.on('top', (top) => {
-      if (this.#rules.has(top.symbol)) this.#mirror.quote(top.symbol, top.bid, top.ask);
+      const { symbol } = top;
+      if (!this.#rules.has(symbol)) return;
+      if (this.#open.has(symbol)) this.#quote(symbol, top.bid, top.ask);
+      // The last of our orders there has ended: the mirrored quotes step aside until the next one.
+      else if (this.#mirrored.delete(symbol)) this.#mirror.quote(symbol, null, null);
     });
     options.market.on('trade', (trade) => {
-      if (this.#rules.has(trade.symbol)) this.#mirror.print(trade.symbol, trade.price, trade.quantity);
+      const { symbol } = trade;
+      if (!this.#rules.has(symbol)) return;
+      if (this.#open.has(symbol)) this.#mirror.print(symbol, trade.price, trade.quantity);
+      else this.#lastPrint.set(symbol, trade.price);
     });
+  }
+
+  /** Keeps #open up to date from the core's events for our orders. */
+  #track(order: SimOrder): void {
+    const open = order.status === 'open' || order.status === 'partially_filled';
+    const ids = this.#open.get(order.symbol);
+    if (open) {
+      if (ids) ids.add(order.id);
+      else {
+        this.#open.set(order.symbol, new Set([order.id]));
+        this.#market.followTrades?.(order.symbol, true);
+      }
+    } else if (ids?.delete(order.id) === true && ids.size === 0) {
+      this.#open.delete(order.symbol);
+      this.#market.followTrades?.(order.symbol, false);
+    }
+  }
+
+  #quote(symbol: string, bid: MirrorLevel | null, ask: MirrorLevel | null): void {
+    this.#mirror.quote(symbol, bid, ask);
+    this.#mirrored.add(symbol);
   }
 
   exchangeInfo(): Promise<ExchangeInfo> {
@@ -361,9 +421,15 @@ export class DryRunExchange extends CoreAccount implements Exchange {
   submitOrder(order: OrderRequest): Promise<OrderAck> {
     try {
       if (this.#rules.has(order.symbol)) {
-        // The touch as it is now (an update may not have arrived since the book last changed).
+        // The last print on a pair not mirrored until now (stops trigger from it), and the touch
+        // as it is now (an update may not have arrived since the book last changed).
+        const print = this.#lastPrint.get(order.symbol);
+        if (print !== undefined) {
+          this.#lastPrint.delete(order.symbol);
+          this.#core.notePrice(order.symbol, print);
+        }
         const top = this.#market.top(order.symbol);
-        this.#mirror.quote(order.symbol, top?.bid ?? null, top?.ask ?? null);
+        this.#quote(order.symbol, top?.bid ?? null, top?.ask ?? null);
       }
       return Promise.resolve(orderAck(this.place(order), order));
     } catch (error) {

@@ -75,6 +75,6 @@ export function buildSnapshot(input: SnapshotInput): StrategySnapshot {
     markets,
     balances: input.balances,
     positions,
-    resting: input.resting.filter((r) => input.symbols.includes(r.symbol)),
+    resting: input.resting.filter((r) => markets.has(r.symbol)),
   };
 }

@@ -133,9 +133,11 @@ interface SymbolState {
 
 // The periodic full book is off: obdiff's snapshot on join, its CS sequence, the window check and
 // REST spot checks keep the book honest without a second subscription per pair. The ticker is off
-// too: nothing in the bot reads it (the engine reacts to the book and to trades), and following
-// every pair it was a frame per pair about as often as the change sets; `streams: { ticker: true }`
-// subscribes it for whoever wants the `ticker` event (btcbot record does).
+// too: nothing in the bot reads it (the engine reacts to the book), and following every pair it was
+// a frame per pair about as often as the change sets; `streams: { ticker: true }` subscribes it for
+// whoever wants the `ticker` event (btcbot record does). Trades are on unless turned off: a bot
+// session turns them off (the engine reads none; they were more than half of all frames following
+// every pair) and follows them per pair where dry-run's mirror needs them (followTrades).
 const DEFAULT_STREAMS: FeedStreams = { book: true, periodicBook: false, trades: true, ticker: false };
 
 /** Re-asks for a snapshot back off to at most this interval. */
@@ -159,6 +161,8 @@ export class MarketDataService extends EventEmitter<MarketDataEvents> {
   private pollPausedUntil = Number.NEGATIVE_INFINITY;
   private lastTickAt: number | null = null;
   private counts = { restPolls: 0, restFailures: 0, fallbackMs: 0 };
+  /** Symbols whose trades are followed on demand (followTrades) while `streams.trades` is off. */
+  private readonly tradesFollowed = new Set<string>();
 
   constructor(private readonly options: MarketDataOptions) {
     super();
@@ -221,8 +225,7 @@ export class MarketDataService extends EventEmitter<MarketDataEvents> {
       },
     };
     this.detach = this.feed.listen(listener);
-    const streams = { ...DEFAULT_STREAMS, ...this.options.streams };
-    for (const symbol of this.states.keys()) this.feed.watch(symbol, streams);
+    for (const symbol of this.states.keys()) this.feed.watch(symbol, this.streamsOf(symbol));
     this.stopper = new AbortController();
     this.ticking = this.loop(this.stopper.signal);
   }
@@ -234,6 +237,25 @@ export class MarketDataService extends EventEmitter<MarketDataEvents> {
     for (const symbol of this.states.keys()) this.feed.unwatch(symbol);
     await this.ticking;
     this.ticking = null;
+  }
+
+  /**
+   * With `streams.trades` off, follows the symbol's public trades (`trade` events) while `on`: for
+   * a consumer that needs a pair's prints only some of the time (dry-run's mirror, while one of our
+   * orders is open there), so that following hundreds of pairs does not take every pair's trade
+   * frames. The book subscription is left as it is. With trades on for every symbol, nothing changes.
+   */
+  followTrades(symbol: string, on: boolean): void {
+    this.state(symbol); // a symbol not watched is a mistake of the caller's
+    if (on === this.tradesFollowed.has(symbol)) return;
+    if (on) this.tradesFollowed.add(symbol);
+    else this.tradesFollowed.delete(symbol);
+    if (this.detach !== null) this.feed.watch(symbol, this.streamsOf(symbol));
+  }
+
+  private streamsOf(symbol: string): FeedStreams {
+    const streams = { ...DEFAULT_STREAMS, ...this.options.streams };
+    return streams.trades || !this.tradesFollowed.has(symbol) ? streams : { ...streams, trades: true };
   }
 
   status(symbol: string): MarketStatus {

@@ -288,6 +288,68 @@ describe('dry-run exchange', () => {
     );
   });
 
+  it('mirrors a pair only while one of our orders is open there; the next order brings the core up to date', async () => {
+    const { market, exchange } = rig({ balances: { TRY: '1000000', BTC: '1' } });
+    // No order of ours: the real book and tape come and go, the last print is remembered.
+    market.emit('top', market.setTop('BTCTRY', '3450000', '3500000'));
+    market.emit('trade', trade('3480000', '0.1'));
+    market.emit('trade', trade('3000000', '0.1'));
+    // The core knows the last print once an order is placed: under a tenth of it is refused.
+    assert.equal(
+      await rejection(exchange.submitOrder(order('sell', '0.01', '299999', 'bb-1'))),
+      'invalid-order 0 ORDER_MIN_PRICE_EXCEEDED',
+    );
+    // A buy rests, is canceled, and another rests: the real market is mirrored again for it.
+    const first = await exchange.submitOrder(order('buy', '0.01', '3400000', 'bb-2'));
+    await exchange.cancelOrder(first.exchangeOrderId);
+    market.emit('top', market.setTop('BTCTRY', '3300000', '3350000'));
+    assert.equal((await exchange.fills({})).length, 0, 'a canceled order does not fill');
+    market.emit('top', market.setTop('BTCTRY', '3450000', '3500000'));
+    const second = await exchange.submitOrder(order('buy', '0.01', '3400000', 'bb-3'));
+    market.emit('top', market.setTop('BTCTRY', '3380000', '3390000'));
+    assert.equal((await exchange.order(second.exchangeOrderId)).status, 'filled');
+    // It filled: nothing open, so the next book changes are not mirrored; a later buy still takes
+    // the real touch as it is when placed.
+    market.emit('top', market.setTop('BTCTRY', '3350000', '3360000'));
+    market.setTop('BTCTRY', '3340000', '3345000');
+    await exchange.submitOrder(order('buy', '0.01', '3400000', 'bb-4'));
+    assert.deepEqual(
+      (await exchange.fills({})).map((f) => [f.clientOrderId, f.price.toFixed()]),
+      [
+        ['bb-3', '3400000'],
+        ['bb-4', '3345000'],
+      ],
+    );
+  });
+
+  it('asks for a pair’s trades from its first open order of ours to the end of its last', async () => {
+    class FollowingMarket extends FakeMarket {
+      readonly follows: string[] = [];
+      followTrades(symbol: string, on: boolean): void {
+        this.follows.push(`${symbol} ${on ? 'on' : 'off'}`);
+      }
+    }
+    const market = new FollowingMarket();
+    const exchange = new DryRunExchange({
+      exchange: {} as Exchange,
+      market,
+      rules: new Map([['BTCTRY', btcRules()]]),
+      balances: new Map([['TRY', new Dec('1000000')]]),
+      clock: steppingClock(),
+    });
+    market.setTop('BTCTRY', '3450000', '3500000');
+    const first = await exchange.submitOrder(order('buy', '0.01', '3400000', 'bb-1'));
+    const second = await exchange.submitOrder(order('buy', '0.01', '3300000', 'bb-2'));
+    assert.deepEqual(market.follows, ['BTCTRY on']);
+    await exchange.cancelOrder(first.exchangeOrderId);
+    assert.deepEqual(market.follows, ['BTCTRY on'], 'one order is still open');
+    await exchange.cancelOrder(second.exchangeOrderId);
+    assert.deepEqual(market.follows, ['BTCTRY on', 'BTCTRY off']);
+    // Placed and filled at once (it crosses the real ask): followed for that moment only.
+    await exchange.submitOrder(order('buy', '0.001', '3500000', 'bb-3'));
+    assert.deepEqual(market.follows, ['BTCTRY on', 'BTCTRY off', 'BTCTRY on', 'BTCTRY off']);
+  });
+
   it('with no real book a market order is refused as market-unavailable, a limit order rests, and our own orders meet', async () => {
     const { exchange } = rig({ balances: { TRY: '1000000', BTC: '1' } });
     const marketSell = (id: string): OrderRequest => ({

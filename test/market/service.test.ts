@@ -85,6 +85,32 @@ describe('market data service', () => {
     assert.equal(feed.watched.size, 0);
   });
 
+  it('with trades off, follows a symbol’s trades on demand; with trades on, that changes nothing', async () => {
+    const off = setup(undefined, { streams: { trades: false } });
+    const streams = () => off.feed.watched.get(SYMBOL);
+    assert.deepEqual(streams(), { book: true, periodicBook: false, trades: false, ticker: false });
+    off.service.followTrades(SYMBOL, true);
+    assert.deepEqual(streams(), { book: true, periodicBook: false, trades: true, ticker: false });
+    off.service.followTrades(SYMBOL, true);
+    off.service.followTrades(SYMBOL, false);
+    assert.deepEqual(streams(), { book: true, periodicBook: false, trades: false, ticker: false });
+    assert.throws(() => {
+      off.service.followTrades('XRPTRY', true);
+    }, /XRPTRY is not watched/);
+    // Followed before a restart: watched with its trades again.
+    off.service.followTrades(SYMBOL, true);
+    await off.service.stop();
+    assert.equal(off.feed.watched.size, 0);
+    off.service.start();
+    assert.equal(streams()?.trades, true);
+    await off.service.stop();
+
+    const on = setup();
+    on.service.followTrades(SYMBOL, false);
+    assert.equal(on.feed.watched.get(SYMBOL)?.trades, true);
+    await on.service.stop();
+  });
+
   it('subscribes the ticker when asked, and hands its events on', async () => {
     const { feed, service } = setup(undefined, { streams: { ticker: true } });
     assert.deepEqual(feed.watched.get(SYMBOL), {

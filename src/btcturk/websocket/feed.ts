@@ -67,11 +67,18 @@ export class BtcturkMarketFeed implements MarketFeed {
     };
   }
 
+  /**
+   * Joins the symbol's channels for `streams`. For a symbol already watched only the channels that
+   * differ are joined or left: following its trades too leaves its book subscription (and the book
+   * kept from it) alone.
+   */
   watch(symbol: string, streams: FeedStreams): void {
-    this.unwatch(symbol);
+    const before = this.watched.get(symbol);
     this.watched.set(symbol, streams);
     for (const [stream, channel] of Object.entries(CHANNEL_OF) as [keyof FeedStreams, string][]) {
-      if (streams[stream]) this.client.subscribe(channel, symbol);
+      const was = before?.[stream] === true;
+      if (streams[stream] && !was) this.client.subscribe(channel, symbol);
+      else if (!streams[stream] && was) this.client.unsubscribe(channel, symbol);
     }
   }
 

@@ -58,7 +58,8 @@ export async function openMarketData(
     fetchBook: (symbol) => real.orderBook(symbol, 100),
     symbols: config.symbols,
     // The ticker is subscribed only to be recorded (RECORDED_CHANNELS): nothing else reads it.
-    ...(config.recordDir !== undefined ? { streams: { ticker: true } } : {}),
+    // Trades too, but for dry-run's mirror, which follows them where our orders are open.
+    streams: config.recordDir !== undefined ? { ticker: true } : { trades: false },
   });
   closer.add(() => market.stop());
   if (config.recordDir !== undefined) {
