@@ -3,7 +3,9 @@
 // generateRecording): the market steps every 250 ms and each pair's book change set goes out every
 // 764 ms (BTCTurk's cadence) of that clock, frames in BTCTurk's encoding over a real WebSocket,
 // written by the real recording writer with their virtual arrival times. Then:
-//   - replay: the hour through runBacktest (the market maker), market-seconds per wall-second;
+//   - replay: the hour through runBacktest (the market maker), market-seconds per wall-second. The
+//     replay's modules are loaded before the clock starts (a fixed start-up cost, most of it tsx
+//     compiling TypeScript, which the built CLI does not do); their load time is its own figure;
 //   - grid: 16 points (spreadBps × levels, 4 × 4) over a 10-minute slice, wall seconds.
 // Figures only, never pass/fail; wall and CPU seconds (the process's, worker threads included).
 // Env: BENCH_BACKTEST_MINUTES (default 60), BENCH_BACKTEST_DATA (a recording directory to replay;
@@ -184,6 +186,12 @@ export async function run(): Promise<Record<string, number | string>> {
       out.recordedMegabytesGz = round(made.bytes / 1e6, 2);
       out.recordingWallSeconds = round(made.wallMs / 1000);
     }
+
+    // Loaded once here, not inside the timed run: under tsx the replay's module graph takes most of a
+    // second to compile, whatever the recording's length.
+    const load0 = performance.now();
+    await import('../src/backtest/replay.ts');
+    out.replayModuleLoadSeconds = round((performance.now() - load0) / 1000, 2);
 
     // Progress marks say how fast the events went through even if the run's ending fails.
     let progress = { wallMs: 0, marketMs: 0, events: 0 };

@@ -39,19 +39,21 @@ import { VirtualClock } from './virtual-clock.ts';
 // Engine (strategy, risk gates), Oms, SQLite store and accounting `btcbot run` wires (see
 // src/ops/session.ts; that wiring opens sockets and HTTP clients, so the same classes are wired
 // here around the replay feed and the queue-position exchange instead). Nothing reads the wall
-// clock or does I/O while the replay runs (the recording is read first), so the same data and
-// options give the same result.
+// clock, and the only I/O is reading the recording, whose next event is asked for once the bot has
+// settled on the last one (the bot never waits on it), so the same data and options give the same
+// result.
 
 /** Client order id prefix of a backtest's orders. */
 const PREFIX = 'bt';
 /**
- * The bot's work caused by one event is done when this many turns pass without clock activity.
- * One is enough: the bot's own work is promises (drained within a turn), the store's group commit
- * (whose calls are counted and tracked until they settle) and the virtual clock's timers (counted
- * as activity when set); nothing else in the replayed code waits on a real timer or I/O. A turn
- * costs an event-loop iteration, and every replayed event and fired timer takes at least one.
+ * The bot's work caused by one event is done at the first turn of the event loop that finds no
+ * store call in flight. At a turn's start every promise reaction queued so far has run, so what
+ * is still pending waits on something: the store (its calls are counted until they settle, and
+ * its group commit takes turns of its own), the virtual clock (whose timers fire as the replay
+ * advances), or the queue exchange's replies (which come on those timers). Nothing else in the
+ * replayed code takes a turn (no real timer, no I/O). A turn costs an event-loop iteration, and
+ * every replayed event and fired timer that starts work takes at least one.
  */
-const IDLE_TURNS = 1;
 const MAX_TURNS = 500;
 /** After the data ends, requests in flight get this long (virtual) to finish. */
 const DRAIN_LIMIT_MS = 10 * 60_000;
@@ -121,16 +123,25 @@ function balancesFor(
   return out;
 }
 
-async function prepare(dir: string, from: number | undefined, to: number | undefined): Promise<Prepared[]> {
-  const out: Prepared[] = [];
+/** The recording's events in `[from, to]`, parsed; frames that carry no market event are left out. */
+async function* stream(
+  dir: string,
+  from: number | undefined,
+  to: number | undefined,
+): AsyncGenerator<Prepared> {
   // `to` is inclusive for the user; the reader's upper bound is exclusive.
   const range = { from, to: to === undefined ? undefined : to + 1e-6 };
   for await (const event of readRecording(dir, range)) {
     if (event.k === 'frame') {
       const events = ReplayFeed.eventsOf(event);
-      if (events.length > 0) out.push({ t: event.t, marker: null, events });
-    } else out.push({ t: event.t, marker: event, events: [] });
+      if (events.length > 0) yield { t: event.t, marker: null, events };
+    } else yield { t: event.t, marker: event, events: [] };
   }
+}
+
+async function prepare(dir: string, from: number | undefined, to: number | undefined): Promise<Prepared[]> {
+  const out: Prepared[] = [];
+  for await (const event of stream(dir, from, to)) out.push(event);
   return out;
 }
 
@@ -169,7 +180,7 @@ const text = (d: Decimal): string => d.toDecimalPlaces(8, Dec.ROUND_HALF_EVEN).t
  * The store with its calls counted: the replay moves on only once the bot's store work is over
  * (SQLite answers without I/O waits, but through promises and the group commit's turns).
  */
-function watchedStore(store: Store, work: { inFlight: number; calls: number; total: number }): Store {
+function watchedStore(store: Store, work: { inFlight: number; total: number }): Store {
   const done = (): void => {
     work.inFlight--;
   };
@@ -183,7 +194,6 @@ function watchedStore(store: Store, work: { inFlight: number; calls: number; tot
       const known = wrapped.get(property);
       if (known?.of === value) return known.call;
       const call = (...args: unknown[]): unknown => {
-        work.calls++;
         work.total++;
         const result: unknown = Reflect.apply(value, target, args);
         if (result instanceof Promise) {
@@ -261,13 +271,16 @@ export async function replay(options: BacktestOptions, prepared?: PreparedEvents
   const rules = rulesFor(symbols);
   const startBalances = balancesFor(options.balances, rules);
 
-  const events =
+  // One replay reads the recording as it goes: parsed events live only until they are replayed
+  // (held all at once they would make every young-generation collection copy them). A grid worker
+  // replays the same range again and again, so it keeps them (PreparedEvents).
+  const source: AsyncIterator<Prepared> | Iterator<Prepared> =
     prepared === undefined
-      ? await prepare(options.data, options.from, options.to)
-      : await prepared.of(options.data, options.from, options.to, index);
-  const first = events[0];
-  const last = events.at(-1);
-  if (first === undefined || last === undefined)
+      ? stream(options.data, options.from, options.to)
+      : (await prepared.of(options.data, options.from, options.to, index))[Symbol.iterator]();
+  let next = await source.next();
+  const first: Prepared | undefined = next.done === true ? undefined : next.value;
+  if (first === undefined)
     throw new ConfigError(
       options.from !== undefined || options.to !== undefined ? '--from/--to' : '--data',
       'no recorded events to replay in that range',
@@ -277,12 +290,14 @@ export async function replay(options: BacktestOptions, prepared?: PreparedEvents
   const logger = pino({ enabled: false });
   const exchange = new QueueExchange({ clock, rules, balances: startBalances, latencyMs, ...fees });
   const feed = new ReplayFeed(clock);
-  const storeWork = { inFlight: 0, calls: 0, total: 0 };
+  const storeWork = { inFlight: 0, total: 0 };
   // Active orders, kill switch and escalation answered from memory (src/store/live-view.ts).
-  const live = await openLiveStore(await openSqliteStore({ path: ':memory:', clock }), {
-    watch: { kind: 'none' },
-    clock,
-  });
+  const live = await openSqliteStore({ path: ':memory:', clock })
+    .then((sqlite) => openLiveStore(sqlite, { watch: { kind: 'none' }, clock }))
+    .catch(async (error: unknown) => {
+      await source.return?.(); // the recording's file is open
+      throw error;
+    });
   const store = watchedStore(live, storeWork);
   try {
     const market = new MarketDataService({
@@ -318,15 +333,9 @@ export async function replay(options: BacktestOptions, prepared?: PreparedEvents
     });
 
     const settle = async (): Promise<void> => {
-      clock.takeActivity();
-      storeWork.calls = 0;
-      let idle = 0;
-      for (let turn = 0; turn < MAX_TURNS && idle < IDLE_TURNS; turn++) {
+      for (let turn = 0; turn < MAX_TURNS; turn++) {
         await new Promise((resolve) => setImmediate(resolve));
-        const active = clock.takeActivity() + storeWork.calls > 0 || storeWork.inFlight > 0;
-        storeWork.calls = 0;
-        if (active) idle = 0;
-        else idle++;
+        if (storeWork.inFlight === 0) return;
       }
     };
     /** Runs virtual time on (timers only, no market events) until `work` ends. */
@@ -518,7 +527,10 @@ export async function replay(options: BacktestOptions, prepared?: PreparedEvents
     for (const symbol of symbols) inventory.push({ t: first.t, symbol, position: '0' });
 
     let replayed = 0;
-    for (const event of events) {
+    let last = first;
+    for (; next.done !== true; next = await source.next()) {
+      const event = next.value;
+      last = event;
       await clock.advanceTo(event.t, settle);
       // An event neither the venue nor the bot takes (a ticker the service does not watch) starts
       // no work: the bot is as settled as it was after the timers above, and needs no turn.
@@ -627,7 +639,7 @@ export async function replay(options: BacktestOptions, prepared?: PreparedEvents
       from: first.t,
       to: last.t,
       marketMs: last.t - first.t,
-      events: events.length,
+      events: replayed,
       latencyMs,
       fillModel: 'queue-position',
       fills: stored.length,
@@ -645,6 +657,7 @@ export async function replay(options: BacktestOptions, prepared?: PreparedEvents
       series: { equity, inventory, mid, quotes, fills },
     };
   } finally {
+    await source.return?.();
     await store.close();
   }
 }

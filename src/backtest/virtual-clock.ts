@@ -71,30 +71,25 @@ export class VirtualClock implements Clock, EngineTimers {
   #seq = 0;
   readonly #heap = new TimerHeap();
   readonly #live = new Map<number, Timer>();
-  /** Calls into the clock since it was last asked: a cheap sign that the bot is still working. */
-  #activity = 0;
 
   constructor(start: number) {
     this.#now = start;
   }
 
   now(): number {
-    this.#activity++;
     return this.#now;
   }
 
   monotonic(): number {
-    this.#activity++;
     return this.#now;
   }
 
-  /** The current virtual time without counting as activity. */
+  /** The current virtual time (the same as now(); the replay's own reads use this one). */
   peekNow(): number {
     return this.#now;
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    this.#activity++;
     if (signal?.aborted === true) return Promise.reject(abortError(signal));
     if (ms <= 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -126,13 +121,6 @@ export class VirtualClock implements Clock, EngineTimers {
     this.#cancel(handle);
   }
 
-  /** Activity counted since the last call (clock reads, sleeps, timers set). */
-  takeActivity(): number {
-    const n = this.#activity;
-    this.#activity = 0;
-    return n;
-  }
-
   /** When the next live timer is due; null when none is set. */
   nextDue(): number | null {
     this.#dropCancelled();
@@ -161,7 +149,6 @@ export class VirtualClock implements Clock, EngineTimers {
   }
 
   #arm(callback: () => void, ms: number, every: number | null): number {
-    this.#activity++;
     const delay = Number.isFinite(ms) && ms > 0 ? ms : 0;
     const timer: Timer = {
       id: ++this.#seq,

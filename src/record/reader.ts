@@ -127,7 +127,10 @@ export async function* readRecording(dir: string, range: RecordingRange = {}): A
 /** One segment's events; stops at the first unreadable byte when `tolerant`, throws otherwise. */
 export async function* readSegment(path: string, tolerant: boolean): AsyncIterable<RecordedEvent> {
   // Z_SYNC_FLUSH at the end: a truncated gzip stream yields what it holds instead of an error.
-  const gunzip = createGunzip(tolerant ? { finishFlush: zlibConstants.Z_SYNC_FLUSH } : {});
+  // Decompressed well ahead of the reader (zlib works on the thread pool): a replay reading as it
+  // goes then seldom waits for the next event.
+  const ahead = { chunkSize: 64 * 1024, readableHighWaterMark: 1024 * 1024 };
+  const gunzip = createGunzip(tolerant ? { ...ahead, finishFlush: zlibConstants.Z_SYNC_FLUSH } : ahead);
   const source = createReadStream(path);
   source.on('error', (error) => gunzip.destroy(error));
   source.pipe(gunzip);
@@ -149,17 +152,21 @@ export async function* readSegment(path: string, tolerant: boolean): AsyncIterab
   };
   try {
     for await (const chunk of gunzip as AsyncIterable<string>) {
-      pending += chunk;
-      let newline = pending.indexOf('\n');
+      // The lines are cut from the chunk by position; only the unfinished last one is kept.
+      const block = pending === '' ? chunk : pending + chunk;
+      pending = '';
+      let start = 0;
+      let newline = block.indexOf('\n');
       while (newline >= 0) {
-        const text = pending.slice(0, newline);
-        pending = pending.slice(newline + 1);
-        newline = pending.indexOf('\n');
+        const text = block.slice(start, newline);
+        start = newline + 1;
+        newline = block.indexOf('\n', start);
         if (text === '') continue;
         const event = parse(text);
         if (event === undefined) return; // tolerant: a damaged line ends the segment
         yield event;
       }
+      pending = block.slice(start);
     }
   } catch (error) {
     if (error instanceof RecordingError) throw error;
