@@ -42,8 +42,8 @@ export function profilingArgs(): string[] {
  * or bundled build of src/cli/main.ts) to compare builds. The simulator always runs from bin/.
  */
 /**
- * The Node flags `npm start` runs the bot with (package.json's start script: --max-semi-space-size,
- * V8's young generation), which the Docker image and the systemd unit set too: a footprint
+ * The Node flags `npm start` runs the bot with (package.json's start script: --max-semi-space-size
+ * and --max-old-space-size, V8's heap), which the Docker image and the systemd unit set too: a footprint
  * benchmark measures the bot as it is deployed.
  */
 export function startFlags(): string[] {
