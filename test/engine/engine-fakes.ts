@@ -1,8 +1,11 @@
 import { EventEmitter } from 'node:events';
+import type { TestContext } from 'node:test';
 import { Dec } from '../../src/domain/decimal.ts';
 import type { FillReport, OrderStatusReport } from '../../src/domain/reports.ts';
 import type { SymbolRules } from '../../src/domain/symbols.ts';
-import type { EngineMarket, EngineOms } from '../../src/engine/engine.ts';
+import { Engine, type EngineMarket, type EngineOms } from '../../src/engine/engine.ts';
+import { OrderRateBudget } from '../../src/engine/rate-budget.ts';
+import { parseRiskLimits } from '../../src/engine/risk.ts';
 import type { MarketStatus } from '../../src/market/freshness.ts';
 import type { MarketDataEvents, TopOfBook } from '../../src/market/service.ts';
 import type {
@@ -14,6 +17,8 @@ import type {
   SubmitIntent,
 } from '../../src/oms/index.ts';
 import type { Store, StoredOrder } from '../../src/ports/store.ts';
+import type { Strategy } from '../../src/strategies/types.ts';
+import { openSqliteStore } from '../../src/store/sqlite/open.ts';
 
 // Fakes for the engine's unit tests: an execution core that carries out every action at once in a
 // real (in-memory) store, and a market whose top and status a test sets.
@@ -176,4 +181,66 @@ export class FakeOms implements EngineOms {
       escalation: { level: 'NORMAL', reason: null, at: null },
     });
   }
+}
+
+/** Lets every pending promise callback and immediate run. */
+export const drain = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * An engine on an in-memory store whose strategy wants nothing and notes the best BTCTRY bid each
+ * evaluation showed it (`seen`), started and past its first evaluation (the first balance read
+ * asks for one). `symbols` are run with ETHTRY's rules after BTCTRY's; `reads` is the strategy's
+ * Strategy.reads. `nextEvaluation()` resolves when the next evaluation reaches the strategy.
+ */
+export async function probeEngine(
+  t: TestContext,
+  options: { debounceMs: number; symbols?: readonly string[]; reads?: ReadonlySet<string> },
+) {
+  const symbols = options.symbols ?? ['BTCTRY'];
+  const store: Store = await openSqliteStore({ path: ':memory:' });
+  t.after(() => store.close());
+  const market = new FakeMarket();
+  market.setTop('BTCTRY', '3500000', '3500100');
+  if (symbols.includes('ETHTRY')) market.setTop('ETHTRY', '100000', '100010');
+  const seen: string[] = [];
+  let wake: (() => void) | null = null;
+  const strategy: Strategy = {
+    name: 'probe',
+    tolerance: { requoteThresholdBps: 5, quantityTolerancePct: 10 },
+    ...(options.reads === undefined ? {} : { reads: options.reads }),
+    want: (snapshot) => {
+      seen.push(snapshot.markets.get('BTCTRY')?.bestBid?.toFixed() ?? 'none');
+      wake?.();
+      return [];
+    },
+  };
+  const nextEvaluation = () =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+  const engine = new Engine({
+    oms: new FakeOms(store),
+    store,
+    exchange: { balances: () => Promise.resolve([]) },
+    market,
+    strategy,
+    limits: parseRiskLimits({}),
+    symbols: [...symbols],
+    rules: new Map(
+      symbols.map((symbol) => [symbol, symbol === 'ETHTRY' ? btcRules('ETHTRY', 'ETH') : btcRules(symbol)]),
+    ),
+    budget: new OrderRateBudget(120),
+    timings: {
+      debounceMs: options.debounceMs,
+      evaluateEveryMs: 3_600_000,
+      balancesEveryMs: 3_600_000,
+      equityEveryMs: 3_600_000,
+    },
+  });
+  t.after(() => engine.stop());
+  const started = nextEvaluation();
+  engine.start();
+  await started;
+  await drain();
+  return { market, engine, seen, nextEvaluation };
 }

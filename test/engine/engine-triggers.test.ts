@@ -11,16 +11,12 @@ import { marketMakerDefinition } from '../../src/strategies/market-maker.ts';
 import { HOT_PATH_CHANNEL, type HotPathStamp } from '../../src/market/hot-path.ts';
 import type { TopOfBook } from '../../src/market/service.ts';
 import type { Store } from '../../src/ports/store.ts';
-import type { Strategy } from '../../src/strategies/types.ts';
 import { openSqliteStore } from '../../src/store/sqlite/open.ts';
-import { btcRules, FakeMarket, FakeOms } from './engine-fakes.ts';
+import { btcRules, drain, FakeMarket, FakeOms, probeEngine } from './engine-fakes.ts';
 
 // What starts an evaluation: a best price that moved starts one at once, whatever the debounce;
 // a quantity at the touch waits out the debounce (here a minute: it never runs); a public trade
 // starts none (a strategy is shown no trade: the book change the trade leaves is the trigger).
-
-/** Lets every pending promise callback and immediate run. */
-const drain = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function top(bid: string, ask: string, quantity = '1'): TopOfBook {
   return {
@@ -34,51 +30,7 @@ function top(bid: string, ask: string, quantity = '1'): TopOfBook {
   };
 }
 
-async function rig(t: TestContext, debounceMs = 60_000) {
-  const store: Store = await openSqliteStore({ path: ':memory:' });
-  t.after(() => store.close());
-  const market = new FakeMarket();
-  market.setTop('BTCTRY', '3500000', '3500100');
-  /** The best bid each evaluation's strategy was shown. */
-  const seen: string[] = [];
-  let wake: (() => void) | null = null;
-  const strategy: Strategy = {
-    name: 'probe',
-    tolerance: { requoteThresholdBps: 5, quantityTolerancePct: 10 },
-    want: (snapshot) => {
-      seen.push(snapshot.markets.get('BTCTRY')?.bestBid?.toFixed() ?? 'none');
-      wake?.();
-      return [];
-    },
-  };
-  const nextEvaluation = () =>
-    new Promise<void>((resolve) => {
-      wake = resolve;
-    });
-  const engine = new Engine({
-    oms: new FakeOms(store),
-    store,
-    exchange: { balances: () => Promise.resolve([]) },
-    market,
-    strategy,
-    limits: parseRiskLimits({}),
-    symbols: ['BTCTRY'],
-    rules: new Map([['BTCTRY', btcRules()]]),
-    budget: new OrderRateBudget(120),
-    timings: {
-      debounceMs,
-      evaluateEveryMs: 3_600_000,
-      balancesEveryMs: 3_600_000,
-      equityEveryMs: 3_600_000,
-    },
-  });
-  t.after(() => engine.stop());
-  const started = nextEvaluation();
-  engine.start(); // the first balance read asks for an evaluation
-  await started;
-  await drain();
-  return { market, engine, seen, nextEvaluation };
-}
+const rig = (t: TestContext, debounceMs = 60_000) => probeEngine(t, { debounceMs });
 
 describe('engine: what starts an evaluation', () => {
   it(
