@@ -56,7 +56,17 @@ export async function beginReplace(
     if (refusal !== null) return { ok: false, reason: 'refused', message: refusal, order: old };
   }
   if (replace.requestCancel === true) {
-    const requested = await applyEvent(trx, ctx, old.id, { type: 'cancel-requested' }, old.version);
+    // `old` was read in this transaction: applyEvent need not read it again (a write it refuses is
+    // still decided on a fresh read).
+    const requested = await applyEvent(
+      trx,
+      ctx,
+      old.id,
+      { type: 'cancel-requested' },
+      old.version,
+      undefined,
+      old,
+    );
     if (!requested.ok)
       return { ok: false, reason: 'invalid-transition', message: requested.message, order: requested.order };
     old = requested.order;
