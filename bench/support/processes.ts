@@ -43,8 +43,8 @@ export function profilingArgs(): string[] {
  */
 /**
  * The Node flags `npm start` runs the bot with (package.json's start script: --max-semi-space-size
- * and --max-old-space-size, V8's heap), which the Docker image and the systemd unit set too: a footprint
- * benchmark measures the bot as it is deployed.
+ * and --max-old-space-size, V8's heap), which the Docker image and the systemd unit set too: a
+ * footprint benchmark measures the bot as it is deployed.
  */
 export function startFlags(): string[] {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };

@@ -189,8 +189,8 @@ export const drain = () => new Promise<void>((resolve) => setImmediate(resolve))
 /**
  * An engine on an in-memory store whose strategy wants nothing and notes the best BTCTRY bid each
  * evaluation showed it (`seen`), started and past its first evaluation (the first balance read
- * asks for one). `symbols` are run with ETHTRY's rules after BTCTRY's; `reads` is the strategy's
- * Strategy.reads. `nextEvaluation()` resolves when the next evaluation reaches the strategy.
+ * asks for one). `symbols` (BTCTRY by default) each get btcRules with their own base asset; `reads`
+ * is the strategy's Strategy.reads. `nextEvaluation()` resolves when the next evaluation reaches the strategy.
  */
 export async function probeEngine(
   t: TestContext,
@@ -226,9 +226,7 @@ export async function probeEngine(
     strategy,
     limits: parseRiskLimits({}),
     symbols: [...symbols],
-    rules: new Map(
-      symbols.map((symbol) => [symbol, symbol === 'ETHTRY' ? btcRules('ETHTRY', 'ETH') : btcRules(symbol)]),
-    ),
+    rules: new Map(symbols.map((symbol) => [symbol, btcRules(symbol, symbol.replace(/TRY$/, ''))])),
     budget: new OrderRateBudget(120),
     timings: {
       debounceMs: options.debounceMs,
