@@ -61,6 +61,12 @@ export interface EngineOms {
   onFill(fill: FillReport, source?: FillSource): Promise<void>;
   onOrderReport(report: OrderStatusReport): Promise<void>;
   reconcile(options?: ReconcileOptions): Promise<ReconcileReport>;
+  /**
+   * How many new fills this OMS has recorded so far, whatever brought them. Given, the engine reads
+   * its positions again after a batch of orders only when a fill was recorded; without it, after
+   * every batch.
+   */
+  fillsRecorded?(): number;
 }
 
 type MarketListener<K extends keyof MarketDataEvents> = (...args: MarketDataEvents[K]) => void;
@@ -274,6 +280,8 @@ export class Engine {
   #balances = new Map<string, BalanceView>();
   readonly #book: PositionBook;
   #positionsDirty = true;
+  /** `oms.fillsRecorded()` when the positions were last read. */
+  #fillsAtRefresh: number | undefined;
   readonly #marks = new Map<string, Decimal>();
   /**
    * Per symbol, the latest top an evaluation saw with a two-sided, uncrossed book: its mid becomes
@@ -538,8 +546,11 @@ export class Engine {
   }
 
   async #refreshPositions(): Promise<void> {
+    const recorded = this.#o.oms.fillsRecorded?.();
+    if (recorded !== this.#fillsAtRefresh) this.#positionsDirty = true;
     if (!this.#positionsDirty) return;
     this.#positionsDirty = false;
+    this.#fillsAtRefresh = recorded;
     await this.#book.refresh();
   }
 
@@ -836,7 +847,8 @@ export class Engine {
     for (const [symbol, list] of bySymbol) {
       const batch = this.#runBatch(list, orders, now).finally(() => {
         this.#busy.delete(symbol);
-        this.#positionsDirty = true;
+        // A batch that recorded a fill (a replace finding its old order filled) changed a position.
+        if (this.#o.oms.fillsRecorded === undefined) this.#positionsDirty = true;
         this.#request();
       });
       this.#busy.set(symbol, batch);

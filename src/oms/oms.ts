@@ -220,6 +220,11 @@ export class Oms {
     return { ...this.#ctx.stats };
   }
 
+  /** New fills recorded so far (`stats().fillsNew`, without copying every counter). */
+  fillsRecorded(): number {
+    return this.#ctx.stats.fillsNew;
+  }
+
   /** Start-up: finishes replaces, resolves and repairs everything before any new order is allowed. */
   start(): Promise<ReconcileReport> {
     return this.reconcile({ lookbackMs: this.#ctx.timings.startLookbackMs, resolve: true });
