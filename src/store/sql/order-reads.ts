@@ -28,6 +28,35 @@ export async function mustFindOrder(db: Db, ctx: StoreContext, id: string): Prom
   return order;
 }
 
+/** Copies of orders kept from earlier commits (src/store/sql/recent-orders.ts), by order id. */
+export type KnownOrders = (id: string) => StoredOrder | undefined;
+
+/** Whether the order is in the store, read as its version alone. */
+export async function orderExists(db: Db, ctx: StoreContext, id: string): Promise<boolean> {
+  return (await ctx.statements.orderVersion.first<{ version: number }>(db, { id })) !== undefined;
+}
+
+/**
+ * The order as its row is now: `known` (a copy kept from an earlier commit) when the row is still at
+ * the copy's version, else the row read whole. Every change to an order's row moves its version
+ * (the one UPDATE of `orders` is guarded by the version read and sets the next), so a row at the
+ * copy's version holds what the copy holds; a version read alone costs a tenth of the whole row.
+ */
+export async function currentOrder(
+  db: Db,
+  ctx: StoreContext,
+  id: string,
+  known: KnownOrders | undefined,
+): Promise<StoredOrder> {
+  const copy = known?.(id);
+  if (copy?.id === id) {
+    const row = await ctx.statements.orderVersion.first<{ version: number }>(db, { id });
+    if (row === undefined) throw new Error(`order ${id} is not in ${ctx.location}`);
+    if (row.version === copy.version) return copy;
+  }
+  return mustFindOrder(db, ctx, id);
+}
+
 /** Ours only: foreign orders carry client ids we did not choose. */
 export async function findOwnByClientId(
   db: Db,

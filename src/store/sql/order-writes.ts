@@ -16,12 +16,13 @@ import type {
 } from '../../ports/store.ts';
 import type { StoreContext } from './context.ts';
 import {
+  currentOrder,
   findByExchangeId,
   findByIds,
-  findOrder,
   findOwnByClientId,
   LOOKUP_CHUNK,
-  mustFindOrder,
+  orderExists,
+  type KnownOrders,
 } from './order-reads.ts';
 import { dec, eventPayload, text, textOrNull, toEvent, toFill, toOrder } from './rows.ts';
 import type { FillsTable, OrderEventsTable, OrdersTable, StoreSchema } from './schema.ts';
@@ -68,7 +69,7 @@ export async function journalOrder(
   sent = false,
   leaseEpoch: number | null = null,
 ): Promise<StoredOrder> {
-  if (order.replaceOf != null && !(await findOrder(trx, ctx, order.replaceOf)))
+  if (order.replaceOf != null && !(await orderExists(trx, ctx, order.replaceOf)))
     throw new Error(
       `order ${order.clientOrderId} replaces order ${order.replaceOf}, which is not in ${ctx.location}`,
     );
@@ -133,10 +134,11 @@ export async function journalOrder(
 }
 
 /**
- * `known`: the order as this store last committed it (src/store/sql/recent-orders.ts), to skip
- * reading it again. Only a write guarded by its version may come of it: any other outcome (a
- * refusal, an observation that changes nothing, a row found at another version) is decided again
- * from the row read in this transaction, so a stale copy can cost a second pass, never a wrong result.
+ * `known`: the orders as this store last committed them (src/store/sql/recent-orders.ts), to skip
+ * reading the order again. Only a write guarded by its version may come of a copy as it is: any
+ * other outcome (a refusal, an observation that changes nothing, a row found at another version)
+ * is decided again from the order as its row is now (currentOrder: the copy itself only when the
+ * row is still at its version), so a stale copy can cost a second pass, never a wrong result.
  */
 export async function applyEvent(
   trx: Trx,
@@ -145,13 +147,15 @@ export async function applyEvent(
   event: StatusEvent,
   expectedVersion: number | undefined,
   fence?: (symbol: string) => Promise<unknown>,
-  known?: StoredOrder,
+  known?: KnownOrders,
 ): Promise<ApplyResult> {
-  if (known?.id === orderId) {
-    const written = await applyTo(trx, ctx, known, event, expectedVersion, fence, true);
+  const copy = known?.(orderId);
+  if (copy?.id === orderId) {
+    const written = await applyTo(trx, ctx, copy, event, expectedVersion, fence, true);
     if (written !== STALE) return written;
   }
-  return applyTo(trx, ctx, await mustFindOrder(trx, ctx, orderId), event, expectedVersion, fence, false);
+  const order = await currentOrder(trx, ctx, orderId, known);
+  return applyTo(trx, ctx, order, event, expectedVersion, fence, false);
 }
 
 /** What applyTo answers, from an order copy, for anything but a write its version guard let through. */
@@ -238,18 +242,17 @@ export async function recordFill(
   fill: FillReport,
   source: FillSource,
   orderId: string | null | undefined,
+  known?: KnownOrders,
 ): Promise<RecordFillResult> {
-  const seen = await trx
-    .selectFrom('fills')
-    .selectAll()
-    .where('trade_id', '=', fill.tradeId)
-    .where('exchange_order_id', '=', fill.exchangeOrderId)
-    .executeTakeFirst();
+  const seen = await ctx.statements.fillByKey.first<FillsTable>(trx, {
+    trade_id: fill.tradeId,
+    exchange_order_id: fill.exchangeOrderId,
+  });
   if (seen) {
-    const owner = seen.order_id === null ? null : await mustFindOrder(trx, ctx, seen.order_id);
+    const owner = seen.order_id === null ? null : await currentOrder(trx, ctx, seen.order_id, known);
     return { ok: true, isNew: false, fill: toFill(seen), order: owner };
   }
-  const order = await fillOwner(trx, ctx, fill, orderId);
+  const order = await fillOwner(trx, ctx, fill, orderId, known);
   let updated: StoredOrder | null = null;
   if (order) {
     if (order.symbol !== fill.symbol || order.side !== fill.side)
@@ -311,7 +314,7 @@ export async function recordFill(
     source,
     recorded_at: ctx.clock.now(),
   };
-  await trx.insertInto('fills').values(row).execute();
+  await ctx.statements.insertFill.execute(trx, row);
   return { ok: true, isNew: true, fill: toFill(row), order: updated };
 }
 
@@ -320,9 +323,10 @@ async function fillOwner(
   ctx: StoreContext,
   fill: FillReport,
   orderId: string | null | undefined,
+  known: KnownOrders | undefined,
 ): Promise<StoredOrder | undefined> {
   if (orderId === null) return undefined;
-  if (orderId !== undefined) return mustFindOrder(trx, ctx, orderId);
+  if (orderId !== undefined) return currentOrder(trx, ctx, orderId, known);
   const byExchangeId = await findByExchangeId(trx, ctx, fill.exchangeOrderId);
   if (byExchangeId) return byExchangeId;
   return fill.clientOrderId === null ? undefined : findOwnByClientId(trx, ctx, fill.clientOrderId);

@@ -2,7 +2,7 @@ import { CompiledQuery, sql, type Compilable, type Kysely, type QueryResult } fr
 import { isClosed } from '../../domain/lifecycle.ts';
 import { ORDER_STATES } from '../../domain/orders.ts';
 import type { Db } from './context.ts';
-import type { OrderEventsTable, OrdersTable, ReplaceTxnsTable, StoreSchema } from './schema.ts';
+import type { FillsTable, OrderEventsTable, OrdersTable, ReplaceTxnsTable, StoreSchema } from './schema.ts';
 
 // The journal's hot statements, built by Kysely once per store instead of on every write. Building
 // a query (an immutable node tree, then its SQL text) costs more than SQLite takes to run it, and a
@@ -14,14 +14,28 @@ const MARKER = '\u0000btcbot-slot:';
 
 type Slot<A> = <K extends keyof A & string>(name: K) => A[K];
 
+/** Runs a statement at once on a database's only connection (SQLite's; see `PreparedOptions.direct`). */
+export type DirectExecutor = (query: CompiledQuery) => QueryResult<unknown>;
+
+export interface PreparedOptions {
+  /** Runs before every execution and throws to stop it (PostgreSQL's writer lock). */
+  readonly guard?: (() => void) | undefined;
+  /**
+   * A database with one connection (SQLite) runs a statement inside a transaction on it at once,
+   * past Kysely's executor: the transaction holds that connection, so nothing else can be running
+   * on it. Outside a transaction the statement goes through Kysely, which waits for the connection.
+   */
+  readonly direct?: DirectExecutor | undefined;
+}
+
 /** A query compiled once with named slots for its values. */
 export class Prepared<A extends object> {
   readonly #sql: string;
   readonly #slots: readonly (keyof A & string)[];
   readonly #guard: (() => void) | undefined;
+  readonly #direct: DirectExecutor | undefined;
 
-  /** `guard`: runs before every execution and throws to stop it (PostgreSQL's writer lock). */
-  constructor(build: (slot: Slot<A>) => Compilable, guard?: () => void) {
+  constructor(build: (slot: Slot<A>) => Compilable, options: PreparedOptions = {}) {
     const slot = (<K extends keyof A & string>(name: K) => `${MARKER}${name}` as A[K]) as Slot<A>;
     const compiled = build(slot).compile();
     this.#sql = compiled.sql;
@@ -32,7 +46,8 @@ export class Prepared<A extends object> {
         );
       return parameter.slice(MARKER.length) as keyof A & string;
     });
-    this.#guard = guard;
+    this.#guard = options.guard;
+    this.#direct = options.direct;
   }
 
   /** The statement's SQL text (its plan is tested: test/store/query-plans.ts). */
@@ -42,12 +57,13 @@ export class Prepared<A extends object> {
 
   execute<R = never>(db: Db, values: A): Promise<QueryResult<R>> {
     this.#guard?.();
-    return db.executeQuery<R>(
-      CompiledQuery.raw(
-        this.#sql,
-        this.#slots.map((name) => values[name]),
-      ),
+    const query = CompiledQuery.raw(
+      this.#sql,
+      this.#slots.map((name) => values[name]),
     );
+    if (this.#direct !== undefined && db.isTransaction)
+      return Promise.resolve(this.#direct(query) as QueryResult<R>);
+    return db.executeQuery<R>(query);
   }
 
   /** The first row, if any. */
@@ -122,6 +138,25 @@ function slots<A, const C extends readonly (keyof A & string)[]>(
   return Object.fromEntries(columns.map((column) => [column, slot(column)])) as { [K in C[number]]: A[K] };
 }
 
+const FILL_COLUMNS = [
+  'trade_id',
+  'order_id',
+  'exchange_order_id',
+  'client_order_id',
+  'symbol',
+  'base',
+  'quote',
+  'side',
+  'price',
+  'quantity',
+  'fee',
+  'tax',
+  'fee_asset',
+  'timestamp',
+  'source',
+  'recorded_at',
+] as const satisfies readonly (keyof FillsTable)[];
+
 const REPLACE_COLUMNS = [
   'id',
   'old_order_id',
@@ -158,6 +193,8 @@ export interface JournalStatements {
   readonly insertEventPair: Prepared<OrderEventPair>;
   readonly updateOrder: Prepared<OrderUpdate>;
   readonly orderById: Prepared<{ id: string }>;
+  /** An order's version alone: whether a copy of it is still the row (see order-writes.ts applyEvent). */
+  readonly orderVersion: Prepared<{ id: string }>;
   readonly orderByExchangeId: Prepared<{ exchange_order_id: string }>;
   /** Ours only: foreign orders carry client ids we did not choose. */
   readonly ownOrderByClientId: Prepared<{ client_order_id: string }>;
@@ -165,6 +202,9 @@ export interface JournalStatements {
   readonly activeOrdersOf: Prepared<{ symbol: string }>;
   readonly setting: Prepared<{ key: string }>;
   readonly replaceById: Prepared<{ id: string }>;
+  /** A fill by its key (trade id, exchange order id): whether it was recorded already. */
+  readonly fillByKey: Prepared<{ trade_id: string; exchange_order_id: string }>;
+  readonly insertFill: Prepared<FillsTable>;
   /** The replace of an old order that is not done (at most one: a unique partial index). */
   readonly openReplaceOf: Prepared<{ old_order_id: string }>;
   readonly insertReplace: Prepared<ReplaceTxnsTable>;
@@ -172,7 +212,7 @@ export interface JournalStatements {
   readonly updateReplace: Prepared<ReplaceTxnsTable>;
 }
 
-export function journalStatements(db: Kysely<StoreSchema>, guard?: () => void): JournalStatements {
+export function journalStatements(db: Kysely<StoreSchema>, options: PreparedOptions = {}): JournalStatements {
   return {
     insertOrder: new Prepared<OrdersTable>(
       (slot) =>
@@ -180,11 +220,11 @@ export function journalStatements(db: Kysely<StoreSchema>, guard?: () => void): 
           .insertInto('orders')
           .values(slots(ORDER_COLUMNS, slot))
           .onConflict((oc) => oc.doNothing()),
-      guard,
+      options,
     ),
     insertEvent: new Prepared<OrderEventsTable>(
       (slot) => db.insertInto('order_events').values(slots(EVENT_COLUMNS, slot)),
-      guard,
+      options,
     ),
     insertEventPair: new Prepared<OrderEventPair>(
       (slot) =>
@@ -200,7 +240,7 @@ export function journalStatements(db: Kysely<StoreSchema>, guard?: () => void): 
             payload: slot('payload_2'),
           },
         ]),
-      guard,
+      options,
     ),
     updateOrder: new Prepared<OrderUpdate>(
       (slot) =>
@@ -218,16 +258,20 @@ export function journalStatements(db: Kysely<StoreSchema>, guard?: () => void): 
           })
           .where('id', '=', slot('id'))
           .where('version', '=', slot('expected_version')),
-      guard,
+      options,
     ),
     orderById: new Prepared<{ id: string }>(
       (slot) => db.selectFrom('orders').selectAll().where('id', '=', slot('id')),
-      guard,
+      options,
+    ),
+    orderVersion: new Prepared<{ id: string }>(
+      (slot) => db.selectFrom('orders').select('version').where('id', '=', slot('id')),
+      options,
     ),
     orderByExchangeId: new Prepared<{ exchange_order_id: string }>(
       (slot) =>
         db.selectFrom('orders').selectAll().where('exchange_order_id', '=', slot('exchange_order_id')),
-      guard,
+      options,
     ),
     ownOrderByClientId: new Prepared<{ client_order_id: string }>(
       (slot) =>
@@ -236,7 +280,7 @@ export function journalStatements(db: Kysely<StoreSchema>, guard?: () => void): 
           .selectAll()
           .where('client_order_id', '=', slot('client_order_id'))
           .where('origin', '<>', NOT_FOREIGN),
-      guard,
+      options,
     ),
     activeOrdersOf: new Prepared<{ symbol: string }>(
       (slot) =>
@@ -247,15 +291,28 @@ export function journalStatements(db: Kysely<StoreSchema>, guard?: () => void): 
           .where('symbol', '=', slot('symbol'))
           .orderBy('created_at')
           .orderBy('id'),
-      guard,
+      options,
     ),
     setting: new Prepared<{ key: string }>(
       (slot) => db.selectFrom('settings').selectAll().where('key', '=', slot('key')),
-      guard,
+      options,
     ),
     replaceById: new Prepared<{ id: string }>(
       (slot) => db.selectFrom('replace_txns').selectAll().where('id', '=', slot('id')),
-      guard,
+      options,
+    ),
+    fillByKey: new Prepared<{ trade_id: string; exchange_order_id: string }>(
+      (slot) =>
+        db
+          .selectFrom('fills')
+          .selectAll()
+          .where('trade_id', '=', slot('trade_id'))
+          .where('exchange_order_id', '=', slot('exchange_order_id')),
+      options,
+    ),
+    insertFill: new Prepared<FillsTable>(
+      (slot) => db.insertInto('fills').values(slots(FILL_COLUMNS, slot)),
+      options,
     ),
     openReplaceOf: new Prepared<{ old_order_id: string }>(
       (slot) =>
@@ -264,15 +321,15 @@ export function journalStatements(db: Kysely<StoreSchema>, guard?: () => void): 
           .selectAll()
           .where('old_order_id', '=', slot('old_order_id'))
           .where('step', '<>', NOT_DONE),
-      guard,
+      options,
     ),
     insertReplace: new Prepared<ReplaceTxnsTable>(
       (slot) => db.insertInto('replace_txns').values(slots(REPLACE_COLUMNS, slot)),
-      guard,
+      options,
     ),
     updateReplace: new Prepared<ReplaceTxnsTable>(
       (slot) => db.updateTable('replace_txns').set(slots(REPLACE_COLUMNS, slot)).where('id', '=', slot('id')),
-      guard,
+      options,
     ),
   };
 }

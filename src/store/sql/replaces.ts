@@ -10,7 +10,13 @@ import type {
 } from '../../ports/store.ts';
 import type { Db, StoreContext } from './context.ts';
 import { escalation, killSwitch } from './control.ts';
-import { activeOrdersOf, findOrder, findOwnByClientId, mustFindOrder } from './order-reads.ts';
+import {
+  activeOrdersOf,
+  currentOrder,
+  findOwnByClientId,
+  orderExists,
+  type KnownOrders,
+} from './order-reads.ts';
 import { applyEvent, journalOrder } from './order-writes.ts';
 import { text, textOrNull, toReplace } from './rows.ts';
 import { NOT_DONE } from './prepared.ts';
@@ -26,8 +32,9 @@ export async function beginReplace(
   ctx: StoreContext,
   replace: NewReplace,
   fence?: (symbol: string) => Promise<unknown>,
+  known?: KnownOrders,
 ): Promise<BeginReplaceResult> {
-  let old = await mustFindOrder(trx, ctx, replace.oldOrderId);
+  let old = await currentOrder(trx, ctx, replace.oldOrderId, known);
   // Cluster mode: a replace starts only under the symbol's current lease (throws when it moved on).
   if (fence !== undefined) await fence(old.symbol);
   if (replace.oldVersion !== undefined && replace.oldVersion !== old.version)
@@ -56,8 +63,8 @@ export async function beginReplace(
     if (refusal !== null) return { ok: false, reason: 'refused', message: refusal, order: old };
   }
   if (replace.requestCancel === true) {
-    // `old` was read in this transaction: applyEvent need not read it again (a write it refuses is
-    // still decided on a fresh read).
+    // `old` is the row as it is in this transaction: applyEvent need not read it again.
+    const current = old;
     const requested = await applyEvent(
       trx,
       ctx,
@@ -65,7 +72,7 @@ export async function beginReplace(
       { type: 'cancel-requested' },
       old.version,
       undefined,
-      old,
+      (id) => (id === current.id ? current : undefined),
     );
     if (!requested.ok)
       return { ok: false, reason: 'invalid-transition', message: requested.message, order: requested.order };
@@ -100,6 +107,7 @@ export async function advanceReplace(
   change: ReplaceChange,
   expectedVersion: number,
   fence?: (symbol: string) => Promise<number | null>,
+  known?: KnownOrders,
 ): Promise<AdvanceReplaceResult> {
   if ((change.step === 'done') !== (change.outcome !== undefined))
     throw new Error(
@@ -117,7 +125,7 @@ export async function advanceReplace(
       message: `replace ${id} is at version ${txn.version}, not ${expectedVersion}: read it again`,
       txn,
     };
-  if (change.newOrderId !== undefined && !(await findOrder(trx, ctx, change.newOrderId)))
+  if (change.newOrderId !== undefined && !(await orderExists(trx, ctx, change.newOrderId)))
     throw new Error(`replace ${id}: new order ${change.newOrderId} is not in ${ctx.location}`);
   if (change.newOrder !== undefined) {
     const ks = await killSwitch(trx, ctx);
@@ -131,7 +139,7 @@ export async function advanceReplace(
   }
   let old: StoredOrder | undefined;
   if (change.oldEvent !== undefined) {
-    const applied = await applyEvent(trx, ctx, txn.oldOrderId, change.oldEvent, undefined);
+    const applied = await applyEvent(trx, ctx, txn.oldOrderId, change.oldEvent, undefined, undefined, known);
     // Refused: the old order already moved past it (the stream got there first); the step goes on.
     old = applied.order;
   }

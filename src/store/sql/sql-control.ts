@@ -3,7 +3,7 @@ import type { AuditLog } from '../../ports/audit.ts';
 import type { EscalationState, KillSwitchControl, KillSwitchState } from '../../ports/store.ts';
 import type { StoreContext } from './context.ts';
 import type { UnsyncedCommit } from './group-commit.ts';
-import { journalStatements } from './prepared.ts';
+import { journalStatements, type DirectExecutor } from './prepared.ts';
 import * as control from './control.ts';
 import { SqlAuditLog } from './audit.ts';
 import type { StoreSchema } from './schema.ts';
@@ -11,6 +11,8 @@ import type { StoreSchema } from './schema.ts';
 export interface SqlStoreOptions extends Omit<StoreContext, 'statements'> {
   /** Runs before every prepared statement and throws to stop it (PostgreSQL's writer lock). */
   readonly guard?: (() => void) | undefined;
+  /** SQLite: runs a prepared statement inside a transaction at once (see `PreparedOptions.direct`). */
+  readonly direct?: DirectExecutor | undefined;
   /** Runs after the database is closed (releases the instance lock); awaited, as a networked lock is. */
   readonly onClose?: (() => void | Promise<void>) | undefined;
   /** How this database commits without a disk sync (writes that do not need one yet); else all sync. */
@@ -41,7 +43,7 @@ export class SqlKillSwitchControl implements KillSwitchControl {
     this.ctx = {
       clock: options.clock,
       location: options.location,
-      statements: journalStatements(db, options.guard),
+      statements: journalStatements(db, { guard: options.guard, direct: options.direct }),
     };
     this.#onClose = options.onClose;
     this.audit = new SqlAuditLog(() => this.conn(), options.clock);

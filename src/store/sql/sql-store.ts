@@ -40,6 +40,7 @@ import * as equity from './equity.ts';
 import { GroupCommit, type CommitStats, type Work, type WriteOptions } from './group-commit.ts';
 import { fenceStatement, LeaseBook, listLeases, listProcesses } from './leases.ts';
 import * as reads from './order-reads.ts';
+import type { KnownOrders } from './order-reads.ts';
 import { RecentOrders } from './recent-orders.ts';
 import * as writes from './order-writes.ts';
 import * as replaces from './replaces.ts';
@@ -74,6 +75,8 @@ export class SqlStore extends SqlKillSwitchControl implements Store, ClusterRead
   readonly #leases: LeaseBook | undefined;
   /** The orders committed last, so the ack after a submit need not read its row again. */
   readonly #recent = new RecentOrders();
+  /** The recent copies as the writes take them (see currentOrder in order-reads.ts). */
+  readonly #known: KnownOrders = (id) => this.#recent.get(id);
 
   constructor(db: Kysely<StoreSchema>, options: SqlStoreOptions, cluster?: ClusterStoreOptions) {
     super(db, options);
@@ -196,8 +199,8 @@ export class SqlStore extends SqlKillSwitchControl implements Store, ClusterRead
           event,
           expectedVersion,
           leases && ((symbol) => leases.check(trx, symbol)),
-          // Taken when the write runs, not when it is asked for: a write queued before it may commit first.
-          this.#recent.get(orderId),
+          // Read when the write runs, not when it is asked for: a write queued before it may commit first.
+          this.#known,
         ),
       { durable: !UNSYNCED_EVENTS.has(event.type) },
     );
@@ -206,7 +209,9 @@ export class SqlStore extends SqlKillSwitchControl implements Store, ClusterRead
   }
 
   async recordFill(fill: FillReport, source: FillSource, orderId?: string | null): Promise<RecordFillResult> {
-    const result = await this.tx((trx) => writes.recordFill(trx, this.ctx, fill, source, orderId));
+    const result = await this.tx((trx) =>
+      writes.recordFill(trx, this.ctx, fill, source, orderId, this.#known),
+    );
     this.#recent.remember(result.order);
     return result;
   }
@@ -264,9 +269,17 @@ export class SqlStore extends SqlKillSwitchControl implements Store, ClusterRead
 
   async beginReplace(replace: NewReplace): Promise<BeginReplaceResult> {
     const leases = this.#leases;
-    return this.tx((trx) =>
-      replaces.beginReplace(trx, this.ctx, replace, leases && ((symbol) => leases.check(trx, symbol))),
+    const result = await this.tx((trx) =>
+      replaces.beginReplace(
+        trx,
+        this.ctx,
+        replace,
+        leases && ((symbol) => leases.check(trx, symbol)),
+        this.#known,
+      ),
     );
+    if (result.ok) this.#recent.remember(result.old);
+    return result;
   }
 
   async advanceReplace(
@@ -277,13 +290,24 @@ export class SqlStore extends SqlKillSwitchControl implements Store, ClusterRead
   ): Promise<AdvanceReplaceResult> {
     // A step that journals the replacement is its one synced commit before the POST (fenced like a journal).
     const journals = change.newOrder !== undefined;
-    return this.tx(
+    const result = await this.tx(
       (trx) =>
-        replaces.advanceReplace(trx, this.ctx, id, change, expectedVersion, (symbol) =>
-          this.#fence(trx, symbol),
+        replaces.advanceReplace(
+          trx,
+          this.ctx,
+          id,
+          change,
+          expectedVersion,
+          (symbol) => this.#fence(trx, symbol),
+          this.#known,
         ),
       { durable: journals || options.durable !== false },
     );
+    if (result.ok) {
+      this.#recent.remember(result.old);
+      this.#recent.remember(result.newOrder);
+    }
+    return result;
   }
 
   async replace(id: string): Promise<ReplaceTxn | undefined> {

@@ -10,6 +10,7 @@ import {
   type QueryResult,
 } from 'kysely';
 import type { UnsyncedCommit } from '../sql/group-commit.ts';
+import type { DirectExecutor } from '../sql/prepared.ts';
 
 // SQLite runs DDL inside transactions; Kysely's stock adapter does not claim it, which would apply
 // migrations outside one, so a crash mid-migration could leave half a schema.
@@ -21,6 +22,22 @@ class TransactionalDdlAdapter extends SqliteAdapter {
 
 /** Prepared statements kept per SQL text: the store runs the same few dozen statements over and over. */
 const STATEMENT_CACHE_SIZE = 256;
+
+/** A reading statement's column names: its rows come as arrays (see rowsOf). */
+const columnNames = new WeakMap<Statement, readonly string[]>();
+
+/**
+ * Rows as objects, built here from better-sqlite3's arrays: its own objects cost twice as much to
+ * build for the journal's wide rows (measured: 7-9 µs against 3.4 µs raw for an order's 23 columns).
+ */
+function rowsOf<R>(statement: Statement, rows: readonly unknown[][]): R[] {
+  const names = columnNames.get(statement) ?? [];
+  return rows.map((values) => {
+    const row: Record<string, unknown> = {};
+    for (let i = 0; i < names.length; i++) row[names[i] as string] = values[i];
+    return row as R;
+  });
+}
 
 // Kysely's stock connection prepares every statement anew, which costs more than running it. This
 // one keeps them (a bounded cache: IN lists of varying length make new texts), and otherwise does
@@ -37,6 +54,13 @@ class CachingConnection implements DatabaseConnection {
     let statement = this.#statements.get(text);
     if (statement === undefined) {
       statement = this.#db.prepare(text);
+      if (statement.reader) {
+        statement.raw(true);
+        columnNames.set(
+          statement,
+          statement.columns().map((column) => column.name),
+        );
+      }
       if (this.#statements.size >= STATEMENT_CACHE_SIZE) this.#statements.clear();
       this.#statements.set(text, statement);
     }
@@ -44,15 +68,16 @@ class CachingConnection implements DatabaseConnection {
   }
 
   executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    return Promise.resolve(this.run<R>(compiledQuery));
+  }
+
+  /** Runs the statement at once: better-sqlite3 is synchronous. */
+  run<R>(compiledQuery: CompiledQuery): QueryResult<R> {
     const statement = this.#prepare(compiledQuery.sql);
     const parameters = compiledQuery.parameters as unknown[];
-    if (statement.reader) return Promise.resolve({ rows: statement.all(parameters) as R[] });
+    if (statement.reader) return { rows: rowsOf<R>(statement, statement.all(parameters) as unknown[][]) };
     const { changes, lastInsertRowid } = statement.run(parameters);
-    return Promise.resolve({
-      numAffectedRows: BigInt(changes),
-      insertId: BigInt(lastInsertRowid),
-      rows: [],
-    });
+    return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
   }
 
   streamQuery(): never {
@@ -67,9 +92,9 @@ class CachingConnection implements DatabaseConnection {
 class StoreDriver extends SqliteDriver {
   readonly #connection: CachingConnection;
 
-  constructor(database: Database) {
+  constructor(database: Database, connection: CachingConnection) {
     super({ database });
-    this.#connection = new CachingConnection(database);
+    this.#connection = connection;
   }
 
   override async acquireConnection(): Promise<DatabaseConnection> {
@@ -84,18 +109,26 @@ class StoreDriver extends SqliteDriver {
 
 class StoreDialect extends SqliteDialect {
   readonly #database: Database;
+  readonly #connection: CachingConnection;
 
   constructor(database: Database) {
     super({ database });
     this.#database = database;
+    this.#connection = new CachingConnection(database);
   }
+
+  /**
+   * Runs a statement at once on the store's one connection: for a statement inside a transaction,
+   * which holds that connection (see `PreparedOptions.direct`).
+   */
+  readonly direct: DirectExecutor = (query) => this.#connection.run(query);
 
   override createAdapter(): DialectAdapter {
     return new TransactionalDdlAdapter();
   }
 
   override createDriver(): Driver {
-    return new StoreDriver(this.#database);
+    return new StoreDriver(this.#database, this.#connection);
   }
 }
 
@@ -109,6 +142,6 @@ export const sqliteUnsyncedCommit: UnsyncedCommit = {
 };
 
 /** The Kysely dialect of the SQLite store over an open better-sqlite3 connection. */
-export function sqliteDialect(database: Database): SqliteDialect {
+export function sqliteDialect(database: Database): SqliteDialect & { readonly direct: DirectExecutor } {
   return new StoreDialect(database);
 }

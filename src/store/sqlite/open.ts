@@ -80,7 +80,8 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     }
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');
-    const db = new Kysely<StoreSchema>({ dialect: sqliteDialect(sqlite) });
+    const dialect = sqliteDialect(sqlite);
+    const db = new Kysely<StoreSchema>({ dialect });
     await applyMigrations(db, path);
     return new SqlStore(
       db,
@@ -92,6 +93,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
         // statements per write (a backtest's replay runs thousands).
         unsyncedCommit: memory ? undefined : sqliteUnsyncedCommit,
         dataVersion: memory ? undefined : versionOf(sqlite),
+        direct: dialect.direct,
       },
       // One writer at a time (`begin immediate`) is what makes the fence's plain read enough here.
       cluster === undefined ? undefined : { holder: cluster.holder, rowLocks: false },
