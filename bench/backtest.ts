@@ -7,6 +7,7 @@
 //     replay's modules are loaded before the clock starts (a fixed start-up cost, most of it tsx
 //     compiling TypeScript, which the built CLI does not do); their load time is its own figure;
 //   - grid: 16 points (spreadBps × levels, 4 × 4) over a 10-minute slice, wall seconds.
+// The recording is made in a child process, so the replay timed here starts on a heap of its own.
 // Figures only, never pass/fail; wall and CPU seconds (the process's, worker threads included).
 // Env: BENCH_BACKTEST_MINUTES (default 60), BENCH_BACKTEST_DATA (a recording directory to replay;
 // one without a recording yet is generated and kept there, e.g. /tmp/btcbot-bench-recording, so
@@ -16,7 +17,9 @@ import { once } from 'node:events';
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { WebSocket } from 'ws';
 import { parseGridArgs, runGrid } from '../src/backtest/grid.ts';
 import { runBacktest } from '../src/backtest/run.ts';
@@ -24,6 +27,8 @@ import type { Clock } from '../src/domain/clock.ts';
 import { readIndex } from '../src/record/reader.ts';
 import { RecordingWriter } from '../src/record/writer.ts';
 import { startSimulator } from '../src/sim/index.ts';
+
+const execFileAsync = promisify(execFile);
 
 const SYMBOLS = ['BTCTRY', 'ETHTRY'];
 const CHANNELS = ['obdiff', 'trade', 'ticker'];
@@ -161,6 +166,20 @@ const cpuSeconds = (from: NodeJS.CpuUsage): number => {
   return (used.user + used.system) / 1e6;
 };
 
+/**
+ * The recording, made in a process of its own (this file with --generate): the simulator's run
+ * leaves a heap and compiled code behind that the replay timed next must not inherit.
+ */
+async function generateElsewhere(dir: string, minutes: number): Promise<GeneratedRecording> {
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), '--generate', dir],
+    { env: { ...process.env, BENCH_BACKTEST_MINUTES: String(minutes) }, maxBuffer: 16 * 1024 * 1024 },
+  );
+  const last = stdout.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(last) as GeneratedRecording;
+}
+
 const hasRecording = (dir: string): Promise<boolean> =>
   access(join(dir, 'index.json')).then(
     () => true,
@@ -180,7 +199,7 @@ export async function run(): Promise<Record<string, number | string>> {
       dir = reuse ?? '';
     } else {
       dir = temp === null ? (reuse ?? '') : join(temp, 'recording');
-      const made = await generateRecording(dir, minutes);
+      const made = await generateElsewhere(dir, minutes);
       out.recordedMarketMinutes = round(made.marketMs / 60_000, 2);
       out.recordedEvents = made.events;
       out.recordedMegabytesGz = round(made.bytes / 1e6, 2);
