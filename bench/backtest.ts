@@ -7,6 +7,8 @@
 //     replay's modules are loaded before the clock starts (a fixed start-up cost, most of it tsx
 //     compiling TypeScript, which the built CLI does not do); their load time is its own figure;
 //   - grid: 16 points (spreadBps × levels, 4 × 4) over a 10-minute slice, wall seconds.
+//   - cli: the same hour through `btcbot backtest --json` of the bundled build, a whole process timed
+//     (start-up and printing included): what a user's run takes.
 // The recording is made in a child process, so the replay timed here starts on a heap of its own.
 // Figures only, never pass/fail; wall and CPU seconds (the process's, worker threads included).
 // Env: BENCH_BACKTEST_MINUTES (default 60), BENCH_BACKTEST_DATA (a recording directory to replay;
@@ -27,6 +29,7 @@ import type { Clock } from '../src/domain/clock.ts';
 import { readIndex } from '../src/record/reader.ts';
 import { RecordingWriter } from '../src/record/writer.ts';
 import { startSimulator } from '../src/sim/index.ts';
+import { measuredEntry } from './support/processes.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -241,6 +244,20 @@ export async function run(): Promise<Record<string, number | string>> {
       out.replayError = (error as Error).message;
       out.replayWallSecondsUntilError = round((performance.now() - wall0) / 1000, 2);
     }
+    // The same hour through the command a user runs (the bundled build, as `npm ci` builds it), timed
+    // as a whole process: start-up, the replay and printing the summary.
+    const entry = measuredEntry('backtest');
+    const cli0 = performance.now();
+    const { stdout: cliOut } = await execFileAsync(
+      process.execPath,
+      [entry, 'backtest', '--data', dir, '--strategy', 'market-maker', '--json'],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
+    const cliWallMs = performance.now() - cli0;
+    const cliSummary = JSON.parse(cliOut) as { fills: number; marketMs: number };
+    out.cliWallSeconds = round(cliWallMs / 1000, 2);
+    out.cliSpeedMarketSecondsPerWallSecond = round(cliSummary.marketMs / cliWallMs, 0);
+    out.cliFills = cliSummary.fills;
     // Up to the last progress mark (every 1000 events): the feed alone, without start-up and ending.
     out.replayMarketSecondsAtLastProgress = round(progress.marketMs / 1000);
     out.replaySpeedAtLastProgress = progress.wallMs > 0 ? round(progress.marketMs / progress.wallMs, 0) : 0;
