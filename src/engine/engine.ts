@@ -847,7 +847,8 @@ export class Engine {
     for (const [symbol, list] of bySymbol) {
       const batch = this.#runBatch(list, orders, now).finally(() => {
         this.#busy.delete(symbol);
-        // A batch that recorded a fill (a replace finding its old order filled) changed a position.
+        // A batch may record a fill (a replace finding its old order filled). With the OMS's fill
+        // count the next evaluation sees that the count moved; without it, every batch marks them.
         if (this.#o.oms.fillsRecorded === undefined) this.#positionsDirty = true;
         this.#request();
       });
