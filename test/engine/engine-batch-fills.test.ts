@@ -61,6 +61,15 @@ class FillingOms extends FakeOms {
   }
 }
 
+/** Gives the engine turns until `done`; fails naming what it waited for after five seconds. */
+async function until(done: () => boolean, what: () => string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!done()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what()}`);
+    await drain();
+  }
+}
+
 async function run(t: TestContext, fills: boolean) {
   const inner = await openSqliteStore({ path: ':memory:' });
   t.after(() => inner.close());
@@ -118,18 +127,20 @@ async function run(t: TestContext, fills: boolean) {
   });
   t.after(() => engine.stop());
   engine.start();
-  for (let i = 0; i < 50 && !oms.calls.some((c) => c.startsWith('submit')); i++) await drain();
-  for (let i = 0; i < 10; i++) await drain();
+  // The batch ends with a request for the next evaluation: by the second, the submit is done.
+  await until(
+    () => positions.length >= 2,
+    () => `the evaluation after the batch (calls: ${oms.calls.join(', ')})`,
+  );
   assert.ok(
     oms.calls.some((c) => c.startsWith('submit')),
-    `the strategy's buy was submitted (calls: ${oms.calls.join(', ')})`,
+    `the strategy's buy was submitted`,
   );
   const seenBefore = positions.length;
   market.emit('top', market.setTop('BTCTRY', '3501000', '3501100'));
-  for (let i = 0; i < 50 && positions.length === seenBefore; i++) await drain();
-  assert.ok(
-    positions.length > seenBefore,
-    `a moved price started an evaluation (calls: ${oms.calls.join(', ')}; positions ${positions.join(',')})`,
+  await until(
+    () => positions.length > seenBefore,
+    () => 'an evaluation on the moved price',
   );
   return { position: positions.at(-1), fillReads: fillReads - readsAtSubmit };
 }
