@@ -13,7 +13,7 @@ import type {
 import type { Db, StoreContext } from './context.ts';
 import { NOT_FOREIGN } from './prepared.ts';
 import { dec, toEvent, toFill, toOrder } from './rows.ts';
-import type { OrdersTable } from './schema.ts';
+import type { FillsTable, OrdersTable } from './schema.ts';
 
 const ACTIVE_STATES: readonly OrderState[] = ORDER_STATES.filter((s) => !isClosed(s));
 
@@ -150,7 +150,14 @@ export async function orderEvents(db: Db, orderId: string): Promise<StoredOrderE
   return rows.map(toEvent);
 }
 
-export async function listFills(db: Db, q: FillQuery): Promise<StoredFill[]> {
+export async function listFills(db: Db, ctx: StoreContext, q: FillQuery): Promise<StoredFill[]> {
+  // The engine's positions read only what was recorded since their last read, after every fill:
+  // that one shape is a statement built once (building a query costs more than running this one).
+  const only = Object.entries(q).filter(([, value]) => value !== undefined);
+  if (only.length === 1 && q.recordedSince !== undefined)
+    return (
+      await ctx.statements.fillsRecordedSince.execute<FillsTable>(db, { recorded_at: q.recordedSince })
+    ).rows.map(toFill);
   let query = db.selectFrom('fills').selectAll();
   if (q.orderId !== undefined) query = query.where('order_id', '=', q.orderId);
   if (q.symbol !== undefined) query = query.where('symbol', '=', q.symbol);

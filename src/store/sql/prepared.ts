@@ -205,6 +205,8 @@ export interface JournalStatements {
   /** A fill by its key (trade id, exchange order id): whether it was recorded already. */
   readonly fillByKey: Prepared<{ trade_id: string; exchange_order_id: string }>;
   readonly insertFill: Prepared<FillsTable>;
+  /** Fills recorded at or after a time, in the order listFills gives (the positions' incremental read). */
+  readonly fillsRecordedSince: Prepared<{ recorded_at: number }>;
   /** The replace of an old order that is not done (at most one: a unique partial index). */
   readonly openReplaceOf: Prepared<{ old_order_id: string }>;
   readonly insertReplace: Prepared<ReplaceTxnsTable>;
@@ -312,6 +314,18 @@ export function journalStatements(db: Kysely<StoreSchema>, options: PreparedOpti
     ),
     insertFill: new Prepared<FillsTable>(
       (slot) => db.insertInto('fills').values(slots(FILL_COLUMNS, slot)),
+      options,
+    ),
+    fillsRecordedSince: new Prepared<{ recorded_at: number }>(
+      (slot) =>
+        db
+          .selectFrom('fills')
+          .selectAll()
+          .where('recorded_at', '>=', slot('recorded_at'))
+          .orderBy('timestamp')
+          .orderBy('recorded_at')
+          .orderBy('trade_id')
+          .orderBy('exchange_order_id'),
       options,
     ),
     openReplaceOf: new Prepared<{ old_order_id: string }>(

@@ -260,7 +260,7 @@ export class SqlStore extends SqlKillSwitchControl implements Store, ClusterRead
   }
 
   async fills(query: FillQuery = {}): Promise<StoredFill[]> {
-    return reads.listFills(await this.conn(), query);
+    return reads.listFills(await this.conn(), this.ctx, query);
   }
 
   async positions(symbol?: string): Promise<Position[]> {
