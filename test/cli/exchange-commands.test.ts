@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -266,7 +266,8 @@ describe('btcbot configuration and usage errors (exit code 2, the setting named)
 
   it('reads settings from a config file, environment winning over it', async () => {
     const server = await startSigningServer({ apiKey: API_KEY, apiSecret: API_SECRET, handle: routes });
-    const path = join(mkdtempSync(join(tmpdir(), 'btcbot-')), 'config.json');
+    const dir = mkdtempSync(join(tmpdir(), 'btcbot-'));
+    const path = join(dir, 'config.json');
     writeFileSync(
       path,
       JSON.stringify({ baseUrl: 'http://127.0.0.1:9', apiKey: API_KEY, apiSecret: API_SECRET }),
@@ -279,6 +280,7 @@ describe('btcbot configuration and usage errors (exit code 2, the setting named)
       assert.match(bad.stderr, /--config: cannot read/);
     } finally {
       await server.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
