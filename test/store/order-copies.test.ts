@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Dec } from '../../src/domain/decimal.ts';
-import type { Store } from '../../src/ports/store.ts';
+import type { NewReplace, Store } from '../../src/ports/store.ts';
 import { leasesOf } from '../../src/store/sql/sql-store.ts';
 import { openSqliteStore } from '../../src/store/sqlite/open.ts';
 
@@ -46,6 +46,18 @@ async function openOrder(ours: Store): Promise<string> {
   return order.id;
 }
 
+/** A safe-mode replace of the order by one of the same quantity at `price`. */
+function replacing(oldOrderId: string, newClientOrderId: string, price: number): NewReplace {
+  return {
+    oldOrderId,
+    newClientOrderId,
+    wantedQuantity: new Dec(1),
+    newPrice: new Dec(price),
+    newStopPrice: null,
+    mode: 'safe',
+  };
+}
+
 describe('order copies behind a moved row', () => {
   it('an observation that changes nothing on the copy is answered from the row', async (t) => {
     const [ours, peer] = await pair(t);
@@ -70,27 +82,14 @@ describe('order copies behind a moved row', () => {
     assert.ok(moved.ok);
     assert.deepEqual([moved.order.state, moved.order.version], ['PARTIALLY_FILLED', 4]);
     const begun = await ours.beginReplace({
-      oldOrderId: id,
-      newClientOrderId: 'copy-2',
-      wantedQuantity: new Dec(1),
-      newPrice: new Dec(101),
-      newStopPrice: null,
-      mode: 'safe',
+      ...replacing(id, 'copy-2', 101),
       requestCancel: true,
       oldVersion: 4,
     });
     assert.ok(begun.ok, begun.ok ? '' : begun.message);
     assert.deepEqual([begun.old.state, begun.old.version], ['PENDING_CANCEL', 5]);
     // And a stale version is still refused, on the row's version.
-    const stale = await ours.beginReplace({
-      oldOrderId: id,
-      newClientOrderId: 'copy-3',
-      wantedQuantity: new Dec(1),
-      newPrice: new Dec(102),
-      newStopPrice: null,
-      mode: 'safe',
-      oldVersion: 3,
-    });
+    const stale = await ours.beginReplace({ ...replacing(id, 'copy-3', 102), oldVersion: 3 });
     assert.ok(!stale.ok);
     assert.equal(stale.reason, 'version-conflict');
   });

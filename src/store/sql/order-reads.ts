@@ -11,7 +11,7 @@ import type {
   StoredOrderEvent,
 } from '../../ports/store.ts';
 import type { Db, StoreContext } from './context.ts';
-import { NOT_FOREIGN } from './prepared.ts';
+import { inFillOrder, NOT_FOREIGN } from './prepared.ts';
 import { dec, toEvent, toFill, toOrder } from './rows.ts';
 import type { FillsTable, OrdersTable } from './schema.ts';
 
@@ -31,16 +31,21 @@ export async function mustFindOrder(db: Db, ctx: StoreContext, id: string): Prom
 /** Copies of orders kept from earlier commits (src/store/sql/recent-orders.ts), by order id. */
 export type KnownOrders = (id: string) => StoredOrder | undefined;
 
+/** The order's version alone (undefined: no such order), a tenth of the cost of its whole row. */
+async function versionOf(db: Db, ctx: StoreContext, id: string): Promise<number | undefined> {
+  return (await ctx.statements.orderVersion.first<{ version: number }>(db, { id }))?.version;
+}
+
 /** Whether the order is in the store, read as its version alone. */
 export async function orderExists(db: Db, ctx: StoreContext, id: string): Promise<boolean> {
-  return (await ctx.statements.orderVersion.first<{ version: number }>(db, { id })) !== undefined;
+  return (await versionOf(db, ctx, id)) !== undefined;
 }
 
 /**
  * The order as its row is now: `known` (a copy kept from an earlier commit) when the row is still at
  * the copy's version, else the row read whole. Every change to an order's row moves its version
  * (the one UPDATE of `orders` is guarded by the version read and sets the next), so a row at the
- * copy's version holds what the copy holds; a version read alone costs a tenth of the whole row.
+ * copy's version holds what the copy holds. No row: mustFindOrder's error.
  */
 export async function currentOrder(
   db: Db,
@@ -49,11 +54,7 @@ export async function currentOrder(
   known: KnownOrders | undefined,
 ): Promise<StoredOrder> {
   const copy = known?.(id);
-  if (copy?.id === id) {
-    const row = await ctx.statements.orderVersion.first<{ version: number }>(db, { id });
-    if (row === undefined) throw new Error(`order ${id} is not in ${ctx.location}`);
-    if (row.version === copy.version) return copy;
-  }
+  if (copy !== undefined && (await versionOf(db, ctx, id)) === copy.version) return copy;
   return mustFindOrder(db, ctx, id);
 }
 
@@ -153,17 +154,18 @@ export async function orderEvents(db: Db, orderId: string): Promise<StoredOrderE
 export async function listFills(db: Db, ctx: StoreContext, q: FillQuery): Promise<StoredFill[]> {
   // The engine's positions read only what was recorded since their last read, after every fill:
   // that one shape is a statement built once (building a query costs more than running this one).
-  const only = Object.entries(q).filter(([, value]) => value !== undefined);
-  if (only.length === 1 && q.recordedSince !== undefined)
+  const { recordedSince } = q;
+  const alone = Object.entries(q).every(([key, value]) => key === 'recordedSince' || value === undefined);
+  if (recordedSince !== undefined && alone)
     return (
-      await ctx.statements.fillsRecordedSince.execute<FillsTable>(db, { recorded_at: q.recordedSince })
+      await ctx.statements.fillsRecordedSince.execute<FillsTable>(db, { recorded_at: recordedSince })
     ).rows.map(toFill);
   let query = db.selectFrom('fills').selectAll();
   if (q.orderId !== undefined) query = query.where('order_id', '=', q.orderId);
   if (q.symbol !== undefined) query = query.where('symbol', '=', q.symbol);
   if (q.since !== undefined) query = query.where('timestamp', '>=', q.since);
   if (q.recordedSince !== undefined) query = query.where('recorded_at', '>=', q.recordedSince);
-  query = query.orderBy('timestamp').orderBy('recorded_at').orderBy('trade_id').orderBy('exchange_order_id');
+  query = inFillOrder(query);
   if (q.limit !== undefined) query = query.limit(q.limit);
   return (await query.execute()).map(toFill);
 }

@@ -1,4 +1,11 @@
-import { CompiledQuery, sql, type Compilable, type Kysely, type QueryResult } from 'kysely';
+import {
+  CompiledQuery,
+  sql,
+  type Compilable,
+  type Kysely,
+  type QueryResult,
+  type SelectQueryBuilder,
+} from 'kysely';
 import { isClosed } from '../../domain/lifecycle.ts';
 import { ORDER_STATES } from '../../domain/orders.ts';
 import type { Db } from './context.ts';
@@ -185,6 +192,13 @@ export const NOT_DONE = sql.lit('done');
 /** The states of an order not yet closed, as literals (a constant list: one statement text). */
 const ACTIVE_STATE_LITERALS = ORDER_STATES.filter((s) => !isClosed(s)).map((s) => sql.lit(s));
 
+/** Fills in the order every listing of them gives: by time, then when recorded, then by key. */
+export function inFillOrder<O>(
+  query: SelectQueryBuilder<StoreSchema, 'fills', O>,
+): SelectQueryBuilder<StoreSchema, 'fills', O> {
+  return query.orderBy('timestamp').orderBy('recorded_at').orderBy('trade_id').orderBy('exchange_order_id');
+}
+
 /** The statements a submit, a status change, a fill and a replace run. */
 export interface JournalStatements {
   /** A new order row; a client order id already taken makes it a no-op (no row inserted). */
@@ -318,14 +332,7 @@ export function journalStatements(db: Kysely<StoreSchema>, options: PreparedOpti
     ),
     fillsRecordedSince: new Prepared<{ recorded_at: number }>(
       (slot) =>
-        db
-          .selectFrom('fills')
-          .selectAll()
-          .where('recorded_at', '>=', slot('recorded_at'))
-          .orderBy('timestamp')
-          .orderBy('recorded_at')
-          .orderBy('trade_id')
-          .orderBy('exchange_order_id'),
+        db.selectFrom('fills').selectAll().where('recorded_at', '>=', slot('recorded_at')).$call(inFillOrder),
       options,
     ),
     openReplaceOf: new Prepared<{ old_order_id: string }>(
