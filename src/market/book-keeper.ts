@@ -343,7 +343,7 @@ export class BookKeeper {
       });
     }
     for (const row of rows) {
-      if (this.book.level(side, row.price) !== undefined) continue;
+      if (this.book.amountAt(side, row.price) !== undefined) continue;
       const price = canonical(row.price);
       into.set(`${side} ${price}`, {
         local: null,

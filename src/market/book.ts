@@ -6,6 +6,7 @@ import type { BookLevelChange, BookLevelText } from '../ports/market-feed.ts';
 import {
   isNegativeText,
   isZeroText,
+  keyText,
   MAX_KEY_SCALE,
   scaledInteger,
   significantDecimals,
@@ -14,8 +15,14 @@ import {
 // A live order book for one symbol, fed by a snapshot and then change sets that must follow it
 // without a hole. Each side is a red-black tree (@js-sdsl/ordered-map) keyed by the scaled-integer
 // price of price-key.ts: O(log n) per level change, O(1) best bid and ask (the tree keeps its
-// leftmost and rightmost node). A level keeps the exchange's decimal text; Decimals are made only
-// when a caller reads a level, and cached on it, so the hot path allocates no Decimal at all.
+// leftmost and rightmost node). The tree holds only the amount, as the exchange's decimal text,
+// under the price key: a change set allocates no level object, and what it stores is one string a
+// row. That matters for the garbage collector more than for the allocation itself: a level lives
+// seconds, long enough to be copied out of V8's young generation and promoted, so every object kept
+// per row was copied twice and later collected from the old generation (following 380 pairs, the
+// collector was a third of the bot's CPU). A level object (BookLevel) is made when it is read: the
+// best level of each side is kept as one, so that reading the touch allocates nothing; Decimals are
+// made on first read and cached on it.
 
 export interface BookSnapshotText {
   readonly changeSet: number | null; // null for a REST book, which carries no sequence number
@@ -39,7 +46,7 @@ export type BookState = 'awaiting-snapshot' | 'valid' | 'invalid';
 export type BookApplyResult =
   'applied' | 'stale' | 'not-ready' | 'gap' | 'crossed' | 'negative' | 'malformed';
 
-/** A level whose Decimals are made on first read. Immutable: a change replaces the object. */
+/** A level as read, its Decimals made on first read. Immutable: a change makes a new one. */
 class Level implements BookLevel {
   #price: Decimal | undefined;
   #quantity: Decimal | undefined;
@@ -73,14 +80,18 @@ function ownText(text: string): string {
 }
 
 /**
- * One side of the book: the tree, plus its best level kept on the side so that reading it, and the
- * crossed-book check after every change set, cost no tree walk and no allocation. Only removing
- * the best level asks the tree for the next one.
+ * One side of the book: the tree of amounts by price key, plus its best level kept on the side as
+ * a Level, so that reading it, and the crossed-book check after every change set, cost no tree
+ * walk and no allocation. The best Level is replaced exactly when the best price or its amount
+ * changes (the book keeper tells a changed touch by the object). Only removing the best level asks
+ * the tree for the next one.
  */
 class BookSide {
-  private tree = new OrderedMap<number, Level>([], ascending);
+  private tree = new OrderedMap<number, string>([], ascending);
   bestKey = Number.NaN;
   best: Level | undefined = undefined;
+  /** Decimals of the price keys (the book's scale), to write a key back as a price. */
+  scale = 0;
 
   constructor(private readonly bids: boolean) {}
 
@@ -88,19 +99,21 @@ class BookSide {
     return this.tree.size();
   }
 
-  set(key: number, level: Level): void {
-    this.tree.setElement(key, level);
+  /** The amount at `key`; `price` is the row's own text, kept only if the level becomes the best. */
+  set(key: number, quantity: string, price: string): void {
+    this.tree.setElement(key, quantity);
     if (
       this.best === undefined ||
       key === this.bestKey ||
       (this.bids ? key > this.bestKey : key < this.bestKey)
     ) {
       this.bestKey = key;
-      this.best = level;
+      this.best = new Level(ownText(price), quantity);
     }
   }
 
-  get(key: number): Level | undefined {
+  /** The amount at `key`, or undefined when the side holds no level there. */
+  get(key: number): string | undefined {
     return this.tree.getElementByKey(key);
   }
 
@@ -110,19 +123,20 @@ class BookSide {
   }
 
   clear(): void {
-    this.tree = new OrderedMap<number, Level>([], ascending);
+    this.tree = new OrderedMap<number, string>([], ascending);
     this.findBest();
   }
 
-  /** Rebuilds the tree with new keys (a finer price scale); false when a price cannot be keyed. */
-  rekey(keyOf: (level: Level) => number): boolean {
-    const tree = new OrderedMap<number, Level>([], ascending);
-    for (const [, level] of this.tree) {
-      const key = keyOf(level);
-      if (Number.isNaN(key)) return false;
-      tree.setElement(key, level);
+  /** Rebuilds the tree at a finer price scale; false when a price cannot be keyed at it. */
+  rekey(scale: number): boolean {
+    const tree = new OrderedMap<number, string>([], ascending);
+    for (const [key, quantity] of this.tree) {
+      const rekeyed = scaledInteger(keyText(key, this.scale), scale);
+      if (Number.isNaN(rekeyed)) return false;
+      tree.setElement(rekeyed, quantity);
     }
     this.tree = tree;
+    this.scale = scale;
     this.findBest();
     return true;
   }
@@ -137,22 +151,31 @@ class BookSide {
       !it.equals(end) && out.length < depth;
       it.next()
     ) {
-      out.push(it.pointer[1]);
+      const [key, quantity] = it.pointer;
+      out.push(
+        key === this.bestKey && this.best !== undefined
+          ? this.best
+          : new Level(keyText(key, this.scale), quantity),
+      );
     }
     return out;
   }
 
   private findBest(): void {
     const entry = this.bids ? this.tree.back() : this.tree.front();
-    this.bestKey = entry?.[0] ?? Number.NaN;
-    this.best = entry?.[1];
+    if (entry === undefined) {
+      this.bestKey = Number.NaN;
+      this.best = undefined;
+      return;
+    }
+    this.bestKey = entry[0];
+    this.best = new Level(keyText(entry[0], this.scale), entry[1]);
   }
 }
 
 export class OrderBook {
   private readonly bids = new BookSide(true);
   private readonly asks = new BookSide(false);
-  private scale: number;
   #state: BookState = 'awaiting-snapshot';
   #changeSet: number | null = null;
   #problem: string | null = null;
@@ -163,6 +186,16 @@ export class OrderBook {
     priceScale = 0,
   ) {
     this.scale = priceScale;
+  }
+
+  /** Decimals of the price keys, the same on both sides. */
+  private get scale(): number {
+    return this.bids.scale;
+  }
+
+  private set scale(value: number) {
+    this.bids.scale = value;
+    this.asks.scale = value;
   }
 
   get state(): BookState {
@@ -267,11 +300,8 @@ export class OrderBook {
     return this.asks.best ?? null;
   }
 
-  /**
-   * The level at `price` on one side, or undefined when the book holds none there. Levels are
-   * immutable, so the same object later means the level did not change in between.
-   */
-  level(side: 'bid' | 'ask', price: string): BookLevel | undefined {
+  /** The amount held at `price` on one side, as the exchange wrote it, or undefined for none. */
+  amountAt(side: 'bid' | 'ask', price: string): string | undefined {
     const key = scaledInteger(price, this.scale);
     if (Number.isNaN(key)) return undefined; // more decimals than any price in the book: none there
     return (side === 'bid' ? this.bids : this.asks).get(key);
@@ -305,7 +335,7 @@ export class OrderBook {
     }
     if (isNegativeText(quantity))
       return this.fail('negative', `level ${price} would hold the negative quantity ${quantity}`);
-    side.set(key, new Level(ownText(price), ownText(quantity)));
+    side.set(key, ownText(quantity), price);
     return 'applied';
   }
 
@@ -313,10 +343,9 @@ export class OrderBook {
   private widenFor(price: string): boolean {
     const needed = significantDecimals(price);
     if (needed <= this.scale || needed > MAX_KEY_SCALE) return false;
+    const rekeyed = this.bids.rekey(needed) && this.asks.rekey(needed);
     this.scale = needed;
-    const keyOf = (level: Level): number => scaledInteger(level.priceText, needed);
-    if (!this.bids.rekey(keyOf) || !this.asks.rekey(keyOf)) return false;
-    return Number.isFinite(scaledInteger(price, needed));
+    return rekeyed && Number.isFinite(scaledInteger(price, needed));
   }
 
   private isCrossed(): boolean {

@@ -1,8 +1,8 @@
 // Book levels are keyed by the price as a whole number of 10^-scale units ("3400000.50" at scale 2
 // → 340000050), computed from the decimal text digit by digit, never through a binary float. Such a
 // key is exact while it stays below 2^53 (at scale 8: prices up to 90 million), compares with one
-// machine instruction, and the level keeps the exchange's own text for its Decimal. Decimal keys
-// would make every tree comparison an object comparison, which is what this avoids.
+// machine instruction, and keyText writes it back as a price of the same value. Decimal keys would
+// make every tree comparison an object comparison, which is what this avoids.
 
 export const MAX_KEY_SCALE = 12;
 
@@ -42,6 +42,17 @@ export function scaledInteger(text: string, scale: number): number {
   const missing = scale - Math.max(fraction, 0);
   if (missing > 0) value *= 10 ** missing;
   return value <= Number.MAX_SAFE_INTEGER ? value : Number.NaN;
+}
+
+/**
+ * The price a key stands for, as plain decimal text with `scale` decimals (340000050 at scale 2 →
+ * "3400000.50"): the inverse of scaledInteger up to trailing zeros. Keys are whole numbers below
+ * 2^53, which String() writes as plain digits.
+ */
+export function keyText(key: number, scale: number): string {
+  if (scale === 0) return String(key);
+  const digits = String(key).padStart(scale + 1, '0');
+  return `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
 }
 
 /** Decimals that carry a non-zero digit ("1.2500" → 2), or -1 when the text is not a plain decimal. */

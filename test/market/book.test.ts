@@ -78,18 +78,39 @@ describe('order book: change-set continuity', () => {
     assert.deepEqual(flat(book), { bids: ['2@99.5', '3@99'], asks: ['2.5@101.5'] });
   });
 
-  it('finds a level by price, and the same object while it is unchanged', () => {
+  it('finds the amount at a price, in any spelling of the price', () => {
     const book = new OrderBook('BTCTRY', 2);
     book.reset(snapshot(1));
-    const level = book.level('bid', '99.5');
-    assert.ok(level?.quantity.eq(2));
-    assert.equal(book.level('bid', '99.50'), level, 'any spelling of the price');
-    assert.equal(book.level('ask', '99.5'), undefined);
-    assert.equal(book.level('bid', '99.123'), undefined, 'finer than any price in the book');
-    book.applyDiff(diff(2, [chg('99', '4')]));
-    assert.equal(book.level('bid', '99.5'), level, 'another level changed: this one did not');
-    book.applyDiff(diff(3, [chg('99.5', '2')]));
-    assert.notEqual(book.level('bid', '99.5'), level, 'a change set replaced it');
+    assert.equal(book.amountAt('bid', '99.5'), '2.0', "the exchange's text");
+    assert.equal(book.amountAt('bid', '99.50'), '2.0', 'any spelling of the price');
+    assert.equal(book.amountAt('ask', '99.5'), undefined);
+    assert.equal(book.amountAt('bid', '99.123'), undefined, 'finer than any price in the book');
+    book.applyDiff(diff(2, [chg('99.5', '4')]));
+    assert.equal(book.amountAt('bid', '99.5'), '4');
+    book.applyDiff(diff(3, [chg('99.5', '4', true)]));
+    assert.equal(book.amountAt('bid', '99.5'), undefined);
+  });
+
+  it('keeps the best level as the same object until the best price or its amount changes', () => {
+    const book = new OrderBook('BTCTRY', 2);
+    book.reset(snapshot(1));
+    const bid = book.bestBid();
+    const ask = book.bestAsk();
+    assert.equal(book.levels(1).bids[0], bid, 'the levels read start with the kept best');
+    book.applyDiff(diff(2, [chg('99', '4')], [chg('102', '1')]));
+    assert.equal(book.bestBid(), bid, 'a level below the best changed: the best did not');
+    assert.equal(book.bestAsk(), ask);
+    book.applyDiff(diff(3, [chg('100.00', '1.5')]));
+    assert.notEqual(book.bestBid(), bid, 'a new amount at the best price');
+    assert.equal(book.bestBid()?.quantity.toFixed(), '1.5');
+    assert.equal(book.bestAsk(), ask);
+    book.applyDiff(diff(4, [], [chg('101.00', '1.5', true)]));
+    assert.equal(
+      book.bestAsk()?.price.toFixed(),
+      '101.5',
+      'the best ask deleted: the next one, read from its key',
+    );
+    assert.equal(book.bestAsk()?.quantity.toFixed(), '2.5');
   });
 
   it('a detached book keeps its levels but applies no change set until a snapshot', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Dec } from '../../src/domain/decimal.ts';
-import { isZeroText, scaledInteger, significantDecimals } from '../../src/market/price-key.ts';
+import { isZeroText, keyText, scaledInteger, significantDecimals } from '../../src/market/price-key.ts';
 
 describe('scaled-integer price keys', () => {
   it('counts 10^-scale units exactly from the text', () => {
@@ -40,6 +40,30 @@ describe('scaled-integer price keys', () => {
         return Math.sign(ka - kb) === new Dec(a).cmp(new Dec(b));
       }),
       { seed: 20240611, numRuns: 2000 },
+    );
+  });
+
+  it('writes a key back as a price of the same value (seeded)', () => {
+    assert.equal(keyText(340000050, 2), '3400000.50');
+    assert.equal(keyText(5, 3), '0.005');
+    assert.equal(keyText(3400000, 0), '3400000');
+    assert.equal(keyText(0, 2), '0.00');
+    const keyed = fc.tuple(
+      fc.bigInt({ min: 0n, max: 10n ** 12n }),
+      fc.integer({ min: 0, max: 8 }),
+      fc.integer({ min: 0, max: 4 }),
+    );
+    fc.assert(
+      fc.property(keyed, ([units, places, extra]) => {
+        const text = new Dec(units.toString()).div(new Dec(10).pow(places)).toFixed();
+        const scale = places + extra;
+        const key = scaledInteger(text, scale);
+        return (
+          Number.isNaN(key) ||
+          (new Dec(keyText(key, scale)).eq(text) && scaledInteger(keyText(key, scale), scale) === key)
+        );
+      }),
+      { seed: 20261204, numRuns: 2000 },
     );
   });
 
