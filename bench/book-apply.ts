@@ -5,10 +5,15 @@
 // book (CS check and crossed-book check included), against ccxt's order book fed the same frames
 // the way ccxt's WebSocket handlers feed one (see runCcxt), in the same run; and the share of
 // frames the canonical (fast) reader took. Latency: in-process, from a frame's arrival on a loopback
-// socket (the client's arrival stamp) to the market-data service's `top` listener.
+// socket (the client's arrival stamp) to the market-data service's `top` listener. Many books
+// (runManyBooks): 380 books read and fed in turn, in a process of its own with `npm start`'s Node
+// flags, for the CPU and the garbage collection a change set costs when levels live for seconds.
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pathToFileURL } from 'node:url';
+import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import ccxt from 'ccxt';
 import { WebSocketServer } from 'ws';
 import { BtcturkWsClient } from '../src/btcturk/websocket/client.ts';
@@ -19,6 +24,7 @@ import { systemClock } from '../src/domain/clock.ts';
 import { randomInt, seededRandom, type Random } from '../src/domain/random.ts';
 import { OrderBook } from '../src/market/book.ts';
 import { MarketDataService } from '../src/market/service.ts';
+import { startFlags } from './support/processes.ts';
 
 const SYMBOL = 'ETHUSDT';
 const FRAMES = 20_000;
@@ -46,7 +52,7 @@ function unpadded(value: number, places: number): string {
  * window pushes the far-edge level out (CP 3) and a deletion pulls one in from beyond (CP 1).
  * Never crossing.
  */
-function makeStream(count: number, random: Random): Stream {
+function makeStream(count: number, random: Random, symbol = SYMBOL): Stream {
   // Prices as whole ticks; amounts as text.
   const bids = new Map<number, string>();
   const asks = new Map<number, string>();
@@ -65,11 +71,11 @@ function makeStream(count: number, random: Random): Stream {
     431,
     {
       CS: 0,
-      PS: SYMBOL,
+      PS: symbol,
       AO: levels(asks, false),
       BO: levels(bids, true),
       channel: 'obdiff',
-      event: SYMBOL,
+      event: symbol,
       type: 431,
     },
   ]);
@@ -121,8 +127,8 @@ function makeStream(count: number, random: Random): Stream {
       }
     }
     diffs.push(
-      `[432,{"CS":${cs},"PS":"${SYMBOL}","AO":[${rows.AO.join(',')}],"BO":[${rows.BO.join(',')}],` +
-        `"channel":"obdiff","event":"${SYMBOL}","type":432}]`,
+      `[432,{"CS":${cs},"PS":"${symbol}","AO":[${rows.AO.join(',')}],"BO":[${rows.BO.join(',')}],` +
+        `"channel":"obdiff","event":"${symbol}","type":432}]`,
     );
   }
   return { snapshot, diffs };
@@ -277,6 +283,82 @@ async function measureLatency(stream: Stream): Promise<number[]> {
   return samples;
 }
 
+const MANY_BOOKS = 380; // BTCTurk lists about 380 pairs
+const MANY_BOOKS_ROUNDS = 130; // change sets per book: about 49,000 in all
+
+/**
+ * Following every pair: MANY_BOOKS books, each opened by its snapshot, then fed one change set of
+ * each in turn (as one socket following every pair brings them), read from frame bytes as the
+ * socket client reads them. A level then lives many change sets of other books, as it lives
+ * seconds in the bot: long enough to survive V8's young generation, which one book fed back to
+ * back never shows. Reports CPU per change set and the collections (perf_hooks) during the feed.
+ * Run by run() in a process of its own with npm start's Node flags (see startFlags).
+ */
+async function runManyBooks(): Promise<Record<string, number>> {
+  const random = seededRandom(20261204);
+  const streams = Array.from({ length: MANY_BOOKS }, (_, i) =>
+    makeStream(MANY_BOOKS_ROUNDS, random, `P${String(i).padStart(3, '0')}TRY`),
+  );
+  const books = streams.map((stream, i) => {
+    const book = new OrderBook(`P${String(i).padStart(3, '0')}TRY`, 0);
+    const opening = parseFrame(stream.snapshot, 0);
+    const first = opening.ok ? opening.messages[0] : undefined;
+    if (first?.kind !== 'book-snapshot' || book.reset(first) !== 'applied')
+      throw new Error('bench: a snapshot did not apply');
+    return book;
+  });
+  const frames: Buffer[] = [];
+  for (let round = 0; round < MANY_BOOKS_ROUNDS; round++)
+    for (const stream of streams) frames.push(Buffer.from(stream.diffs[round] ?? ''));
+  const collections: PerformanceEntry[] = [];
+  const observer = new PerformanceObserver((list) => {
+    collections.push(...list.getEntries());
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const began = performance.now();
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < frames.length; i++) {
+    const parsed = parseFrame((frames[i] ?? Buffer.alloc(0)).toString('utf8'), 0);
+    const diff = parsed.ok ? parsed.messages[0] : undefined;
+    const book = books[i % MANY_BOOKS];
+    if (diff?.kind !== 'book-diff' || book?.applyDiff(diff) !== 'applied')
+      throw new Error(`bench: change set ${i} did not apply`);
+    // The touch read, as the engine reads it after a change.
+    if (book.bestBid()?.quantity.isZero() === true || book.bestAsk()?.price.isZero() === true)
+      throw new Error('bench: a zero at the touch');
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const ended = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, 50)); // the observer is told after the loop
+  observer.disconnect();
+  const during = collections.filter((e) => e.startTime >= began && e.startTime <= ended);
+  const minor = during.filter(
+    (e: PerformanceEntry & { detail?: { kind?: number } }) =>
+      e.detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MINOR,
+  );
+  const perThousand = 1000 / frames.length;
+  return {
+    manyBooks: MANY_BOOKS,
+    manyBooksChangeSets: frames.length,
+    manyBooksCpuUsPerChangeSet: Number(((cpu.user + cpu.system) / frames.length).toFixed(2)),
+    manyBooksScavengesPerThousand: Number((minor.length * perThousand).toFixed(2)),
+    manyBooksGcPauseMsPerThousand: Number(
+      (during.reduce((sum, e) => sum + e.duration, 0) * perThousand).toFixed(2),
+    ),
+  };
+}
+
+/** runManyBooks in a process of its own, with the Node flags `npm start` gives the bot. */
+async function manyBooksElsewhere(): Promise<Record<string, number | string>> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [...startFlags(), '--import', 'tsx', fileURLToPath(import.meta.url), '--many-books'],
+    { maxBuffer: 1024 * 1024 },
+  );
+  const figures = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, number>;
+  return { ...figures, manyBooksNodeFlags: startFlags().join(' ') };
+}
+
 export async function run(): Promise<Record<string, number | string>> {
   const stream = makeStream(FRAMES, seededRandom(20250101));
   // Warm-up of both paths, and proof that they agree: both books end with the same top levels.
@@ -324,9 +406,11 @@ export async function run(): Promise<Record<string, number | string>> {
     top_latency_samples: latency.length,
     top_latency_p50_us: Math.round(percentile(latency, 50) * 1000),
     top_latency_p99_us: Math.round(percentile(latency, 99) * 1000),
+    ...(await manyBooksElsewhere()),
   };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  process.stdout.write(`${JSON.stringify(await run())}\n`);
+  const figures = process.argv[2] === '--many-books' ? await runManyBooks() : await run();
+  process.stdout.write(`${JSON.stringify(figures)}\n`);
 }
