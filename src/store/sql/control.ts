@@ -23,8 +23,8 @@ function isNewer(timestamp: number, tradeId: string, last: FillCursorsTable): bo
   return tradeId > last.trade_id;
 }
 
-export async function fillCursor(db: Db, symbol: string): Promise<FillCursor | undefined> {
-  const row = await db.selectFrom('fill_cursors').selectAll().where('symbol', '=', symbol).executeTakeFirst();
+export async function fillCursor(db: Db, ctx: StoreContext, symbol: string): Promise<FillCursor | undefined> {
+  const row = await ctx.statements.fillCursorOf.first<FillCursorsTable>(db, { symbol });
   return row && toCursor(row);
 }
 

@@ -223,6 +223,10 @@ export interface JournalStatements {
   readonly fillsRecordedSince: Prepared<{ recorded_at: number }>;
   /** The replace of an old order that is not done (at most one: a unique partial index). */
   readonly openReplaceOf: Prepared<{ old_order_id: string }>;
+  /** Every replace not done, oldest first (reconciliation reads it once per symbol and pass). */
+  readonly openReplaces: Prepared<Record<string, never>>;
+  /** A symbol's fill cursor (reconciliation reads it once per symbol and pass). */
+  readonly fillCursorOf: Prepared<{ symbol: string }>;
   readonly insertReplace: Prepared<ReplaceTxnsTable>;
   /** A replace's new row (read in the same transaction). */
   readonly updateReplace: Prepared<ReplaceTxnsTable>;
@@ -342,6 +346,20 @@ export function journalStatements(db: Kysely<StoreSchema>, options: PreparedOpti
           .selectAll()
           .where('old_order_id', '=', slot('old_order_id'))
           .where('step', '<>', NOT_DONE),
+      options,
+    ),
+    openReplaces: new Prepared<Record<string, never>>(
+      () =>
+        db
+          .selectFrom('replace_txns')
+          .selectAll()
+          .where('step', '<>', NOT_DONE)
+          .orderBy('created_at')
+          .orderBy('id'),
+      options,
+    ),
+    fillCursorOf: new Prepared<{ symbol: string }>(
+      (slot) => db.selectFrom('fill_cursors').selectAll().where('symbol', '=', slot('symbol')),
       options,
     ),
     insertReplace: new Prepared<ReplaceTxnsTable>(

@@ -19,7 +19,6 @@ import {
 } from './order-reads.ts';
 import { applyEvent, journalOrder } from './order-writes.ts';
 import { text, textOrNull, toReplace } from './rows.ts';
-import { NOT_DONE } from './prepared.ts';
 import type { ReplaceTxnsTable, StoreSchema } from './schema.ts';
 
 // Persisted cancel/replace transactions: the store keeps where each one stands so a crash resumes
@@ -173,13 +172,7 @@ export async function findReplace(db: Db, id: string): Promise<ReplaceTxn | unde
   return row && toReplace(row);
 }
 
-export async function openReplaces(db: Db): Promise<ReplaceTxn[]> {
-  const rows = await db
-    .selectFrom('replace_txns')
-    .selectAll()
-    .where('step', '<>', NOT_DONE)
-    .orderBy('created_at')
-    .orderBy('id')
-    .execute();
+export async function openReplaces(db: Db, ctx: StoreContext): Promise<ReplaceTxn[]> {
+  const { rows } = await ctx.statements.openReplaces.execute<ReplaceTxnsTable>(db, {});
   return rows.map(toReplace);
 }

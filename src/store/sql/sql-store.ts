@@ -315,11 +315,11 @@ export class SqlStore extends SqlKillSwitchControl implements Store, ClusterRead
   }
 
   async openReplaces(): Promise<ReplaceTxn[]> {
-    return replaces.openReplaces(await this.conn());
+    return replaces.openReplaces(await this.conn(), this.ctx);
   }
 
   async fillCursor(symbol: string): Promise<FillCursor | undefined> {
-    return control.fillCursor(await this.conn(), symbol);
+    return control.fillCursor(await this.conn(), this.ctx, symbol);
   }
 
   async advanceFillCursor(symbol: string, timestamp: number, tradeId: string): Promise<FillCursor> {
