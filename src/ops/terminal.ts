@@ -95,6 +95,40 @@ export function budgetText(b: BudgetUse): string {
   return `${minute} (${windowSeconds}-second cap ${used}/${limit}: holding ${used >= limit ? 'orders' : 'replaces'})`;
 }
 
+/** Up to this many pairs the summary names each with its status; more are counted by status. */
+export const NAMED_STATUSES_MAX = 8;
+/** Pairs named per status that is not live, when they are counted. */
+const NAMED_PER_STATUS = 5;
+
+/**
+ * The pairs' market data: each pair and its status while there are few ("BTCTRY live ETHTRY
+ * stale"); beyond NAMED_STATUSES_MAX (a bot following every pair), a count per status, live first,
+ * naming the first pairs of every other status ("380 pairs: 378 live, 2 stale (SYN007TRY
+ * SYN008TRY)"): a line of every pair would be kilobytes every few seconds, and the pairs that are
+ * not live are the ones to see.
+ */
+export function statusesText(statuses: SummaryInput['statuses']): string {
+  if (statuses.length <= NAMED_STATUSES_MAX)
+    return statuses.map(([symbol, status]) => `${symbol} ${status}`).join(' ');
+  const byStatus = new Map<MarketStatus, string[]>();
+  for (const [symbol, status] of statuses) {
+    const symbols = byStatus.get(status);
+    if (symbols === undefined) byStatus.set(status, [symbol]);
+    else symbols.push(symbol);
+  }
+  const order = [...byStatus.keys()].sort((a, b) =>
+    a === 'live' ? -1 : b === 'live' ? 1 : a.localeCompare(b),
+  );
+  const parts = order.map((status) => {
+    const symbols = byStatus.get(status) ?? [];
+    if (status === 'live') return `${symbols.length} live`;
+    const named = symbols.slice(0, NAMED_PER_STATUS).join(' ');
+    const more = symbols.length > NAMED_PER_STATUS ? ` +${symbols.length - NAMED_PER_STATUS} more` : '';
+    return `${symbols.length} ${status} (${named}${more})`;
+  });
+  return `${statuses.length} pairs: ${parts.join(', ')}`;
+}
+
 export function summaryLine(s: SummaryInput): string {
   const refused = Object.values(s.engine.refusals).reduce((a, b) => a + b, 0);
   return [
@@ -102,7 +136,7 @@ export function summaryLine(s: SummaryInput): string {
     `open ${s.openOrders}`,
     `fills ${fillsText(s)}`,
     `placed ${s.engine.submits} replaced ${s.engine.replaces} canceled ${s.engine.cancels} held ${refused}`,
-    s.statuses.map(([symbol, status]) => `${symbol} ${status}`).join(' '),
+    statusesText(s.statuses),
     budgetText(s.budget),
     s.killSwitch ? `${s.level} KILL SWITCH ON` : s.level,
     ...(s.privateStream === null ? [] : [`private stream: ${s.privateStream}`]),
