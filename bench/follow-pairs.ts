@@ -25,7 +25,11 @@
 // each measured process, written when it exits; the profiler itself costs several % of a core,
 // so compare CPU figures only between runs that both had it or both had not),
 // BENCH_BOT_NODE_ARGS (more Node flags, after npm start's), BENCH_BTCBOT_ENTRY /
-// BENCH_MARKET_DATA_ENTRY (a build to run instead of one made now, see support/processes.ts).
+// BENCH_MARKET_DATA_ENTRY (a build to run instead of one made now, see support/processes.ts),
+// BENCH_FOLLOW_REFERENCE_ENTRY=FILE (a second bot from another build, e.g. the last release's
+// dist/builds/…/cli/main.js, run at the same time on the same feed and measured over the same
+// window: figures prefixed reference, and cpuVsReference; on a shared machine whose speed moves
+// from hour to hour, the one comparison that holds).
 // Figures, never gates: the machines are shared and noisy.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -186,33 +190,41 @@ async function measure(
   sim: SimListening,
   simProc: Proc,
   symbols: readonly string[],
-  o: { windowSeconds: number; warmupSeconds: number; entry: string },
+  o: { windowSeconds: number; warmupSeconds: number; entry: string; reference?: string | undefined },
 ): Promise<Record<string, number | string>> {
   const dir = mkdtempSync(join(tmpdir(), 'btcbot-follow-'));
   const probeFile = join(dir, 'heap.jsonl');
   let probe: Awaited<ReturnType<typeof cadenceProbe>> | undefined;
   const proc = variant.start(sim, symbols, probeFile, dir, o.entry);
   const whole = sampleProcess(proc.pid);
+  const referenceDir = o.reference === undefined ? undefined : mkdtempSync(join(tmpdir(), 'btcbot-follow-'));
+  const reference =
+    o.reference === undefined || referenceDir === undefined
+      ? undefined
+      : variant.start(sim, symbols, join(referenceDir, 'heap.jsonl'), referenceDir, o.reference);
   try {
     const began = performance.now();
-    await waitFor(
-      'every pair to be ready',
-      () => (readyCount(proc) >= symbols.length ? true : undefined),
-      proc,
-      300_000,
-    );
+    for (const bot of reference === undefined ? [proc] : [proc, reference])
+      await waitFor(
+        'every pair to be ready',
+        () => (readyCount(bot) >= symbols.length ? true : undefined),
+        bot,
+        300_000,
+      );
     const readySeconds = (performance.now() - began) / 1000;
     await sleep(o.warmupSeconds * 1_000);
     probe = await cadenceProbe(sim.ws, symbols);
     await sleep(2_000); // the probe's snapshots are in
     const from = readProc(proc.pid);
     const simFrom = readProc(simProc.pid);
+    const referenceFrom = reference && readProc(reference.pid);
     const windowStart = performance.now();
     probe.counts.counting = true;
     await sleep(o.windowSeconds * 1_000);
     probe.counts.counting = false;
     const to = readProc(proc.pid);
     const simTo = readProc(simProc.pid);
+    const referenceTo = reference && readProc(reference.pid);
     const windowMs = performance.now() - windowStart;
     whole.stop();
     if (!from || !to || !simFrom || !simTo)
@@ -243,10 +255,22 @@ async function measure(
         : {}),
       nodeFlags: [...startFlags(), ...profilingArgs()].join(' ') || 'none',
     };
+    if (o.reference !== undefined) {
+      if (!referenceFrom || !referenceTo) throw new Error('the reference bot ended during the window');
+      const referenceCpu = cpuPercent(at(referenceFrom, 0), at(referenceTo, windowMs));
+      Object.assign(figures, {
+        referenceBuild: o.reference,
+        referenceCpuPercentOneCore: round(referenceCpu, 2),
+        referenceRssEndMb: round(referenceTo.rssMb),
+        cpuVsReference: round(cpu / referenceCpu, 3),
+      });
+    }
     return Object.fromEntries(Object.entries(figures).map(([k, v]) => [named(variant.prefix, k), v]));
   } finally {
     whole.stop();
     probe?.close();
+    if (reference !== undefined) await stop(reference);
+    if (referenceDir !== undefined) rmSync(referenceDir, { recursive: true, force: true });
     const code = await stop(proc);
     if (code !== 0)
       process.stderr.write(
@@ -269,10 +293,17 @@ export async function run(): Promise<Record<string, number | string>> {
   try {
     const symbols = await listedSymbols(sim.rest);
     const o = { windowSeconds, warmupSeconds };
+    const reference = process.env.BENCH_FOLLOW_REFERENCE_ENTRY;
     return {
       pairs: symbols.length,
       windowSeconds,
-      ...(only === 'market-data' ? {} : await measure(BOT, sim, simProc, symbols, { ...o, entry })),
+      ...(only === 'market-data'
+        ? {}
+        : await measure(BOT, sim, simProc, symbols, {
+            ...o,
+            entry,
+            reference: reference === undefined || reference === '' ? undefined : reference,
+          })),
       ...(only === 'bot'
         ? {}
         : await measure(MARKET_DATA_ONLY, sim, simProc, symbols, {
