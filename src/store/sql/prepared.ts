@@ -11,8 +11,9 @@ import { ORDER_STATES } from '../../domain/orders.ts';
 import type { Db } from './context.ts';
 import type { FillsTable, OrderEventsTable, OrdersTable, ReplaceTxnsTable, StoreSchema } from './schema.ts';
 
-// The journal's hot statements, built by Kysely once per store instead of on every write. Building
-// a query (an immutable node tree, then its SQL text) costs more than SQLite takes to run it, and a
+// The store's hot statements (the journal's writes, and the reads the engine and every
+// reconciliation pass repeat), built by Kysely once per store instead of on every run. Building a
+// query (an immutable node tree, then its SQL text) costs more than SQLite takes to run it, and a
 // submit runs several. Each statement is compiled with a marker in every value's place; a run binds
 // the values in the order the dialect's compiler put the markers, so the SQL text (and its
 // placeholders, `?` or `$n`) is the dialect's own, exactly as Kysely writes it.
@@ -199,7 +200,10 @@ export function inFillOrder<O>(
   return query.orderBy('timestamp').orderBy('recorded_at').orderBy('trade_id').orderBy('exchange_order_id');
 }
 
-/** The statements a submit, a status change, a fill and a replace run. */
+/**
+ * The statements a submit, a status change, a fill and a replace run, and the reads repeated for
+ * every symbol or every fill (the open replaces, fill cursors, fills recorded since a time).
+ */
 export interface JournalStatements {
   /** A new order row; a client order id already taken makes it a no-op (no row inserted). */
   readonly insertOrder: Prepared<OrdersTable>;
