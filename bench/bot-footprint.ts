@@ -6,6 +6,8 @@
 //
 // Target (issue 14): ≤ 120 MB RSS after 30 market-minutes, flat over the last two thirds. "Flat"
 // is reported as the spread (max − min) and the least-squares slope over the last two thirds.
+// RSS is also split as the kernel counts it (rssAnon*, rssFile*, rssShmem*), each with its slope,
+// beside V8's heap: anonymous RSS less heapTotal is what native code (malloc) holds.
 // BENCH_FOOTPRINT_MARKET_MINUTES (default 30) and BENCH_FOOTPRINT_SPEED (default 10: the market
 // runs ten times as fast, so 30 market-minutes take 3 wall minutes) set the run; a shorter one is a
 // smoke run. At speed S the market (steps, book change sets, fills) is S times as dense, while the
@@ -40,6 +42,7 @@ import {
   stop,
   toMb,
   waitFor,
+  type ProcSample,
 } from './support/processes.ts';
 import { positiveEnv } from './support/figures.ts';
 
@@ -132,8 +135,14 @@ export async function run(): Promise<Record<string, number | string>> {
       rssLastTwoThirdsMaxMb: round(Math.max(...rss)),
       rssLastTwoThirdsSpreadMb: round(Math.max(...rss) - Math.min(...rss)),
       rssSlopeMbPerMarketMinute: round(slope(tail.map((s) => [perMarketMinute(s.t), s.rssMb])), 3),
+      // Where RSS sits and which part moves: anonymous (heaps), file-backed (code paged in), shared.
+      ...split(last, tail, perMarketMinute),
       heapUsedEndMb: heapLast ? round(toMb(heapLast.heapUsed)) : 'not read',
       heapTotalEndMb: heapLast ? round(toMb(heapLast.heapTotal)) : 'not read',
+      heapTotalSlopeMbPerMarketMinute:
+        heapTail.length > 1
+          ? round(slope(heapTail.map((h) => [perMarketMinute(h.t - heapStart), toMb(h.heapTotal)])), 3)
+          : 'not read',
       externalEndMb: heapLast ? round(toMb(heapLast.external)) : 'not read',
       heapUsedLastTwoThirdsSpreadMb:
         heapTail.length > 0
@@ -160,6 +169,28 @@ export async function run(): Promise<Record<string, number | string>> {
     await stop(simProc);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** End value and slope over the tail of each part of RSS the kernel reports. */
+function split(
+  last: ProcSample,
+  tail: readonly ProcSample[],
+  perMarketMinute: (ms: number) => number,
+): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  for (const [name, of] of [
+    ['rssAnon', (s: ProcSample) => s.rssAnonMb],
+    ['rssFile', (s: ProcSample) => s.rssFileMb],
+    ['rssShmem', (s: ProcSample) => s.rssShmemMb],
+  ] as const) {
+    if (Number.isNaN(of(last))) {
+      out[`${name}EndMb`] = 'not read';
+      continue;
+    }
+    out[`${name}EndMb`] = round(of(last));
+    out[`${name}SlopeMbPerMarketMinute`] = round(slope(tail.map((s) => [perMarketMinute(s.t), of(s)])), 3);
+  }
+  return out;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

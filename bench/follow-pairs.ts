@@ -56,6 +56,7 @@ import {
   waitFor,
   type Proc,
   type SimListening,
+  type ProcSample,
 } from './support/processes.ts';
 import { positiveEnv } from './support/figures.ts';
 
@@ -229,7 +230,7 @@ async function measure(
     whole.stop();
     if (!from || !to || !simFrom || !simTo)
       throw new Error('the bot or the simulator ended during the window');
-    const at = (x: { rssMb: number; cpuSeconds: number }, t: number) => ({ t, ...x });
+    const at = (x: Omit<ProcSample, 't'>, t: number): ProcSample => ({ t, ...x });
     const heap = readHeapSamples(probeFile).at(-1);
     const deltasPerSecond = probe.counts.deltas / (windowMs / 1000);
     const cpu = cpuPercent(at(from, 0), at(to, windowMs));

@@ -202,22 +202,41 @@ export interface ProcSample {
   /** Wall ms since sampling began. */
   readonly t: number;
   readonly rssMb: number;
+  /**
+   * RSS split as the kernel counts it: anonymous pages (the heaps: V8's, malloc's for SQLite and
+   * native buffers), file-backed pages (the node binary's and addons' code paged in as it first
+   * runs, mapped files) and shared memory (SQLite's WAL index, -shm). NaN where not reported.
+   */
+  readonly rssAnonMb: number;
+  readonly rssFileMb: number;
+  readonly rssShmemMb: number;
   /** User plus system CPU seconds the process has used so far. */
   readonly cpuSeconds: number;
 }
 
-/** RSS and CPU time of `pid` now, from /proc; null once the process is gone. */
-export function readProc(pid: number): { rssMb: number; cpuSeconds: number } | null {
+/** RSS (and its split) and CPU time of `pid` now, from /proc; null once the process is gone. */
+export function readProc(pid: number): Omit<ProcSample, 't'> | null {
   const status = `/proc/${pid}/status`;
   if (!existsSync(status)) return null;
   try {
-    const rssKb = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(status, 'utf8'))?.[1];
+    const text = readFileSync(status, 'utf8');
+    const mbOf = (field: string) => {
+      const kb = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(text)?.[1];
+      return kb === undefined ? Number.NaN : (Number(kb) * 1024) / MB;
+    };
+    const rssMb = mbOf('VmRSS');
     // Fields after the command name, which may hold spaces: state is field 3, utime 14, stime 15.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(rest[11]) + Number(rest[12]);
-    if (rssKb === undefined || !Number.isFinite(ticks)) return null;
-    return { rssMb: (Number(rssKb) * 1024) / MB, cpuSeconds: ticks / ticksPerSecond() };
+    if (Number.isNaN(rssMb) || !Number.isFinite(ticks)) return null;
+    return {
+      rssMb,
+      rssAnonMb: mbOf('RssAnon'),
+      rssFileMb: mbOf('RssFile'),
+      rssShmemMb: mbOf('RssShmem'),
+      cpuSeconds: ticks / ticksPerSecond(),
+    };
   } catch {
     return null;
   }
