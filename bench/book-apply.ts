@@ -24,7 +24,7 @@ import { systemClock } from '../src/domain/clock.ts';
 import { randomInt, seededRandom, type Random } from '../src/domain/random.ts';
 import { OrderBook } from '../src/market/book.ts';
 import { MarketDataService } from '../src/market/service.ts';
-import { startFlags } from './support/processes.ts';
+import { startEnv, startFlags, startSetupText } from './support/processes.ts';
 
 const SYMBOL = 'ETHUSDT';
 const FRAMES = 20_000;
@@ -348,15 +348,15 @@ async function runManyBooks(): Promise<Record<string, number>> {
   };
 }
 
-/** runManyBooks in a process of its own, with the Node flags `npm start` gives the bot. */
+/** runManyBooks in a process of its own, with the Node flags and environment `npm start` gives the bot. */
 async function manyBooksElsewhere(): Promise<Record<string, number | string>> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     [...startFlags(), '--import', 'tsx', fileURLToPath(import.meta.url), '--many-books'],
-    { maxBuffer: 1024 * 1024 },
+    { maxBuffer: 1024 * 1024, env: { ...process.env, ...startEnv() } },
   );
   const figures = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, number>;
-  return { ...figures, manyBooksNodeFlags: startFlags().join(' ') };
+  return { ...figures, manyBooksStartedWith: startSetupText() };
 }
 
 export async function run(): Promise<Record<string, number | string>> {

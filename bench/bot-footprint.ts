@@ -37,7 +37,9 @@ import {
   slope,
   ROOT,
   startBtcbot,
+  startEnv,
   startFlags,
+  startSetupText,
   startSim,
   stop,
   toMb,
@@ -77,6 +79,7 @@ export async function run(): Promise<Record<string, number | string>> {
         '--cancel-on-exit',
       ],
       {
+        ...startEnv(),
         BTCTURK_BASE_URL: sim.rest,
         BTCTURK_WS_URL: sim.ws,
         BTCTURK_API_KEY: sim.apiKey,
@@ -162,7 +165,7 @@ export async function run(): Promise<Record<string, number | string>> {
       ordersPlaced: placed?.[1] === undefined ? 'unknown' : Number(placed[1]),
       ordersReplaced: placed?.[2] === undefined ? 'unknown' : Number(placed[2]),
       build: buildRun(bot) === botEntry() ? relative(ROOT, entry) : buildRun(bot),
-      nodeFlags: [...startFlags(), ...profilingArgs()].join(' ') || 'none',
+      startedWith: startSetupText(profilingArgs()),
       setup: `btcbot run --mode live (market-maker, ${SYMBOLS}) against btcbot sim --speed ${speed} in separate processes; bot process only`,
     };
   } finally {

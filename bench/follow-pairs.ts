@@ -49,7 +49,9 @@ import {
   round,
   sampleProcess,
   startBtcbot,
+  startEnv,
   startFlags,
+  startSetupText,
   startSim,
   stop,
   toMb,
@@ -135,7 +137,7 @@ const BOT: Variant = {
         '--param',
         'bandPct=50',
       ],
-      { BTCTURK_BASE_URL: sim.rest, BTCTURK_WS_URL: sim.ws, BTCBOT_DEBUG_STARTUP: '1' },
+      { ...startEnv(), BTCTURK_BASE_URL: sim.rest, BTCTURK_WS_URL: sim.ws, BTCBOT_DEBUG_STARTUP: '1' },
       { probeFile, nodeArgs: [...startFlags(), ...profilingArgs()], entry },
     ),
 };
@@ -150,7 +152,7 @@ const MARKET_DATA_ONLY: Variant = {
   start: (sim, symbols, probeFile, _dir, entry) =>
     startBtcbot(
       [],
-      { BENCH_WS_URL: sim.ws, BENCH_REST_URL: sim.rest, BENCH_SYMBOLS: symbols.join(',') },
+      { ...startEnv(), BENCH_WS_URL: sim.ws, BENCH_REST_URL: sim.rest, BENCH_SYMBOLS: symbols.join(',') },
       { probeFile, nodeArgs: [...startFlags(), ...profilingArgs()], entry },
     ),
 };
@@ -254,7 +256,7 @@ async function measure(
       ...(variant.prefix === ''
         ? { build: buildRun(proc) === botEntry() ? relative(ROOT, o.entry) : buildRun(proc) }
         : {}),
-      nodeFlags: [...startFlags(), ...profilingArgs()].join(' ') || 'none',
+      startedWith: startSetupText(profilingArgs()),
     };
     if (o.reference !== undefined) {
       if (!referenceFrom || !referenceTo) throw new Error('the reference bot ended during the window');

@@ -38,19 +38,39 @@ export function profilingArgs(): string[] {
 }
 
 /**
- * The entry the measured bot process runs: bin/btcbot.js, or BENCH_BTCBOT_ENTRY (e.g. a compiled
- * or bundled build of src/cli/main.ts) to compare builds. The simulator always runs from bin/.
+ * npm start's command line (package.json's start script), as a footprint benchmark must run the
+ * bot as it is deployed (the Docker image and the systemd unit set the same): environment
+ * assignments (MALLOC_ARENA_MAX, glibc's malloc arenas), then `node`, its flags
+ * (--max-semi-space-size and --max-old-space-size, V8's heap), then bin/btcbot.js.
  */
-/**
- * The Node flags `npm start` runs the bot with (package.json's start script: --max-semi-space-size
- * and --max-old-space-size, V8's heap), which the Docker image and the systemd unit set too: a
- * footprint benchmark measures the bot as it is deployed.
- */
-export function startFlags(): string[] {
+function startScript(): { env: Record<string, string>; flags: string[] } {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
   const words = pkg.scripts.start.split(/\s+/);
-  if (words[0] !== 'node') throw new Error(`npm start does not start node: ${pkg.scripts.start}`);
-  return words.slice(1, words.indexOf('bin/btcbot.js'));
+  const node = words.indexOf('node');
+  const assignments = words.slice(0, Math.max(node, 0));
+  if (node < 0 || assignments.some((w) => !/^[A-Z_][A-Z0-9_]*=/.test(w)))
+    throw new Error(`npm start does not start node: ${pkg.scripts.start}`);
+  const env = Object.fromEntries(
+    assignments.map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]),
+  );
+  return { env, flags: words.slice(node + 1, words.indexOf('bin/btcbot.js')) };
+}
+
+/** The Node flags `npm start` runs the bot with. */
+export function startFlags(): string[] {
+  return startScript().flags;
+}
+
+/** The environment `npm start` sets for the bot (to give a measured process beside its own). */
+export function startEnv(): Record<string, string> {
+  return startScript().env;
+}
+
+/** How the measured process was started, for a bench's figures: npm start's assignments and flags. */
+export function startSetupText(extraFlags: readonly string[] = []): string {
+  const { env, flags } = startScript();
+  const words = [...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...flags, ...extraFlags];
+  return words.join(' ') || 'none';
 }
 
 /**
@@ -75,6 +95,10 @@ export function buildRun(proc: Proc): string {
   return line?.replace(/^btcbot: /, '').replace(/ \(checked in [^)]*\)$/, '') ?? botEntry();
 }
 
+/**
+ * The entry the measured bot process runs: bin/btcbot.js, or BENCH_BTCBOT_ENTRY (e.g. a compiled
+ * or bundled build of src/cli/main.ts) to compare builds. The simulator always runs from bin/.
+ */
 export function botEntry(): string {
   const entry = process.env.BENCH_BTCBOT_ENTRY;
   return entry === undefined || entry === '' ? BIN : entry;
