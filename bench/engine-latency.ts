@@ -12,7 +12,7 @@
 // escalation from the database on every evaluation and admission), for before/after comparisons.
 // Then the engine's CPU per evaluation at BENCH_LATENCY_PAIRS symbols (default 380) is measured in
 // process, before and after the live view and incremental evaluation, alternated (evaluationCpu).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -365,14 +365,39 @@ async function rawCommit(dir: string): Promise<Record<string, number>> {
     }
     warm.sort((a, b) => a - b);
     idle.sort((a, b) => a - b);
+    const disk = await rawSync(join(dir, 'raw-sync.bin'), idleCommits);
     return {
       rawDurableCommitP50Ms: percentile(warm, 0.5),
       rawDurableCommitP99Ms: percentile(warm, 0.99),
       rawDurableCommitAfterIdleP50Ms: percentile(idle, 0.5),
       rawDurableCommitAfterIdleMaxMs: idle.at(-1) ?? Number.NaN,
+      rawFdatasyncAfterIdleP50Ms: percentile(disk, 0.5),
+      rawFdatasyncAfterIdleMaxMs: disk.at(-1) ?? Number.NaN,
     };
   } finally {
     db.close();
+  }
+}
+
+/**
+ * The disk alone under the commit: one 512-byte append and fdatasync to a plain file after the same
+ * idle gap, no SQLite. What no journal format can go below while its write is synced before the send.
+ */
+async function rawSync(file: string, times: number): Promise<number[]> {
+  const fd = openSync(file, 'w');
+  try {
+    const block = Buffer.alloc(512, 120);
+    const out: number[] = [];
+    for (let i = 0; i < times; i += 1) {
+      await sleep(MOVE_EVERY_MS);
+      const start = performance.now();
+      writeSync(fd, block);
+      fdatasyncSync(fd);
+      out.push(performance.now() - start);
+    }
+    return out.sort((a, b) => a - b);
+  } finally {
+    closeSync(fd);
   }
 }
 
