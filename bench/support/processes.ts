@@ -49,7 +49,9 @@ function startScript(): { env: Record<string, string>; flags: string[] } {
   const node = words.indexOf('node');
   const assignments = words.slice(0, Math.max(node, 0));
   if (node < 0 || assignments.some((w) => !/^[A-Z_][A-Z0-9_]*=/.test(w)))
-    throw new Error(`npm start does not start node: ${pkg.scripts.start}`);
+    throw new Error(
+      `package.json's start script is not "[NAME=value …] node [flags] bin/btcbot.js run": ${pkg.scripts.start}`,
+    );
   const env = Object.fromEntries(
     assignments.map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]),
   );
