@@ -16,9 +16,9 @@
 // point started directly, because in a checkout being edited bin/btcbot.js rightly falls back to
 // the sources through tsx. BENCH_BTCBOT_ENTRY=FILE runs the bot from another entry instead (e.g.
 // bin/btcbot.js, which says which path it took) to compare footprints. Node runs it with the flags
-// and environment `npm start` gives (package.json's start script: --max-semi-space-size, V8's young
-// generation, and MALLOC_ARENA_MAX, glibc's malloc arenas, which the systemd unit and the Docker
-// image set too); BENCH_BOT_NODE_ARGS adds more after them.
+// `npm start` gives (package.json's start script: --max-semi-space-size, V8's young generation,
+// which the systemd unit and the Docker image set too), and any NAME=value the script sets before
+// `node`; BENCH_BOT_NODE_ARGS adds more flags after them.
 // BENCH_CPU_PROF_DIR=DIR writes a CPU profile of the bot process.
 // Figures, never gates: the machines are shared and noisy.
 import { mkdtempSync, rmSync } from 'node:fs';

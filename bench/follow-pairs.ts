@@ -15,9 +15,10 @@
 // When the simulator cannot hold the real cadence (a loaded machine), cpuPercentAtRealCadence
 // scales the measured CPU per change set to 380 pairs every 764 ms.
 //
-// Both run with the Node flags and environment `npm start` gives (package.json's start script:
-// --max-semi-space-size and MALLOC_ARENA_MAX, which the Docker image and the systemd unit set too),
-// the bot from a build made first (as `npm ci` builds it), as bot-footprint runs it.
+// Both run with the Node flags `npm start` gives (package.json's start script:
+// --max-semi-space-size, which the Docker image and the systemd unit set too), and any NAME=value
+// it sets before `node`, the bot from a build made first (as `npm ci` builds it), as bot-footprint
+// runs it.
 //
 // Target (issue 14): ≤ 5% of one core and ≤ 150 MB. BENCH_FOLLOW_PAIRS (default 380),
 // BENCH_FOLLOW_SECONDS (steady window, default 120), BENCH_FOLLOW_WARMUP_SECONDS (default 20),

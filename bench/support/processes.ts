@@ -39,9 +39,9 @@ export function profilingArgs(): string[] {
 
 /**
  * npm start's command line (package.json's start script), as a footprint benchmark must run the
- * bot as it is deployed (the Docker image and the systemd unit set the same): environment
- * assignments (MALLOC_ARENA_MAX, glibc's malloc arenas), then `node`, its flags
- * (--max-semi-space-size and --max-old-space-size, V8's heap), then bin/btcbot.js.
+ * bot as it is deployed (the Docker image and the systemd unit set the same): any NAME=value
+ * environment assignments, then `node`, its flags (--max-semi-space-size and --max-old-space-size,
+ * V8's heap), then bin/btcbot.js.
  */
 function startScript(): { env: Record<string, string>; flags: string[] } {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
