@@ -24,7 +24,7 @@ import { systemClock } from '../src/domain/clock.ts';
 import { randomInt, seededRandom, type Random } from '../src/domain/random.ts';
 import { OrderBook } from '../src/market/book.ts';
 import { MarketDataService } from '../src/market/service.ts';
-import { startEnv, startFlags, startSetupText } from './support/processes.ts';
+import { startFlags } from './support/processes.ts';
 
 const SYMBOL = 'ETHUSDT';
 const FRAMES = 20_000;
@@ -296,11 +296,10 @@ const MANY_BOOKS_ROUNDS = 130; // change sets per book: about 49,000 in all
  */
 async function runManyBooks(): Promise<Record<string, number>> {
   const random = seededRandom(20261204);
-  const streams = Array.from({ length: MANY_BOOKS }, (_, i) =>
-    makeStream(MANY_BOOKS_ROUNDS, random, `P${String(i).padStart(3, '0')}TRY`),
-  );
+  const symbols = Array.from({ length: MANY_BOOKS }, (_, i) => `P${String(i).padStart(3, '0')}TRY`);
+  const streams = symbols.map((symbol) => makeStream(MANY_BOOKS_ROUNDS, random, symbol));
   const books = streams.map((stream, i) => {
-    const book = new OrderBook(`P${String(i).padStart(3, '0')}TRY`, 0);
+    const book = new OrderBook(symbols[i] ?? '', 0);
     const opening = parseFrame(stream.snapshot, 0);
     const first = opening.ok ? opening.messages[0] : undefined;
     if (first?.kind !== 'book-snapshot' || book.reset(first) !== 'applied')
@@ -348,15 +347,15 @@ async function runManyBooks(): Promise<Record<string, number>> {
   };
 }
 
-/** runManyBooks in a process of its own, with the Node flags and environment `npm start` gives the bot. */
+/** runManyBooks in a process of its own, with the Node flags `npm start` gives the bot. */
 async function manyBooksElsewhere(): Promise<Record<string, number | string>> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     [...startFlags(), '--import', 'tsx', fileURLToPath(import.meta.url), '--many-books'],
-    { maxBuffer: 1024 * 1024, env: { ...process.env, ...startEnv() } },
+    { maxBuffer: 1024 * 1024 },
   );
   const figures = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, number>;
-  return { ...figures, manyBooksStartedWith: startSetupText() };
+  return { ...figures, manyBooksNodeFlags: startFlags().join(' ') };
 }
 
 export async function run(): Promise<Record<string, number | string>> {

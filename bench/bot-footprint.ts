@@ -17,8 +17,7 @@
 // the sources through tsx. BENCH_BTCBOT_ENTRY=FILE runs the bot from another entry instead (e.g.
 // bin/btcbot.js, which says which path it took) to compare footprints. Node runs it with the flags
 // `npm start` gives (package.json's start script: --max-semi-space-size, V8's young generation,
-// which the systemd unit and the Docker image set too), and any NAME=value the script sets before
-// `node`; BENCH_BOT_NODE_ARGS adds more flags after them.
+// which the systemd unit and the Docker image set too); BENCH_BOT_NODE_ARGS adds more after them.
 // BENCH_CPU_PROF_DIR=DIR writes a CPU profile of the bot process.
 // Figures, never gates: the machines are shared and noisy.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -38,13 +37,12 @@ import {
   slope,
   ROOT,
   startBtcbot,
-  startEnv,
   startFlags,
-  startSetupText,
   startSim,
   stop,
   toMb,
   waitFor,
+  type HeapSample,
   type ProcSample,
 } from './support/processes.ts';
 import { positiveEnv } from './support/figures.ts';
@@ -80,7 +78,6 @@ export async function run(): Promise<Record<string, number | string>> {
         '--cancel-on-exit',
       ],
       {
-        ...startEnv(),
         BTCTURK_BASE_URL: sim.rest,
         BTCTURK_WS_URL: sim.ws,
         BTCTURK_API_KEY: sim.apiKey,
@@ -125,6 +122,10 @@ export async function run(): Promise<Record<string, number | string>> {
     const heapStart = heap[0]?.t ?? 0;
     const heapTail = heap.filter((h) => h.t - heapStart >= last.t / 3);
     const heapLast = heap.at(-1);
+    const heapSlope = (of: (h: HeapSample) => number) =>
+      heapTail.length > 1
+        ? round(slope(heapTail.map((h) => [perMarketMinute(h.t - heapStart), toMb(of(h))])), 3)
+        : 'not read';
     const summary = [...bot.lines].reverse().find((l) => /^\[\d/.test(l) && l.includes('fills')) ?? '';
     const fills = /fills (\d+)/.exec(summary)?.[1];
     const placed = /placed (\d+) replaced (\d+)/.exec(summary);
@@ -143,10 +144,7 @@ export async function run(): Promise<Record<string, number | string>> {
       ...split(last, tail, perMarketMinute),
       heapUsedEndMb: heapLast ? round(toMb(heapLast.heapUsed)) : 'not read',
       heapTotalEndMb: heapLast ? round(toMb(heapLast.heapTotal)) : 'not read',
-      heapTotalSlopeMbPerMarketMinute:
-        heapTail.length > 1
-          ? round(slope(heapTail.map((h) => [perMarketMinute(h.t - heapStart), toMb(h.heapTotal)])), 3)
-          : 'not read',
+      heapTotalSlopeMbPerMarketMinute: heapSlope((h) => h.heapTotal),
       externalEndMb: heapLast ? round(toMb(heapLast.external)) : 'not read',
       heapUsedLastTwoThirdsSpreadMb:
         heapTail.length > 0
@@ -156,17 +154,14 @@ export async function run(): Promise<Record<string, number | string>> {
               ),
             )
           : 'not read',
-      heapUsedSlopeMbPerMarketMinute:
-        heapTail.length > 1
-          ? round(slope(heapTail.map((h) => [perMarketMinute(h.t - heapStart), toMb(h.heapUsed)])), 3)
-          : 'not read',
+      heapUsedSlopeMbPerMarketMinute: heapSlope((h) => h.heapUsed),
       cpuPercentOneCore: round(cpuPercent(first, last)),
       cpuPercentLastTwoThirds: round(cpuPercent(tailFirst, last)),
       fills: fills === undefined ? 'unknown' : Number(fills),
       ordersPlaced: placed?.[1] === undefined ? 'unknown' : Number(placed[1]),
       ordersReplaced: placed?.[2] === undefined ? 'unknown' : Number(placed[2]),
       build: buildRun(bot) === botEntry() ? relative(ROOT, entry) : buildRun(bot),
-      startedWith: startSetupText(profilingArgs()),
+      nodeFlags: [...startFlags(), ...profilingArgs()].join(' ') || 'none',
       setup: `btcbot run --mode live (market-maker, ${SYMBOLS}) against btcbot sim --speed ${speed} in separate processes; bot process only`,
     };
   } finally {

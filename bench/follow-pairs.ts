@@ -16,9 +16,8 @@
 // scales the measured CPU per change set to 380 pairs every 764 ms.
 //
 // Both run with the Node flags `npm start` gives (package.json's start script:
-// --max-semi-space-size, which the Docker image and the systemd unit set too), and any NAME=value
-// it sets before `node`, the bot from a build made first (as `npm ci` builds it), as bot-footprint
-// runs it.
+// --max-semi-space-size, which the Docker image and the systemd unit set too), the bot from a
+// build made first (as `npm ci` builds it), as bot-footprint runs it.
 //
 // Target (issue 14): ≤ 5% of one core and ≤ 150 MB. BENCH_FOLLOW_PAIRS (default 380),
 // BENCH_FOLLOW_SECONDS (steady window, default 120), BENCH_FOLLOW_WARMUP_SECONDS (default 20),
@@ -50,9 +49,7 @@ import {
   round,
   sampleProcess,
   startBtcbot,
-  startEnv,
   startFlags,
-  startSetupText,
   startSim,
   stop,
   toMb,
@@ -138,7 +135,7 @@ const BOT: Variant = {
         '--param',
         'bandPct=50',
       ],
-      { ...startEnv(), BTCTURK_BASE_URL: sim.rest, BTCTURK_WS_URL: sim.ws, BTCBOT_DEBUG_STARTUP: '1' },
+      { BTCTURK_BASE_URL: sim.rest, BTCTURK_WS_URL: sim.ws, BTCBOT_DEBUG_STARTUP: '1' },
       { probeFile, nodeArgs: [...startFlags(), ...profilingArgs()], entry },
     ),
 };
@@ -153,7 +150,7 @@ const MARKET_DATA_ONLY: Variant = {
   start: (sim, symbols, probeFile, _dir, entry) =>
     startBtcbot(
       [],
-      { ...startEnv(), BENCH_WS_URL: sim.ws, BENCH_REST_URL: sim.rest, BENCH_SYMBOLS: symbols.join(',') },
+      { BENCH_WS_URL: sim.ws, BENCH_REST_URL: sim.rest, BENCH_SYMBOLS: symbols.join(',') },
       { probeFile, nodeArgs: [...startFlags(), ...profilingArgs()], entry },
     ),
 };
@@ -257,7 +254,7 @@ async function measure(
       ...(variant.prefix === ''
         ? { build: buildRun(proc) === botEntry() ? relative(ROOT, o.entry) : buildRun(proc) }
         : {}),
-      startedWith: startSetupText(profilingArgs()),
+      nodeFlags: [...startFlags(), ...profilingArgs()].join(' ') || 'none',
     };
     if (o.reference !== undefined) {
       if (!referenceFrom || !referenceTo) throw new Error('the reference bot ended during the window');

@@ -38,41 +38,18 @@ export function profilingArgs(): string[] {
 }
 
 /**
- * npm start's command line (package.json's start script), as a footprint benchmark must run the
- * bot as it is deployed (the Docker image and the systemd unit set the same): any NAME=value
- * environment assignments, then `node`, its flags (--max-semi-space-size and --max-old-space-size,
- * V8's heap), then bin/btcbot.js.
+ * The Node flags `npm start` runs the bot with (package.json's start script: --max-semi-space-size
+ * and --max-old-space-size, V8's heap), which the Docker image and the systemd unit set too: a
+ * footprint benchmark measures the bot as it is deployed.
  */
-function startScript(): { env: Record<string, string>; flags: string[] } {
+export function startFlags(): string[] {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
   const words = pkg.scripts.start.split(/\s+/);
-  const node = words.indexOf('node');
-  const assignments = words.slice(0, Math.max(node, 0));
-  if (node < 0 || assignments.some((w) => !/^[A-Z_][A-Z0-9_]*=/.test(w)))
+  if (words[0] !== 'node')
     throw new Error(
-      `package.json's start script is not "[NAME=value …] node [flags] bin/btcbot.js run": ${pkg.scripts.start}`,
+      `package.json's start script is not "node [flags] bin/btcbot.js run": ${pkg.scripts.start}`,
     );
-  const env = Object.fromEntries(
-    assignments.map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]),
-  );
-  return { env, flags: words.slice(node + 1, words.indexOf('bin/btcbot.js')) };
-}
-
-/** The Node flags `npm start` runs the bot with. */
-export function startFlags(): string[] {
-  return startScript().flags;
-}
-
-/** The environment `npm start` sets for the bot (to give a measured process beside its own). */
-export function startEnv(): Record<string, string> {
-  return startScript().env;
-}
-
-/** How the measured process was started, for a bench's figures: npm start's assignments and flags. */
-export function startSetupText(extraFlags: readonly string[] = []): string {
-  const { env, flags } = startScript();
-  const words = [...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...flags, ...extraFlags];
-  return words.join(' ') || 'none';
+  return words.slice(1, words.indexOf('bin/btcbot.js'));
 }
 
 /**
